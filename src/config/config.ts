@@ -1,0 +1,180 @@
+// Owns Portcullis's configuration: one schema that reads, checks and documents every
+// environment variable. `.env.example` is checked against `configVariables` by a test.
+import { z } from 'zod';
+
+/** Secrets that ship with the code so that `npm start` works out of the box. Refused in production. */
+export const developmentSecrets = {
+  COOKIE_KEYS: 'development-cookie-key-change-me-0001,development-cookie-key-change-me-0002',
+  KEY_ENCRYPTION_KEY: 'ZGV2ZWxvcG1lbnQta2V5LWVuY3J5cHRpb24ta2V5ISE',
+  HASH_PEPPER: 'development-pepper-change-me-in-production',
+} as const;
+
+const secondsSchema = (fallback: number, max = 365 * 24 * 3600) =>
+  z.coerce.number().int().min(1).max(max).default(fallback);
+
+interface VariableSpec {
+  description: string;
+  schema: z.ZodType;
+  /** The line written in `.env.example` (commented out when the default is fine). */
+  example: string;
+}
+
+/** Every variable Portcullis reads, with what it means. Order is the order of `.env.example`. */
+export const configVariables = {
+  NODE_ENV: {
+    description: '`production` turns on the production checks (https issuer, no built-in secrets).',
+    schema: z.enum(['development', 'production', 'test']).default('development'),
+    example: 'development',
+  },
+  PORT: {
+    description: 'TCP port the HTTP server listens on (0 picks a free one).',
+    schema: z.coerce.number().int().min(0).max(65535).default(3000),
+    example: '3000',
+  },
+  HOST: {
+    description: 'Address the HTTP server binds to.',
+    schema: z.string().min(1).default('0.0.0.0'),
+    example: '0.0.0.0',
+  },
+  ISSUER: {
+    description: 'The issuer identifier: the public base URL of this server, without a trailing slash. Defaults to http://localhost:PORT.',
+    schema: z.url().optional(),
+    example: 'http://localhost:3000',
+  },
+  DATABASE_URL: {
+    description: 'file:PATH for SQLite (the embedded default) or postgresql://USER:PASSWORD@HOST:PORT/DB for PostgreSQL.',
+    schema: z.string().regex(/^(file:|postgres(ql)?:\/\/)/, 'must start with file: or postgresql://').default('file:./data/portcullis.db'),
+    example: 'file:./data/portcullis.db',
+  },
+  COOKIE_KEYS: {
+    description: 'Comma-separated keys that sign cookies, newest first (each at least 32 characters). Add a new key in front to rotate.',
+    schema: z.string().default(developmentSecrets.COOKIE_KEYS),
+    example: developmentSecrets.COOKIE_KEYS,
+  },
+  KEY_ENCRYPTION_KEY: {
+    description: '32 random bytes, base64url (43 characters): encrypts signing keys at rest. Generate with: node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))"',
+    schema: z.string().default(developmentSecrets.KEY_ENCRYPTION_KEY),
+    example: developmentSecrets.KEY_ENCRYPTION_KEY,
+  },
+  HASH_PEPPER: {
+    description: 'Secret (at least 32 characters) keying the hashes of client secrets, API keys and stored token ids. Changing it invalidates all of them.',
+    schema: z.string().default(developmentSecrets.HASH_PEPPER),
+    example: developmentSecrets.HASH_PEPPER,
+  },
+  SIGNING_KEY_ALG: {
+    description: 'Algorithm of signing keys Portcullis creates: ES256 (default) or RS256.',
+    schema: z.enum(['ES256', 'RS256']).default('ES256'),
+    example: 'ES256',
+  },
+  PURGE_INTERVAL_SECONDS: {
+    description: 'How often expired tokens, sessions and other artifacts are deleted from the database.',
+    schema: secondsSchema(600),
+    example: '600',
+  },
+  LOG_LEVEL: {
+    description: 'Log level: fatal, error, warn, info, debug, trace or silent.',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    example: 'info',
+  },
+} satisfies Record<string, VariableSpec>;
+
+export type VariableName = keyof typeof configVariables;
+
+export interface Config {
+  production: boolean;
+  port: number;
+  host: string;
+  issuer: string;
+  databaseUrl: string;
+  cookieKeys: string[];
+  keyEncryptionKey: Uint8Array;
+  hashPepper: string;
+  signingKeyAlg: 'ES256' | 'RS256';
+  purgeIntervalSeconds: number;
+  logLevel: string;
+}
+
+/** Thrown when the environment does not describe a valid configuration. Lists every problem. */
+export class ConfigError extends Error {
+  readonly problems: { variable: string; message: string }[];
+  constructor(problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const localHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Reads the configuration from `env`. Throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: { variable: string; message: string }[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(configVariables) as [VariableName, VariableSpec][]) {
+    const raw = env[name] === '' ? undefined : env[name];
+    const result = spec.schema.safeParse(raw);
+    if (result.success) values[name] = result.data;
+    else problems.push({ variable: name, message: result.error.issues.map((issue) => issue.message).join('; ') });
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const production = values.NODE_ENV === 'production';
+  const port = values.PORT as number;
+  const issuer = ((values.ISSUER as string | undefined) ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const issuerUrl = new URL(issuer);
+  if (!['http:', 'https:'].includes(issuerUrl.protocol)) {
+    problems.push({ variable: 'ISSUER', message: 'must be an http: or https: URL' });
+  }
+  if (issuerUrl.search || issuerUrl.hash) {
+    problems.push({ variable: 'ISSUER', message: 'must not have a query or fragment (RFC 8414 section 2)' });
+  }
+  if (production && issuerUrl.protocol === 'http:' && !localHosts.has(issuerUrl.hostname)) {
+    problems.push({ variable: 'ISSUER', message: 'must be https: in production (http: is allowed only for localhost)' });
+  }
+
+  const cookieKeys = (values.COOKIE_KEYS as string).split(',').map((key) => key.trim()).filter(Boolean);
+  if (cookieKeys.length === 0 || cookieKeys.some((key) => key.length < 32)) {
+    problems.push({ variable: 'COOKIE_KEYS', message: 'needs one or more comma-separated keys of at least 32 characters each' });
+  }
+  const keyEncryptionKey = Buffer.from(values.KEY_ENCRYPTION_KEY as string, 'base64url');
+  if (keyEncryptionKey.length !== 32 || !/^[A-Za-z0-9_-]{43}$/.test(values.KEY_ENCRYPTION_KEY as string)) {
+    problems.push({ variable: 'KEY_ENCRYPTION_KEY', message: 'must be 32 bytes encoded as base64url (43 characters)' });
+  }
+  const hashPepper = values.HASH_PEPPER as string;
+  if (hashPepper.length < 32) {
+    problems.push({ variable: 'HASH_PEPPER', message: 'must be at least 32 characters' });
+  }
+  if (production) {
+    for (const name of Object.keys(developmentSecrets) as (keyof typeof developmentSecrets)[]) {
+      const value = values[name] as string;
+      const builtIn = developmentSecrets[name].split(',');
+      if (value.split(',').some((part) => builtIn.includes(part.trim()))) {
+        problems.push({ variable: name, message: 'is a built-in development secret; set your own in production' });
+      }
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    production,
+    port,
+    host: values.HOST as string,
+    issuer,
+    databaseUrl: values.DATABASE_URL as string,
+    cookieKeys,
+    keyEncryptionKey: new Uint8Array(keyEncryptionKey),
+    hashPepper,
+    signingKeyAlg: values.SIGNING_KEY_ALG as Config['signingKeyAlg'],
+    purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS as number,
+    logLevel: values.LOG_LEVEL as string,
+  };
+}
+
+/** The text of `.env.example`, made from the schema so the two cannot drift apart. */
+export function renderEnvExample(): string {
+  const lines = ['# Portcullis configuration. Every variable is optional in development.', '# Written from src/config/config.ts (npm run env:example); a test checks they agree.', ''];
+  for (const [name, spec] of Object.entries(configVariables) as [VariableName, VariableSpec][]) {
+    lines.push(`# ${spec.description}`, `${name}=${spec.example}`, '');
+  }
+  return lines.join('\n');
+}

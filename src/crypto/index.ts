@@ -1,0 +1,4 @@
+export * from './secrets.ts';
+export * from './sealing.ts';
+export * from './keyEncryption.ts';
+export * from './passwords.ts';

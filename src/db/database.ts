@@ -1,0 +1,55 @@
+// Owns the connection to the database. One set of models, two providers: the URL's scheme
+// picks the generated Prisma client and driver adapter (SQLite file or PostgreSQL).
+import fs from 'node:fs';
+import path from 'node:path';
+import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
+import { PrismaClient as PostgresClient } from '../generated/postgres/client.ts';
+
+/** The Prisma client type both providers share (they differ only in transaction isolation levels). */
+export type Prisma = InstanceType<typeof SqliteClient>;
+export type DatabaseProvider = 'sqlite' | 'postgres';
+
+export interface Database {
+  provider: DatabaseProvider;
+  prisma: Prisma;
+  /** The URL with any password hidden, for logs. */
+  displayUrl: string;
+  close(): Promise<void>;
+}
+
+export function databaseProvider(url: string): DatabaseProvider {
+  if (url.startsWith('file:')) return 'sqlite';
+  if (/^postgres(ql)?:\/\//.test(url)) return 'postgres';
+  throw new Error('DATABASE_URL must start with file: or postgresql://');
+}
+
+/** The absolute path of a `file:` URL, relative paths taken from the working directory. */
+export function sqlitePath(url: string): string {
+  const rest = url.slice('file:'.length).replace(/^\/\/(?=\/)/, '').split('?')[0]!;
+  return path.resolve(rest);
+}
+
+export function hidePassword(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, '$1***@');
+}
+
+export function openDatabase(url: string): Database {
+  const provider = databaseProvider(url);
+  let prisma: Prisma;
+  if (provider === 'sqlite') {
+    const file = sqlitePath(url);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    prisma = new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: `file:${file}`, timeout: 5_000 }) });
+  } else {
+    const client = new PostgresClient({ adapter: new PrismaPg({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 }) });
+    prisma = client as unknown as Prisma;
+  }
+  return {
+    provider,
+    prisma,
+    displayUrl: hidePassword(url),
+    close: () => prisma.$disconnect(),
+  };
+}

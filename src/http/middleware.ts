@@ -1,0 +1,43 @@
+// Koa middleware shared by every route outside oidc-provider: request ids and logs, and the one
+// place where Portcullis's own errors become HTTP responses.
+import crypto from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import { PortcullisError } from '../errors/index.ts';
+
+/** Gives each request an id (echoed as X-Request-Id) and logs one line when it ends. No bodies, no query strings. */
+export function requestLogger(logger: Logger): Middleware {
+  return async function logRequest(ctx, next) {
+    const requestId = crypto.randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    const path = ctx.path;
+    try {
+      await next();
+    } finally {
+      logger.info(
+        { requestId, method: ctx.method, path, status: ctx.status, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        'request',
+      );
+    }
+  };
+}
+
+/** Renders PortcullisError as JSON with its status; anything else is a logged 500 with no detail. */
+export function errorHandler(logger: Logger): Middleware {
+  return async function renderErrors(ctx, next) {
+    try {
+      await next();
+    } catch (error) {
+      if (error instanceof PortcullisError) {
+        ctx.status = error.status;
+        ctx.body = { error: error.code, error_description: error.message, ...('field' in error ? { field: error.field } : {}) };
+        return;
+      }
+      logger.error({ err: error, requestId: ctx.state.requestId }, 'unhandled error');
+      ctx.status = 500;
+      ctx.body = { error: 'server_error', error_description: 'an unexpected error occurred' };
+    }
+  };
+}

@@ -1,0 +1,3 @@
+export * from './adapter.ts';
+export * from './signingKeys.ts';
+export * from './provider.ts';

@@ -1,0 +1,88 @@
+// Builds the oidc-provider instance: Portcullis's storage, clients, accounts and keys plugged
+// into the engine that runs every OAuth flow. Every option Portcullis sets is here.
+import Provider, { type Configuration, type JWK } from 'oidc-provider';
+import type { ClientService } from '../clients/index.ts';
+import type { Config } from '../config/index.ts';
+import type { Prisma } from '../db/index.ts';
+import type { UserService } from '../users/index.ts';
+import { createAdapterFactory } from './adapter.ts';
+import { clientCredentialsGrant, clientCredentialsParameters } from './clientCredentials.ts';
+
+export interface ProviderDependencies {
+  config: Config;
+  prisma: Prisma;
+  clients: ClientService;
+  users: UserService;
+  jwks: { keys: JWK[] };
+}
+
+/** Token lifetimes in seconds, in the ranges the field uses (RFC 9700 section 2.2 asks for short-lived access tokens). */
+export const lifetimes = {
+  AccessToken: 15 * 60,
+  ClientCredentials: 15 * 60,
+  AuthorizationCode: 60,
+  IdToken: 60 * 60,
+  Interaction: 60 * 60,
+  Session: 14 * 24 * 60 * 60,
+  Grant: 90 * 24 * 60 * 60,
+} as const;
+
+export function createProvider({ config, prisma, clients, users, jwks }: ProviderDependencies): Provider {
+  const configuration: Configuration = {
+    adapter: createAdapterFactory({ prisma, pepper: config.hashPepper, findClient: (id) => clients.findProviderMetadata(id) }),
+    jwks,
+    cookies: {
+      keys: config.cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+    },
+    // Only asymmetric signing: HS* would make the client secret a signing key, and secrets are not kept.
+    enabledJWA: {
+      idTokenSigningAlgValues: ['ES256', 'RS256'],
+      userinfoSigningAlgValues: ['ES256', 'RS256'],
+      introspectionSigningAlgValues: ['ES256', 'RS256'],
+      authorizationSigningAlgValues: ['ES256', 'RS256'],
+      clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+    },
+    // API scopes a client may ask for (see src/clients/clients.ts, findProviderMetadata).
+    extraClientMetadata: { properties: ['allowed_scope'] },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    // RFC 9700 section 2.1.2: no implicit or hybrid flows; the code flow only.
+    responseTypes: ['code'],
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      // Sign ID tokens with the algorithm of the key that signs everything else.
+      id_token_signed_response_alg: (jwks.keys[0]?.alg ?? config.signingKeyAlg) as 'ES256' | 'RS256',
+    },
+    async findAccount(_ctx, sub) {
+      const user = await users.findById(sub);
+      if (!user || user.disabled) return undefined;
+      return {
+        accountId: user.id,
+        async claims() {
+          return { sub: user.id, email: user.email, email_verified: false, ...(user.name ? { name: user.name } : {}) };
+        },
+      };
+    },
+    ttl: { ...lifetimes },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.registerGrantType('client_credentials', clientCredentialsGrant, clientCredentialsParameters);
+
+  // Client secrets are stored as keyed hashes: `client_secret` holds the hash, and a presented
+  // secret is hashed and compared in constant time (src/clients/clients.ts).
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, presented: string) {
+    return Promise.resolve(typeof this.clientSecret === 'string' && clients.verifySecret(this.clientSecret, presented));
+  } as never;
+
+  return provider;
+}

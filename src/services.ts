@@ -1,0 +1,18 @@
+// The service layer, assembled once from a config and a database. The CLI, the HTTP server
+// (and later the admin API) all receive this object, so every rule lives in one place.
+import { createAuditLog } from './audit/index.ts';
+import { createClientService } from './clients/index.ts';
+import type { Config } from './config/index.ts';
+import type { Database } from './db/index.ts';
+import { createUserService } from './users/index.ts';
+
+export function createServices({ config, db }: { config: Config; db: Database }) {
+  const audit = createAuditLog(db.prisma);
+  return {
+    audit,
+    clients: createClientService({ prisma: db.prisma, pepper: config.hashPepper, audit }),
+    users: createUserService({ prisma: db.prisma, audit }),
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;

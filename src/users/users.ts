@@ -1,0 +1,64 @@
+// People who log in. Passwords are kept only as argon2id hashes (see src/crypto/passwords.ts).
+import crypto from 'node:crypto';
+import type { AuditLog } from '../audit/index.ts';
+import { hashPassword } from '../crypto/index.ts';
+import type { Prisma } from '../db/index.ts';
+import { ConflictError, InputError } from '../errors/index.ts';
+
+export interface CreateUserInput {
+  email: string;
+  password: string;
+  name?: string;
+}
+
+export interface UserSummary {
+  id: string;
+  email: string;
+  name: string | null;
+  disabled: boolean;
+  created_at: string;
+}
+
+// Deliberately loose (one @, something either side, no spaces): the real test of an address is a
+// message that arrives, and over-strict patterns turn away valid addresses.
+const emailPattern = /^[^\s@]+@[^\s@]+$/;
+export const MIN_PASSWORD_LENGTH = 8;
+export const MAX_PASSWORD_LENGTH = 1024;
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export function createUserService({ prisma, audit }: { prisma: Prisma; audit: AuditLog }) {
+  return {
+    async create(input: CreateUserInput): Promise<{ id: string }> {
+      const email = normalizeEmail(input.email ?? '');
+      if (!emailPattern.test(email) || email.length > 320) throw new InputError('email', 'is not an email address');
+      // NIST SP 800-63B: at least 8 characters, allow long passphrases, no composition rules.
+      if (typeof input.password !== 'string' || input.password.length < MIN_PASSWORD_LENGTH) {
+        throw new InputError('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
+      }
+      if (input.password.length > MAX_PASSWORD_LENGTH) throw new InputError('password', `must be at most ${MAX_PASSWORD_LENGTH} characters`);
+      const name = input.name?.trim() || null;
+      if (name && name.length > 200) throw new InputError('name', 'must be at most 200 characters');
+      if (await prisma.user.findUnique({ where: { email }, select: { id: true } })) {
+        throw new ConflictError('a user with this email already exists');
+      }
+      const id = crypto.randomUUID();
+      await prisma.user.create({ data: { id, email, name, passwordHash: await hashPassword(input.password) } });
+      await audit.record({ type: 'user.created', actorType: 'admin', subject: id, outcome: 'success' });
+      return { id };
+    },
+
+    async list(): Promise<UserSummary[]> {
+      const rows = await prisma.user.findMany({ orderBy: { createdAt: 'asc' } });
+      return rows.map((row) => ({ id: row.id, email: row.email, name: row.name, disabled: row.disabled, created_at: row.createdAt.toISOString() }));
+    },
+
+    async findById(id: string) {
+      return prisma.user.findUnique({ where: { id } });
+    },
+  };
+}
+
+export type UserService = ReturnType<typeof createUserService>;

@@ -14,6 +14,8 @@ import { errorHandler, requestLogger } from './middleware.ts';
 export interface Server {
   app: Koa;
   services: Services;
+  /** Serves requests arriving at an HTTP server the caller created (and may already have bound). */
+  attach(server: http.Server): void;
   /** Starts listening; resolves with the URL actually bound (PORT=0 picks a free port). */
   listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
   /** Stops accepting connections, lets requests in flight finish, and stops timers. Does not close the database. */
@@ -72,16 +74,23 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   purge.unref();
 
   let httpServer: http.Server | undefined;
+  const handler = app.callback();
   return {
     app,
     services,
+    attach(server) {
+      httpServer = server;
+      server.on('request', handler);
+    },
     async listen(port = config.port, host = config.host) {
-      httpServer = http.createServer(app.callback());
+      const server = http.createServer();
+      httpServer = server;
+      server.on('request', handler);
       await new Promise<void>((resolve, reject) => {
-        httpServer!.once('error', reject);
-        httpServer!.listen(port, host, () => resolve());
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
       });
-      const bound = (httpServer.address() as AddressInfo).port;
+      const bound = (server.address() as AddressInfo).port;
       return { port: bound, url: `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${bound}` };
     },
     async close() {

@@ -7,6 +7,7 @@ import type { Prisma } from '../db/index.ts';
 import type { UserService } from '../users/index.ts';
 import { createAdapterFactory } from './adapter.ts';
 import { clientCredentialsGrant, clientCredentialsParameters } from './clientCredentials.ts';
+import { unauthorizedClientForGrantType } from './standardErrors.ts';
 
 export interface ProviderDependencies {
   config: Config;
@@ -39,7 +40,12 @@ export function createProvider({ config, prisma, clients, users, jwks }: Provide
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      introspection: {
+        enabled: true,
+        // RFC 7662 section 2.1: the caller must be authorized. Resource servers are registered as
+        // confidential clients; a public client, which cannot authenticate, may not introspect.
+        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+      },
       revocation: { enabled: true },
     },
     // Only asymmetric signing: HS* would make the client secret a signing key, and secrets are not kept.
@@ -77,6 +83,7 @@ export function createProvider({ config, prisma, clients, users, jwks }: Provide
 
   const provider = new Provider(config.issuer, configuration);
   provider.registerGrantType('client_credentials', clientCredentialsGrant, clientCredentialsParameters);
+  provider.use(unauthorizedClientForGrantType);
 
   // Client secrets are stored as keyed hashes: `client_secret` holds the hash, and a presented
   // secret is hashed and compared in constant time (src/clients/clients.ts).

@@ -1,0 +1,21 @@
+// The suite runs once per database: always on SQLite, and on PostgreSQL too when
+// TEST_DATABASE_URL is set (CI always sets it). Tests that never touch a database run once.
+const base = {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'es6' } }],
+  },
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  testTimeout: 30_000,
+};
+const databaseFree = ['<rootDir>/test/config/', '<rootDir>/test/crypto/'];
+
+export default {
+  projects: [
+    { ...base, displayName: 'sqlite', setupFiles: ['<rootDir>/test/support/use-sqlite.ts'] },
+    ...(process.env.TEST_DATABASE_URL
+      ? [{ ...base, displayName: 'postgres', setupFiles: ['<rootDir>/test/support/use-postgres.ts'], testPathIgnorePatterns: databaseFree }]
+      : []),
+  ],
+};

@@ -1,0 +1,140 @@
+// The server over real HTTP: discovery, JWKS, the token endpoint, health. Driven by
+// oauth4webapi, a client library that knows nothing of Portcullis.
+import * as oauth from 'oauth4webapi';
+import { cli } from '../support/cli.ts';
+import { startServer, type RunningServer } from '../support/server.ts';
+
+let running: RunningServer;
+let as: oauth.AuthorizationServer;
+let client: { client_id: string; client_secret: string };
+
+beforeAll(async () => {
+  running = await startServer();
+  const issuer = new URL(running.url);
+  as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', [oauth.allowInsecureRequests]: true }));
+  const created = await cli(['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--scope', 'read write', '--json'], running.env);
+  expect(created.code).toBe(0);
+  client = created.json();
+});
+afterAll(() => running.stop());
+
+function clientCredentials(secret: string, parameters: Record<string, string> = {}) {
+  return oauth.clientCredentialsGrantRequest(as, { client_id: client.client_id }, oauth.ClientSecretBasic(secret), new URLSearchParams(parameters), {
+    [oauth.allowInsecureRequests]: true,
+  });
+}
+
+describe('discovery', () => {
+  test('OpenID and RFC 8414 documents are served, identical, for this issuer', async () => {
+    const openid = (await (await fetch(`${running.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const oauthMetadata = await (await fetch(`${running.url}/.well-known/oauth-authorization-server`)).json();
+    expect(oauthMetadata).toEqual(openid);
+    expect(openid.issuer).toBe(running.url);
+    expect(openid.token_endpoint).toBe(`${running.url}/token`);
+    expect(openid.jwks_uri).toBe(`${running.url}/jwks`);
+    expect(openid.grant_types_supported).toEqual(expect.arrayContaining(['client_credentials']));
+    expect(openid.grant_types_supported).not.toContain('implicit');
+    expect(openid.response_types_supported).toEqual(['code']);
+    expect(openid.introspection_endpoint).toBe(`${running.url}/token/introspection`);
+  });
+});
+
+describe('JWKS', () => {
+  test('publishes the public part of the signing key created on first start, and only that', async () => {
+    const response = await fetch(`${running.url}/jwks`);
+    expect(response.status).toBe(200);
+    const { keys } = (await response.json()) as { keys: Record<string, string>[] };
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(keys[0]).not.toHaveProperty('d');
+    const stored = await running.db.prisma.signingKey.findMany();
+    expect(stored.map((key) => key.kid)).toEqual([keys[0]!.kid]);
+    expect(stored[0]!.state).toBe('current');
+  });
+
+  test('the stored private key is a JWE, not a JWK', async () => {
+    const [stored] = await running.db.prisma.signingKey.findMany();
+    expect(stored!.privateJwkEncrypted.split('.')).toHaveLength(5);
+    expect(stored!.privateJwkEncrypted).not.toContain('"d"');
+    expect(JSON.stringify(stored!.publicJwk)).not.toContain('"d"');
+  });
+});
+
+describe('token endpoint', () => {
+  test('client credentials with HTTP Basic yields a Bearer token for the registered scope', async () => {
+    const result = await oauth.processClientCredentialsResponse(as, { client_id: client.client_id }, await clientCredentials(client.client_secret));
+    expect(result.token_type).toBe('bearer');
+    expect(result.expires_in).toBe(900);
+    expect(result.scope).toBe('read write');
+    expect(result.access_token.length).toBeGreaterThanOrEqual(43);
+  });
+
+  test('asking for a subset of the scope gets that subset', async () => {
+    const result = await oauth.processClientCredentialsResponse(as, { client_id: client.client_id }, await clientCredentials(client.client_secret, { scope: 'read' }));
+    expect(result.scope).toBe('read');
+  });
+
+  test('client_secret_post is accepted too', async () => {
+    const response = await fetch(`${running.url}/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+  });
+
+  test('a scope the client was not registered with is invalid_scope (400), not dropped', async () => {
+    const response = await clientCredentials(client.client_secret, { scope: 'read admin' });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'invalid_scope' });
+  });
+
+  test('a wrong secret is invalid_client (401)', async () => {
+    const response = await clientCredentials(`${client.client_secret.slice(0, -1)}A`);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: 'invalid_client' });
+    expect(response.headers.get('www-authenticate')).toMatch(/^Basic/);
+  });
+
+  test('an unknown client is invalid_client (401)', async () => {
+    const response = await fetch(`${running.url}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('nobody:secret').toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials' }),
+    });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: 'invalid_client' });
+  });
+
+  test('a grant type the client may not use is unauthorized_client', async () => {
+    const response = await fetch(`${running.url}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x' }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'unauthorized_client' });
+  });
+
+  test('the issued token is live at introspection and stored only as a hash', async () => {
+    const { access_token } = await oauth.processClientCredentialsResponse(as, { client_id: client.client_id }, await clientCredentials(client.client_secret));
+    const introspection = await oauth.introspectionRequest(as, { client_id: client.client_id }, oauth.ClientSecretBasic(client.client_secret), access_token, {
+      [oauth.allowInsecureRequests]: true,
+    });
+    const claims = await oauth.processIntrospectionResponse(as, { client_id: client.client_id }, introspection);
+    expect(claims).toMatchObject({ active: true, client_id: client.client_id, scope: 'read write' });
+
+    const rows = await running.db.prisma.providerArtifact.findMany();
+    expect(rows.length).toBeGreaterThan(0);
+    expect(JSON.stringify(rows)).not.toContain(access_token);
+  });
+});
+
+describe('health', () => {
+  test('/healthz and /readyz answer', async () => {
+    expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${running.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', database: 'ok' });
+  });
+});

@@ -1,0 +1,48 @@
+// Starts a whole Portcullis server over real HTTP on 127.0.0.1 and an ephemeral port, on a
+// fresh database of the provider under test. One call per test file.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { loadConfig, type Config } from '../../src/config/index.ts';
+import { migrate, openDatabase, type Database } from '../../src/db/index.ts';
+import { createServer, type Server } from '../../src/http/index.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+export const testPepper = 'test-pepper-0123456789abcdef0123456789';
+
+export interface RunningServer {
+  url: string;
+  config: Config;
+  db: Database;
+  server: Server;
+  testDatabase: TestDatabase;
+  /** Environment for running the CLI against this server's database. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+  const testDatabase = await createTestDatabase();
+  const httpServer = http.createServer();
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
+  const fullEnv = { NODE_ENV: 'test', ISSUER: url, DATABASE_URL: testDatabase.url, HASH_PEPPER: testPepper, LOG_LEVEL: 'silent', ...env };
+  const config = loadConfig(fullEnv);
+  await migrate(config.databaseUrl);
+  const db = openDatabase(config.databaseUrl);
+  const server = await createServer({ config, db, logger: pino({ level: 'silent' }) });
+  server.attach(httpServer);
+  return {
+    url,
+    config,
+    db,
+    server,
+    testDatabase,
+    env: fullEnv,
+    async stop() {
+      await server.close();
+      await db.close();
+      await testDatabase.drop();
+    },
+  };
+}

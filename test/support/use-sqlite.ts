@@ -1,0 +1,1 @@
+process.env.PORTCULLIS_TEST_DATABASE = 'sqlite';

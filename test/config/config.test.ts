@@ -1,0 +1,88 @@
+// Configuration: development defaults, a clear message per bad variable, production checks,
+// and `.env.example` kept in step with the schema.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, configVariables, developmentSecrets, loadConfig, renderEnvExample } from '../../src/config/index.ts';
+
+const productionSecrets = {
+  NODE_ENV: 'production',
+  ISSUER: 'https://auth.example.com',
+  COOKIE_KEYS: 'a-production-cookie-key-that-is-long-enough-1',
+  KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64url'),
+  HASH_PEPPER: 'a-production-pepper-that-is-long-enough-1234',
+};
+
+function problemsOf(env: Record<string, string>): Record<string, string> {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return Object.fromEntries((error as ConfigError).problems.map((p) => [p.variable, p.message]));
+  }
+  throw new Error('expected a ConfigError');
+}
+
+test('an empty environment gives a working development configuration', () => {
+  const config = loadConfig({});
+  expect(config).toMatchObject({
+    production: false,
+    port: 3000,
+    issuer: 'http://localhost:3000',
+    databaseUrl: 'file:./data/portcullis.db',
+    signingKeyAlg: 'ES256',
+  });
+  expect(config.keyEncryptionKey).toHaveLength(32);
+  expect(config.cookieKeys.length).toBeGreaterThan(0);
+});
+
+test('the issuer follows PORT and loses a trailing slash', () => {
+  expect(loadConfig({ PORT: '4000' }).issuer).toBe('http://localhost:4000');
+  expect(loadConfig({ ISSUER: 'https://id.example.com/' }).issuer).toBe('https://id.example.com');
+});
+
+test.each([
+  [{ PORT: 'eighty' }, 'PORT'],
+  [{ PORT: '70000' }, 'PORT'],
+  [{ ISSUER: 'not a url' }, 'ISSUER'],
+  [{ ISSUER: 'https://id.example.com/?tenant=1' }, 'ISSUER'],
+  [{ DATABASE_URL: 'mysql://localhost/db' }, 'DATABASE_URL'],
+  [{ COOKIE_KEYS: 'short' }, 'COOKIE_KEYS'],
+  [{ KEY_ENCRYPTION_KEY: 'too-short' }, 'KEY_ENCRYPTION_KEY'],
+  [{ HASH_PEPPER: 'short' }, 'HASH_PEPPER'],
+  [{ SIGNING_KEY_ALG: 'HS256' }, 'SIGNING_KEY_ALG'],
+  [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+])('%o is refused, naming %s', (env, variable) => {
+  const problems = problemsOf(env);
+  expect(Object.keys(problems)).toEqual([variable]);
+  expect(problems[variable]).toMatch(/\w/);
+});
+
+test('the error message lists every bad variable', () => {
+  expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT: .*\n.*LOG_LEVEL: /s);
+});
+
+test('production with its own secrets and an https issuer is accepted', () => {
+  expect(loadConfig(productionSecrets).production).toBe(true);
+});
+
+test('production refuses an http issuer other than localhost', () => {
+  expect(problemsOf({ ...productionSecrets, ISSUER: 'http://auth.example.com' })).toHaveProperty('ISSUER');
+  expect(loadConfig({ ...productionSecrets, ISSUER: 'http://localhost:3000' }).issuer).toBe('http://localhost:3000');
+});
+
+test.each(Object.keys(developmentSecrets))('production refuses the built-in %s', (name) => {
+  const env = { ...productionSecrets } as Record<string, string>;
+  delete env[name];
+  expect(Object.keys(problemsOf(env))).toEqual([name]);
+});
+
+test('production refuses a built-in cookie key even beside a new one', () => {
+  const builtIn = developmentSecrets.COOKIE_KEYS.split(',')[0];
+  expect(problemsOf({ ...productionSecrets, COOKIE_KEYS: `${productionSecrets.COOKIE_KEYS},${builtIn}` })).toHaveProperty('COOKIE_KEYS');
+});
+
+test('.env.example documents every variable, exactly as the schema renders it', () => {
+  const file = fs.readFileSync(path.resolve(import.meta.dirname, '../../.env.example'), 'utf8');
+  expect(file).toBe(renderEnvExample());
+  for (const name of Object.keys(configVariables)) expect(file).toMatch(new RegExp(`^${name}=`, 'm'));
+});

@@ -46,11 +46,9 @@ if (command === 'generate') {
     fs.mkdirSync(migrations, { recursive: true });
     const hasHistory = fs.readdirSync(migrations).some((entry) => /^\d{14}_/.test(entry));
     const from = hasHistory ? ['--from-migrations', migrations] : ['--from-empty'];
-    const sql = prisma(
-      provider,
-      ['migrate', 'diff', ...from, '--to-schema-datamodel', `prisma/${provider}`, '--script'],
-      { capture: true },
-    );
+    const sql = prisma(provider, ['migrate', 'diff', ...from, '--to-schema-datamodel', `prisma/${provider}`, '--script'], {
+      capture: true,
+    });
     if (!/\S/.test(sql.replace(/^--.*$/gm, ''))) {
       console.log(`${provider}: models and migrations already agree; nothing written`);
       continue;
@@ -61,8 +59,10 @@ if (command === 'generate') {
     console.log(`${provider}: wrote ${path.relative(root, folder)}/migration.sql`);
   }
   for (const provider of Object.keys(providers)) {
-    fs.writeFileSync(path.join(root, 'prisma', provider, 'migrations', 'migration_lock.toml'),
-      `# Written by scripts/prisma.mjs; do not edit.\nprovider = "${provider === 'postgres' ? 'postgresql' : 'sqlite'}"\n`);
+    fs.writeFileSync(
+      path.join(root, 'prisma', provider, 'migrations', 'migration_lock.toml'),
+      `# Written by scripts/prisma.mjs; do not edit.\nprovider = "${provider === 'postgres' ? 'postgresql' : 'sqlite'}"\n`,
+    );
   }
 } else {
   console.error('usage: node scripts/prisma.mjs generate | migration NAME');

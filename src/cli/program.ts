@@ -30,9 +30,15 @@ function print(io: CliIo, options: JsonOption, value: unknown, human: () => stri
 
 function table(rows: Record<string, unknown>[], columns: string[]): string {
   if (rows.length === 0) return '(none)';
-  const cells = rows.map((row) => columns.map((column) => (Array.isArray(row[column]) ? (row[column] as unknown[]).join(' ') : String(row[column] ?? ''))));
+  const cells = rows.map((row) =>
+    columns.map((column) => (Array.isArray(row[column]) ? (row[column] as unknown[]).join(' ') : String(row[column] ?? ''))),
+  );
   const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((line) => line[i]!.length)));
-  const line = (values: string[]) => values.map((value, i) => value.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((value, i) => value.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(columns), ...cells.map(line)].join('\n');
 }
 
@@ -97,21 +103,35 @@ export function buildProgram(io: CliIo): Command {
     .option('--public', 'a public client (single-page or native app): no secret, PKCE only')
     .addOption(new Option('--auth-method <method>', 'token endpoint authentication').choices(['client_secret_basic', 'client_secret_post']))
     .option('--json', 'print JSON')
-    .action(async (options: JsonOption & { name: string; grant?: string[]; redirectUri?: string[]; scope?: string; public?: boolean; authMethod?: string }) => {
-      const created = await withServices(io, (services) =>
-        services.clients.create({
-          name: options.name,
-          grantTypes: options.grant ?? [],
-          redirectUris: options.redirectUri ?? [],
-          ...(options.scope !== undefined ? { scope: options.scope } : {}),
-          public: options.public === true,
-          ...(options.authMethod ? { tokenEndpointAuthMethod: options.authMethod } : {}),
-        }),
-      );
-      print(io, options, created, () =>
-        [`client_id:     ${created.client_id}`, ...(created.client_secret ? [`client_secret: ${created.client_secret}`, 'The secret is shown only now: store it safely.'] : [])].join('\n'),
-      );
-    });
+    .action(
+      async (
+        options: JsonOption & {
+          name: string;
+          grant?: string[];
+          redirectUri?: string[];
+          scope?: string;
+          public?: boolean;
+          authMethod?: string;
+        },
+      ) => {
+        const created = await withServices(io, (services) =>
+          services.clients.create({
+            name: options.name,
+            grantTypes: options.grant ?? [],
+            redirectUris: options.redirectUri ?? [],
+            ...(options.scope !== undefined ? { scope: options.scope } : {}),
+            public: options.public === true,
+            ...(options.authMethod ? { tokenEndpointAuthMethod: options.authMethod } : {}),
+          }),
+        );
+        print(io, options, created, () =>
+          [
+            `client_id:     ${created.client_id}`,
+            ...(created.client_secret ? [`client_secret: ${created.client_secret}`, 'The secret is shown only now: store it safely.'] : []),
+          ].join('\n'),
+        );
+      },
+    );
   client
     .command('list')
     .description('list clients (never their secrets)')

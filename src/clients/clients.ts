@@ -129,7 +129,13 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
           secretHash: secret ? hashSecret(secret) : null,
         },
       });
-      await audit.record({ type: 'client.created', actorType: 'admin', subject: clientId, outcome: 'success', details: { grant_types: valid.grantTypes } });
+      await audit.record({
+        type: 'client.created',
+        actorType: 'admin',
+        subject: clientId,
+        outcome: 'success',
+        details: { grant_types: valid.grantTypes },
+      });
       return { client_id: clientId, ...(secret ? { client_secret: secret } : {}) };
     },
 

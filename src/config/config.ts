@@ -9,8 +9,7 @@ export const developmentSecrets = {
   HASH_PEPPER: 'development-pepper-change-me-in-production',
 } as const;
 
-const secondsSchema = (fallback: number, max = 365 * 24 * 3600) =>
-  z.coerce.number().int().min(1).max(max).default(fallback);
+const secondsSchema = (fallback: number, max = 365 * 24 * 3600) => z.coerce.number().int().min(1).max(max).default(fallback);
 
 interface VariableSpec {
   description: string;
@@ -43,7 +42,10 @@ export const configVariables = {
   },
   DATABASE_URL: {
     description: 'file:PATH for SQLite (the embedded default) or postgresql://USER:PASSWORD@HOST:PORT/DB for PostgreSQL.',
-    schema: z.string().regex(/^(file:|postgres(ql)?:\/\/)/, 'must start with file: or postgresql://').default('file:./data/portcullis.db'),
+    schema: z
+      .string()
+      .regex(/^(file:|postgres(ql)?:\/\/)/, 'must start with file: or postgresql://')
+      .default('file:./data/portcullis.db'),
     example: 'file:./data/portcullis.db',
   },
   COOKIE_KEYS: {
@@ -52,12 +54,14 @@ export const configVariables = {
     example: developmentSecrets.COOKIE_KEYS,
   },
   KEY_ENCRYPTION_KEY: {
-    description: '32 random bytes, base64url (43 characters): encrypts signing keys at rest. Generate with: node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))"',
+    description:
+      '32 random bytes, base64url (43 characters): encrypts signing keys at rest. Generate with: node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))"',
     schema: z.string().default(developmentSecrets.KEY_ENCRYPTION_KEY),
     example: developmentSecrets.KEY_ENCRYPTION_KEY,
   },
   HASH_PEPPER: {
-    description: 'Secret (at least 32 characters) keying the hashes of client secrets, API keys and stored token ids. Changing it invalidates all of them.',
+    description:
+      'Secret (at least 32 characters) keying the hashes of client secrets, API keys and stored token ids. Changing it invalidates all of them.',
     schema: z.string().default(developmentSecrets.HASH_PEPPER),
     example: developmentSecrets.HASH_PEPPER,
   },
@@ -132,7 +136,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push({ variable: 'ISSUER', message: 'must be https: in production (http: is allowed only for localhost)' });
   }
 
-  const cookieKeys = (values.COOKIE_KEYS as string).split(',').map((key) => key.trim()).filter(Boolean);
+  const cookieKeys = (values.COOKIE_KEYS as string)
+    .split(',')
+    .map((key) => key.trim())
+    .filter(Boolean);
   if (cookieKeys.length === 0 || cookieKeys.some((key) => key.length < 32)) {
     problems.push({ variable: 'COOKIE_KEYS', message: 'needs one or more comma-separated keys of at least 32 characters each' });
   }
@@ -172,7 +179,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** The text of `.env.example`, made from the schema so the two cannot drift apart. */
 export function renderEnvExample(): string {
-  const lines = ['# Portcullis configuration. Every variable is optional in development.', '# Written from src/config/config.ts (npm run env:example); a test checks they agree.', ''];
+  const lines = [
+    '# Portcullis configuration. Every variable is optional in development.',
+    '# Written from src/config/config.ts (npm run env:example); a test checks they agree.',
+    '',
+  ];
   for (const [name, spec] of Object.entries(configVariables) as [VariableName, VariableSpec][]) {
     lines.push(`# ${spec.description}`, `${name}=${spec.example}`, '');
   }

@@ -1,1 +1,1 @@
-export * from "./config.ts";
+export * from './config.ts';

@@ -27,7 +27,10 @@ export function databaseProvider(url: string): DatabaseProvider {
 
 /** The absolute path of a `file:` URL, relative paths taken from the working directory. */
 export function sqlitePath(url: string): string {
-  const rest = url.slice('file:'.length).replace(/^\/\/(?=\/)/, '').split('?')[0]!;
+  const rest = url
+    .slice('file:'.length)
+    .replace(/^\/\/(?=\/)/, '')
+    .split('?')[0]!;
   return path.resolve(rest);
 }
 

@@ -60,7 +60,9 @@ function checkHistory(migrations: Migration[], rows: AppliedRow[]): { pending: M
       throw new MigrationError(`migration ${row.migration_name} started but did not finish; repair the database and mark it rolled back`);
     }
     if (!known.has(row.migration_name)) {
-      throw new MigrationError(`the database has migration ${row.migration_name}, which this version of Portcullis does not know (is it older than the database?)`);
+      throw new MigrationError(
+        `the database has migration ${row.migration_name}, which this version of Portcullis does not know (is it older than the database?)`,
+      );
     }
   }
   const pending: Migration[] = [];
@@ -95,18 +97,22 @@ function migrateSqlite(url: string, migrations: Migration[]): MigrationResult {
     db.pragma('journal_mode = WAL');
     db.exec(CREATE_TABLE);
     // BEGIN IMMEDIATE takes the write lock now, so two processes starting at once take turns.
-    return db.transaction(() => {
-      const rows = db.prepare('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"').all() as AppliedRow[];
-      const { pending, done } = checkHistory(migrations, rows);
-      for (const migration of pending) {
-        db.exec(migration.sql);
-        const now = new Date().toISOString();
-        db.prepare(
-          'INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, ?, ?, 1)',
-        ).run(crypto.randomUUID(), migration.checksum, now, migration.name, now);
-      }
-      return { provider: 'sqlite' as const, applied: pending.map((m) => m.name), alreadyApplied: done };
-    }).immediate();
+    return db
+      .transaction(() => {
+        const rows = db
+          .prepare('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"')
+          .all() as AppliedRow[];
+        const { pending, done } = checkHistory(migrations, rows);
+        for (const migration of pending) {
+          db.exec(migration.sql);
+          const now = new Date().toISOString();
+          db.prepare(
+            'INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, ?, ?, 1)',
+          ).run(crypto.randomUUID(), migration.checksum, now, migration.name, now);
+        }
+        return { provider: 'sqlite' as const, applied: pending.map((m) => m.name), alreadyApplied: done };
+      })
+      .immediate();
   } finally {
     db.close();
   }
@@ -118,7 +124,9 @@ async function migratePostgres(url: string, migrations: Migration[]): Promise<Mi
   try {
     await client.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK_KEY]);
     await client.query(CREATE_TABLE.replace(' UNSIGNED', ''));
-    const { rows } = await client.query<AppliedRow>('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"');
+    const { rows } = await client.query<AppliedRow>(
+      'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"',
+    );
     const { pending, done } = checkHistory(migrations, rows);
     for (const migration of pending) {
       // One transaction per migration: PostgreSQL's DDL is transactional, so a failure leaves nothing half-done.

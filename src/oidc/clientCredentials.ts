@@ -9,7 +9,11 @@ export const clientCredentialsParameters = new Set(['scope']);
 
 export async function clientCredentialsGrant(ctx: KoaContextWithOIDC): Promise<void> {
   const client = ctx.oidc.client!;
-  const allowed = new Set(String((client as unknown as Record<string, unknown>).allowed_scope ?? '').split(' ').filter(Boolean));
+  const allowed = new Set(
+    String((client as unknown as Record<string, unknown>).allowed_scope ?? '')
+      .split(' ')
+      .filter(Boolean),
+  );
   const param = ctx.oidc.params?.scope;
   const requested = typeof param === 'string' ? [...new Set(param.split(' ').filter(Boolean))] : [...allowed];
   const refused = requested.find((scope) => !allowed.has(scope));

@@ -38,7 +38,8 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
       if (typeof input.password !== 'string' || input.password.length < MIN_PASSWORD_LENGTH) {
         throw new InputError('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
       }
-      if (input.password.length > MAX_PASSWORD_LENGTH) throw new InputError('password', `must be at most ${MAX_PASSWORD_LENGTH} characters`);
+      if (input.password.length > MAX_PASSWORD_LENGTH)
+        throw new InputError('password', `must be at most ${MAX_PASSWORD_LENGTH} characters`);
       const name = input.name?.trim() || null;
       if (name && name.length > 200) throw new InputError('name', 'must be at most 200 characters');
       if (await prisma.user.findUnique({ where: { email }, select: { id: true } })) {
@@ -52,7 +53,13 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
 
     async list(): Promise<UserSummary[]> {
       const rows = await prisma.user.findMany({ orderBy: { createdAt: 'asc' } });
-      return rows.map((row) => ({ id: row.id, email: row.email, name: row.name, disabled: row.disabled, created_at: row.createdAt.toISOString() }));
+      return rows.map((row) => ({
+        id: row.id,
+        email: row.email,
+        name: row.name,
+        disabled: row.disabled,
+        created_at: row.createdAt.toISOString(),
+      }));
     },
 
     async findById(id: string) {

@@ -47,7 +47,20 @@ describe('client', () => {
 
   test('a public client gets no secret', async () => {
     const result = await cli(
-      ['client', 'create', '--name', 'spa', '--public', '--grant', 'authorization_code', '--grant', 'refresh_token', '--redirect-uri', 'http://localhost:5173/callback', '--json'],
+      [
+        'client',
+        'create',
+        '--name',
+        'spa',
+        '--public',
+        '--grant',
+        'authorization_code',
+        '--grant',
+        'refresh_token',
+        '--redirect-uri',
+        'http://localhost:5173/callback',
+        '--json',
+      ],
       env,
     );
     expect(result.code).toBe(0);
@@ -71,7 +84,10 @@ describe('client', () => {
   });
 
   test('list shows clients and never a secret', async () => {
-    const created = (await cli(['client', 'create', '--name', 'lister', '--grant', 'client_credentials', '--json'], env)).json<{ client_id: string; client_secret: string }>();
+    const created = (await cli(['client', 'create', '--name', 'lister', '--grant', 'client_credentials', '--json'], env)).json<{
+      client_id: string;
+      client_secret: string;
+    }>();
     const listed = await cli(['client', 'list', '--json'], env);
     expect(listed.code).toBe(0);
     const clients = listed.json<{ client_id: string; name: string }[]>();
@@ -86,7 +102,11 @@ describe('client', () => {
 
 describe('user', () => {
   test('create reads the password from stdin and stores only an argon2id hash', async () => {
-    const result = await cli(['user', 'create', '--email', 'Ada@Example.com', '--name', 'Ada', '--password-stdin', '--json'], env, 'a long passphrase\n');
+    const result = await cli(
+      ['user', 'create', '--email', 'Ada@Example.com', '--name', 'Ada', '--password-stdin', '--json'],
+      env,
+      'a long passphrase\n',
+    );
     expect(result.code).toBe(0);
     const { id } = result.json<{ id: string }>();
     expect(id).toMatch(/^[0-9a-f-]{36}$/);

@@ -12,7 +12,13 @@ let env: Record<string, string>;
 beforeAll(async () => {
   testDatabase = await createTestDatabase();
   const port = await freePort();
-  env = { DATABASE_URL: testDatabase.url, HASH_PEPPER: testPepper, PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, NODE_ENV: 'development' };
+  env = {
+    DATABASE_URL: testDatabase.url,
+    HASH_PEPPER: testPepper,
+    PORT: String(port),
+    ISSUER: `http://127.0.0.1:${port}`,
+    NODE_ENV: 'development',
+  };
 });
 afterAll(async () => {
   await serve?.stop();
@@ -25,16 +31,24 @@ test('serve on an empty database, create a client with the CLI, get a token with
   expect(serve.logs()).toMatch(/applied database migrations/);
   expect(serve.logs()).toMatch(/created the first signing key/);
 
-  const discovery = (await (await fetch(`${serve.url}/.well-known/openid-configuration`)).json()) as { issuer: string; token_endpoint: string };
+  const discovery = (await (await fetch(`${serve.url}/.well-known/openid-configuration`)).json()) as {
+    issuer: string;
+    token_endpoint: string;
+  };
   expect(discovery.issuer).toBe(env.ISSUER);
 
-  const created = await runCommand(['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--scope', 'read', '--json'], env);
+  const created = await runCommand(
+    ['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--scope', 'read', '--json'],
+    env,
+  );
   expect(created.code).toBe(0);
   const { client_id, client_secret } = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
 
   const response = await fetch(discovery.token_endpoint, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(client_id)}:${encodeURIComponent(client_secret)}`).toString('base64')}` },
+    headers: {
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(client_id)}:${encodeURIComponent(client_secret)}`).toString('base64')}`,
+    },
     body: new URLSearchParams({ grant_type: 'client_credentials' }),
   });
   expect(response.status).toBe(200);

@@ -29,7 +29,11 @@ test('a fresh database gets every migration, and a second run applies none', asy
 test('two migrations started together apply each migration exactly once', async () => {
   const results = await Promise.all([migrate(testDatabase.url), migrate(testDatabase.url)]);
   const applied = results.flatMap((result) => result.applied);
-  expect(applied.sort()).toEqual(listMigrations(testDatabase.provider).map((m) => m.name).sort());
+  expect(applied.sort()).toEqual(
+    listMigrations(testDatabase.provider)
+      .map((m) => m.name)
+      .sort(),
+  );
 });
 
 test('a migration changed after it was applied is refused', async () => {

@@ -11,17 +11,29 @@ let client: { client_id: string; client_secret: string };
 beforeAll(async () => {
   running = await startServer();
   const issuer = new URL(running.url);
-  as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', [oauth.allowInsecureRequests]: true }));
-  const created = await cli(['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--scope', 'read write', '--json'], running.env);
+  as = await oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: 'oidc', [oauth.allowInsecureRequests]: true }),
+  );
+  const created = await cli(
+    ['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--scope', 'read write', '--json'],
+    running.env,
+  );
   expect(created.code).toBe(0);
   client = created.json();
 });
 afterAll(() => running.stop());
 
 function clientCredentials(secret: string, parameters: Record<string, string> = {}) {
-  return oauth.clientCredentialsGrantRequest(as, { client_id: client.client_id }, oauth.ClientSecretBasic(secret), new URLSearchParams(parameters), {
-    [oauth.allowInsecureRequests]: true,
-  });
+  return oauth.clientCredentialsGrantRequest(
+    as,
+    { client_id: client.client_id },
+    oauth.ClientSecretBasic(secret),
+    new URLSearchParams(parameters),
+    {
+      [oauth.allowInsecureRequests]: true,
+    },
+  );
 }
 
 describe('discovery', () => {
@@ -62,7 +74,11 @@ describe('JWKS', () => {
 
 describe('token endpoint', () => {
   test('client credentials with HTTP Basic yields a Bearer token for the registered scope', async () => {
-    const result = await oauth.processClientCredentialsResponse(as, { client_id: client.client_id }, await clientCredentials(client.client_secret));
+    const result = await oauth.processClientCredentialsResponse(
+      as,
+      { client_id: client.client_id },
+      await clientCredentials(client.client_secret),
+    );
     expect(result.token_type).toBe('bearer');
     expect(result.expires_in).toBe(900);
     expect(result.scope).toBe('read write');
@@ -70,7 +86,11 @@ describe('token endpoint', () => {
   });
 
   test('asking for a subset of the scope gets that subset', async () => {
-    const result = await oauth.processClientCredentialsResponse(as, { client_id: client.client_id }, await clientCredentials(client.client_secret, { scope: 'read' }));
+    const result = await oauth.processClientCredentialsResponse(
+      as,
+      { client_id: client.client_id },
+      await clientCredentials(client.client_secret, { scope: 'read' }),
+    );
     expect(result.scope).toBe('read');
   });
 
@@ -117,10 +137,20 @@ describe('token endpoint', () => {
   });
 
   test('the issued token is live at introspection and stored only as a hash', async () => {
-    const { access_token } = await oauth.processClientCredentialsResponse(as, { client_id: client.client_id }, await clientCredentials(client.client_secret));
-    const introspection = await oauth.introspectionRequest(as, { client_id: client.client_id }, oauth.ClientSecretBasic(client.client_secret), access_token, {
-      [oauth.allowInsecureRequests]: true,
-    });
+    const { access_token } = await oauth.processClientCredentialsResponse(
+      as,
+      { client_id: client.client_id },
+      await clientCredentials(client.client_secret),
+    );
+    const introspection = await oauth.introspectionRequest(
+      as,
+      { client_id: client.client_id },
+      oauth.ClientSecretBasic(client.client_secret),
+      access_token,
+      {
+        [oauth.allowInsecureRequests]: true,
+      },
+    );
     const claims = await oauth.processIntrospectionResponse(as, { client_id: client.client_id }, introspection);
     expect(claims).toMatchObject({ active: true, client_id: client.client_id, scope: 'read write' });
 

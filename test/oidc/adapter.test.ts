@@ -14,7 +14,11 @@ beforeAll(async () => {
   testDatabase = await createTestDatabase();
   await migrate(testDatabase.url);
   db = openDatabase(testDatabase.url);
-  adapterFor = createAdapterFactory({ prisma: db.prisma, pepper: testPepper, findClient: async (id) => (id === 'known' ? { client_id: 'known' } : undefined) });
+  adapterFor = createAdapterFactory({
+    prisma: db.prisma,
+    pepper: testPepper,
+    findClient: async (id) => (id === 'known' ? { client_id: 'known' } : undefined),
+  });
 });
 afterAll(async () => {
   await db.close();
@@ -27,7 +31,16 @@ const now = () => Math.floor(Date.now() / 1000);
 test('upsert then find returns the payload with its jti', async () => {
   const adapter = adapterFor('AccessToken');
   const id = randomId();
-  const payload = { jti: id, kind: 'AccessToken', clientId: 'c1', accountId: 'u1', grantId: 'g1', scope: 'openid', iat: now(), exp: now() + 60 };
+  const payload = {
+    jti: id,
+    kind: 'AccessToken',
+    clientId: 'c1',
+    accountId: 'u1',
+    grantId: 'g1',
+    scope: 'openid',
+    iat: now(),
+    exp: now() + 60,
+  };
   await adapter.upsert(id, payload, 60);
   expect(await adapter.find(id)).toEqual(payload);
   expect(await adapter.find(randomId())).toBeUndefined();
@@ -50,7 +63,10 @@ test('an expired artifact is not found, and purge deletes only expired rows', as
   await adapter.upsert(expired, { jti: expired }, 60);
   await adapter.upsert(live, { jti: live }, 600);
   await adapter.upsert(forever, { jti: forever });
-  await db.prisma.providerArtifact.updateMany({ where: { kind: 'AuthorizationCode', expiresAt: { lt: new Date(Date.now() + 120_000) } }, data: { expiresAt: new Date(Date.now() - 1000) } });
+  await db.prisma.providerArtifact.updateMany({
+    where: { kind: 'AuthorizationCode', expiresAt: { lt: new Date(Date.now() + 120_000) } },
+    data: { expiresAt: new Date(Date.now() - 1000) },
+  });
   expect(await adapter.find(expired)).toBeUndefined();
   expect(await adapter.find(live)).toBeDefined();
 
@@ -107,7 +123,7 @@ test('destroy removes one artifact', async () => {
   expect(await adapter.find(b)).toBeDefined();
 });
 
-test('revokeByGrantId removes that grant\'s artifacts of that model only', async () => {
+test("revokeByGrantId removes that grant's artifacts of that model only", async () => {
   const tokens = adapterFor('AccessToken');
   const refresh = adapterFor('RefreshToken');
   const [t1, t2, other, r1] = [randomId(), randomId(), randomId(), randomId()];
@@ -134,7 +150,11 @@ test('no id, uid, user code or session cookie is stored in usable form', async (
   const interactionId = randomId();
   const codeId = randomId();
   await adapterFor('Session').upsert(sessionId, { jti: sessionId, uid: 'uid-secret-value-1', accountId: 'acct' }, 60);
-  await adapterFor('Interaction').upsert(interactionId, { jti: interactionId, session: { cookie: sessionId, uid: 'uid-secret-value-1' }, returnTo: `/auth/${interactionId}` }, 60);
+  await adapterFor('Interaction').upsert(
+    interactionId,
+    { jti: interactionId, session: { cookie: sessionId, uid: 'uid-secret-value-1' }, returnTo: `/auth/${interactionId}` },
+    60,
+  );
   await adapterFor('DeviceCode').upsert(codeId, { jti: codeId, userCode: 'WXYZ-MNPQ' }, 60);
   const dump = JSON.stringify(await db.prisma.providerArtifact.findMany());
   for (const secret of [sessionId, interactionId, codeId, 'uid-secret-value-1', 'WXYZ-MNPQ']) {
@@ -156,8 +176,16 @@ test('a grant is stored readable (it holds no bearer value) but without its id',
 test('the indexes the adapter relies on exist', async () => {
   const names =
     db.provider === 'sqlite'
-      ? (await db.prisma.$queryRawUnsafe<{ name: string }[]>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ProviderArtifact'`)).map((r) => r.name)
-      : (await db.prisma.$queryRawUnsafe<{ indexname: string }[]>(`SELECT indexname::text AS indexname FROM pg_indexes WHERE tablename = 'ProviderArtifact'`)).map((r) => r.indexname);
+      ? (
+          await db.prisma.$queryRawUnsafe<{ name: string }[]>(
+            `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ProviderArtifact'`,
+          )
+        ).map((r) => r.name)
+      : (
+          await db.prisma.$queryRawUnsafe<{ indexname: string }[]>(
+            `SELECT indexname::text AS indexname FROM pg_indexes WHERE tablename = 'ProviderArtifact'`,
+          )
+        ).map((r) => r.indexname);
   for (const index of ['grantId', 'kind_uidHash', 'kind_userCodeHash', 'expiresAt']) {
     expect(names).toContain(`ProviderArtifact_${index}_idx`);
   }

@@ -25,11 +25,12 @@ function prisma(provider, args, options = {}) {
       cwd: root,
       // Without DATABASE_URL the CLI falls back to a native engine it would have to download.
       env: { ...process.env, DATABASE_URL: providers[provider].url, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
-      stdio: ['ignore', options.capture ? 'pipe' : 'inherit', 'inherit'],
+      stdio: ['ignore', options.capture ? 'pipe' : 'inherit', options.quiet ? 'pipe' : 'inherit'],
       encoding: 'utf8',
     },
   );
   if (result.status !== 0) {
+    if (options.quiet) process.stderr.write(`${result.stdout ?? ''}${result.stderr ?? ''}`);
     console.error(`prisma ${args.join(' ')} failed for ${provider}`);
     process.exit(result.status ?? 1);
   }
@@ -38,7 +39,8 @@ function prisma(provider, args, options = {}) {
 
 const [command, name] = process.argv.slice(2);
 if (command === 'generate') {
-  for (const provider of Object.keys(providers)) prisma(provider, ['generate']);
+  // Quiet unless it fails: this runs on every `npm install` and `npm start`.
+  for (const provider of Object.keys(providers)) prisma(provider, ['generate'], { capture: true, quiet: true });
 } else if (command === 'migration' && name && /^[a-z0-9_]+$/.test(name)) {
   const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
   for (const provider of Object.keys(providers)) {

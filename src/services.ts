@@ -4,6 +4,8 @@ import { createAuditLog } from './audit/index.ts';
 import { createClientService } from './clients/index.ts';
 import type { Config } from './config/index.ts';
 import type { Database } from './db/index.ts';
+import { createKeyService } from './oidc/index.ts';
+import { createResourceService } from './resources/index.ts';
 import { createUserService } from './users/index.ts';
 
 export function createServices({ config, db }: { config: Config; db: Database }) {
@@ -12,6 +14,8 @@ export function createServices({ config, db }: { config: Config; db: Database })
     audit,
     clients: createClientService({ prisma: db.prisma, pepper: config.hashPepper, audit }),
     users: createUserService({ prisma: db.prisma, audit }),
+    resources: createResourceService({ prisma: db.prisma, audit }),
+    keys: createKeyService({ prisma: db.prisma, config, audit }),
   };
 }
 

@@ -1,10 +1,11 @@
 // The `portcullis` command line. Each command is a thin shell over the service layer
 // (src/services.ts); with --json it prints exactly one JSON document on stdout.
+import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import pino, { type Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from '../config/index.ts';
 import { migrate, openDatabase, type Database } from '../db/index.ts';
-import { PortcullisError } from '../errors/index.ts';
+import { InputError, PortcullisError } from '../errors/index.ts';
 import { createServer } from '../http/index.ts';
 import { createServices, type Services } from '../services.ts';
 
@@ -23,6 +24,23 @@ interface JsonOption {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Parses "90s", "15m", "24h", "7d" or a bare number of seconds. */
+export function parseDuration(text: string, option: string): number {
+  const match = /^(\d+)\s*(s|m|h|d)?$/.exec(text.trim());
+  if (!match) throw new InputError(option, `${JSON.stringify(text)} is not a duration such as 90s, 15m, 24h or 7d`);
+  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's'];
+}
+
+/** A JWK Set given inline as JSON, or as @FILE. */
+function readJwks(text: string): unknown {
+  const json = text.startsWith('@') ? fs.readFileSync(text.slice(1), 'utf8') : text;
+  try {
+    return JSON.parse(json);
+  } catch {
+    throw new InputError('jwks', 'is not valid JSON (give the JWK Set inline or as @FILE)');
+  }
+}
 
 function print(io: CliIo, options: JsonOption, value: unknown, human: () => string): void {
   io.stdout(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
@@ -139,6 +157,66 @@ export function buildProgram(io: CliIo): Command {
     .action(async (options: JsonOption) => {
       const clients = await withServices(io, (services) => services.clients.list());
       print(io, options, clients, () => table(clients as never, ['client_id', 'name', 'grant_types', 'scope', 'public']));
+    });
+
+  client
+    .command('secret')
+    .description("manage a client's secret")
+    .command('rotate <client_id>')
+    .description('give the client a new secret (printed once); the old one works until the grace period ends')
+    .option('--grace <duration>', 'how long the old secret keeps working, e.g. 0, 15m, 24h, 7d', '24h')
+    .option('--json', 'print JSON')
+    .action(async (clientId: string, options: JsonOption & { grace: string }) => {
+      const grace = parseDuration(options.grace, 'grace');
+      const rotated = await withServices(io, (services) => services.clients.rotateSecret(clientId, grace));
+      print(io, options, rotated, () =>
+        [`client_secret: ${rotated.client_secret}`, `The previous secret works until ${rotated.previous_secret_expires_at}.`].join('\n'),
+      );
+    });
+
+  const resource = program.command('resource').description('manage API resources (audiences of JWT access tokens)');
+  resource
+    .command('create')
+    .description('register an API that accepts Portcullis access tokens')
+    .requiredOption('--audience <uri>', 'the audience identifier (an absolute URI), the `resource` clients ask for')
+    .requiredOption('--scope <scopes>', 'space-separated scopes the API accepts')
+    .option('--ttl <seconds>', 'access token lifetime in seconds (60 to 3600; default 900)')
+    .option('--name <name>', 'display name')
+    .option('--json', 'print JSON')
+    .action(async (options: JsonOption & { audience: string; scope: string; ttl?: string; name?: string }) => {
+      const ttl = options.ttl === undefined ? undefined : Number(options.ttl);
+      if (ttl !== undefined && !Number.isInteger(ttl)) throw new InputError('ttl', 'must be a whole number of seconds');
+      const created = await withServices(io, (services) =>
+        services.resources.create({ audience: options.audience, scope: options.scope, ...(ttl !== undefined ? { ttl } : {}), ...(options.name ? { name: options.name } : {}) }),
+      );
+      print(io, options, created, () => `audience: ${created.audience}\nscope:    ${created.scope}\nttl:      ${created.access_token_ttl}s`);
+    });
+  resource
+    .command('list')
+    .description('list API resources')
+    .option('--json', 'print JSON')
+    .action(async (options: JsonOption) => {
+      const resources = await withServices(io, (services) => services.resources.list());
+      print(io, options, resources, () => table(resources as never, ['audience', 'scope', 'access_token_ttl', 'name']));
+    });
+
+  const keys = program.command('keys').description('manage signing keys');
+  keys
+    .command('list')
+    .description('list signing keys: kid, algorithm, state (next, current, previous, retired) and dates')
+    .option('--json', 'print JSON')
+    .action(async (options: JsonOption) => {
+      const list = await withServices(io, (services) => services.keys.list());
+      print(io, options, list, () => table(list as never, ['kid', 'alg', 'state', 'created_at', 'activated_at', 'deactivated_at']));
+    });
+  keys
+    .command('rotate')
+    .description('promote next to current and current to previous, and create a new next key; running servers pick it up within their poll interval')
+    .option('--force', 'rotate even if the next key is younger than the JWKS cache lifetime (for a compromised key)')
+    .option('--json', 'print JSON')
+    .action(async (options: JsonOption & { force?: boolean }) => {
+      const rotated = await withServices(io, (services) => services.keys.rotate({ force: options.force === true }));
+      print(io, options, rotated, () => `current:  ${rotated.current}\nnext:     ${rotated.next}\nprevious: ${rotated.previous}`);
     });
 
   const user = program.command('user').description('manage users');

@@ -8,10 +8,14 @@ import type { AdapterPayload } from 'oidc-provider';
 import type { AuditLog } from '../audit/index.ts';
 import { constantTimeEqual, keyedHash, randomSecret } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
-import { InputError } from '../errors/index.ts';
+import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
+import { normalizeScope, validateAudience } from '../oauth/index.ts';
 
 export const supportedGrantTypes = ['client_credentials', 'authorization_code', 'refresh_token'] as const;
 export const secretAuthMethods = ['client_secret_basic', 'client_secret_post'] as const;
+export const authMethods = [...secretAuthMethods, 'private_key_jwt'] as const;
+/** How long the old secret keeps working after a rotation, unless told otherwise. */
+export const DEFAULT_SECRET_GRACE_SECONDS = 24 * 60 * 60;
 export type GrantType = (typeof supportedGrantTypes)[number];
 
 export interface CreateClientInput {
@@ -21,6 +25,10 @@ export interface CreateClientInput {
   scope?: string;
   public?: boolean;
   tokenEndpointAuthMethod?: string;
+  /** The audience of the API resource tokens are for when a request names none. */
+  defaultResource?: string;
+  /** The client's public keys, for private_key_jwt (RFC 7523). */
+  jwks?: unknown;
 }
 
 export interface ClientSummary {
@@ -31,6 +39,7 @@ export interface ClientSummary {
   redirect_uris: string[];
   scope: string;
   token_endpoint_auth_method: string;
+  default_resource: string | null;
   created_at: string;
 }
 
@@ -39,9 +48,15 @@ export interface CreatedClient {
   client_secret?: string;
 }
 
+export interface RotatedSecret {
+  client_id: string;
+  client_secret: string;
+  /** Until when the previous secret is still accepted (ISO 8601). */
+  previous_secret_expires_at: string;
+}
+
 /** Tells hashed secrets from anything else that might sit in `client_secret`. */
 const SECRET_HASH_PREFIX = 'hmac-sha256:';
-const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 section 3.3
 
 function validateRedirectUri(uri: string, isPublic: boolean): void {
   let url: URL;
@@ -60,13 +75,19 @@ function validateRedirectUri(uri: string, isPublic: boolean): void {
   }
 }
 
-export function normalizeScope(scope: string | undefined): string {
-  const tokens = [...new Set((scope ?? '').split(' ').filter(Boolean))];
-  for (const token of tokens) {
-    if (!scopeToken.test(token)) throw new InputError('scope', `${JSON.stringify(token)} is not a valid scope token`);
+/** A public JWK Set: RSA, EC or OKP keys, none with a private part. */
+function validateJwks(jwks: unknown): { keys: Record<string, unknown>[] } {
+  const keys = (jwks as { keys?: unknown } | undefined)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) throw new InputError('jwks', 'private_key_jwt needs a JWK Set with at least one key');
+  for (const key of keys as Record<string, unknown>[]) {
+    if (typeof key !== 'object' || key === null || !['RSA', 'EC', 'OKP'].includes(String(key.kty))) {
+      throw new InputError('jwks', 'each key must be an RSA, EC or OKP public JWK');
+    }
+    if ('d' in key || 'p' in key || 'k' in key) throw new InputError('jwks', 'must hold public keys only: a private key was given');
   }
-  return tokens.join(' ');
+  return { keys: keys as Record<string, unknown>[] };
 }
+
 
 export interface ClientServiceOptions {
   prisma: Prisma;
@@ -101,17 +122,26 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
     }
     for (const uri of redirectUris) validateRedirectUri(uri, isPublic);
     const authMethod = isPublic ? 'none' : (input.tokenEndpointAuthMethod ?? 'client_secret_basic');
-    if (!isPublic && !(secretAuthMethods as readonly string[]).includes(authMethod)) {
-      throw new InputError('auth_method', `must be one of ${secretAuthMethods.join(', ')}`);
+    if (!isPublic && !(authMethods as readonly string[]).includes(authMethod)) {
+      throw new InputError('auth_method', `must be one of ${authMethods.join(', ')}`);
     }
-    return { name, grantTypes, redirectUris, isPublic, authMethod, scope: normalizeScope(input.scope) };
+    const jwks = authMethod === 'private_key_jwt' ? validateJwks(input.jwks) : undefined;
+    if (authMethod !== 'private_key_jwt' && input.jwks !== undefined) {
+      throw new InputError('jwks', 'is only for clients that authenticate with private_key_jwt');
+    }
+    const defaultResource = input.defaultResource === undefined ? undefined : validateAudience(input.defaultResource, 'default_resource');
+    return { name, grantTypes, redirectUris, isPublic, authMethod, jwks, defaultResource, scope: normalizeScope(input.scope) };
   }
 
   return {
     async create(input: CreateClientInput): Promise<CreatedClient> {
       const valid = validate(input);
+      if (valid.defaultResource && !(await prisma.apiResource.findUnique({ where: { audience: valid.defaultResource }, select: { id: true } }))) {
+        throw new InputError('default_resource', `no API resource has audience ${valid.defaultResource}`);
+      }
       const clientId = randomSecret(16);
-      const secret = valid.isPublic ? undefined : randomSecret(32);
+      const usesSecret = (secretAuthMethods as readonly string[]).includes(valid.authMethod);
+      const secret = usesSecret ? randomSecret(32) : undefined;
       const metadata = {
         client_name: valid.name,
         grant_types: valid.grantTypes,
@@ -119,13 +149,15 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
         response_types: valid.grantTypes.includes('authorization_code') ? ['code'] : [],
         scope: valid.scope,
         token_endpoint_auth_method: valid.authMethod,
+        ...(valid.jwks ? { jwks: valid.jwks } : {}),
+        ...(valid.defaultResource ? { default_resource: valid.defaultResource } : {}),
       };
       await prisma.client.create({
         data: {
           id: clientId,
           name: valid.name,
           public: valid.isPublic,
-          metadata,
+          metadata: metadata as object,
           secretHash: secret ? hashSecret(secret) : null,
         },
       });
@@ -151,6 +183,7 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
           redirect_uris: metadata.redirect_uris as string[],
           scope: metadata.scope as string,
           token_endpoint_auth_method: metadata.token_endpoint_auth_method as string,
+          default_resource: (metadata.default_resource as string | undefined) ?? null,
           created_at: row.createdAt.toISOString(),
         };
       });
@@ -168,12 +201,44 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
         allowed_scope: scope ?? '',
         client_id: row.id,
         ...(row.secretHash ? { client_secret: row.secretHash } : {}),
+        ...(row.previousSecretHash && row.previousSecretExpiresAt && row.previousSecretExpiresAt.getTime() > Date.now()
+          ? { previous_secret_hash: row.previousSecretHash, previous_secret_expires_at: Math.floor(row.previousSecretExpiresAt.getTime() / 1000) }
+          : {}),
       };
     },
 
-    /** True when `presented` hashes to `storedHash`. Constant-time. */
-    verifySecret(storedHash: string, presented: string): boolean {
-      return constantTimeEqual(storedHash, hashSecret(presented));
+    /**
+     * True when `presented` is the client's secret, or its previous secret within the grace
+     * period of a rotation. Both hashes are always compared, in constant time.
+     */
+    verifySecret(client: { secretHash?: string; previousSecretHash?: string; previousSecretExpiresAt?: number }, presented: string): boolean {
+      const hash = hashSecret(presented);
+      const current = typeof client.secretHash === 'string' && constantTimeEqual(client.secretHash, hash);
+      const previous =
+        typeof client.previousSecretHash === 'string' &&
+        constantTimeEqual(client.previousSecretHash, hash) &&
+        (client.previousSecretExpiresAt ?? 0) * 1000 > Date.now();
+      return current || previous;
+    },
+
+    /** Gives the client a new secret; the old one keeps working for `graceSeconds` (0: not at all). */
+    async rotateSecret(clientId: string, graceSeconds = DEFAULT_SECRET_GRACE_SECONDS): Promise<RotatedSecret> {
+      if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 90 * 24 * 3600) {
+        throw new InputError('grace', 'must be from 0 seconds to 90 days');
+      }
+      const row = await prisma.client.findUnique({ where: { id: clientId } });
+      if (!row) throw new NotFoundError(`client ${clientId}`);
+      if (!row.secretHash) throw new InputError('client_id', 'this client does not authenticate with a secret');
+      const secret = randomSecret(32);
+      const previousSecretExpiresAt = new Date(Date.now() + graceSeconds * 1000);
+      // Conditioned on the hash we read, so two rotations at once cannot both keep "their" old secret.
+      const { count } = await prisma.client.updateMany({
+        where: { id: clientId, secretHash: row.secretHash },
+        data: { secretHash: hashSecret(secret), previousSecretHash: row.secretHash, previousSecretExpiresAt },
+      });
+      if (count !== 1) throw new ConflictError('the secret was rotated by someone else at the same time; try again');
+      await audit.record({ type: 'client.secret_rotated', actorType: 'admin', subject: clientId, outcome: 'success', details: { grace_seconds: graceSeconds } });
+      return { client_id: clientId, client_secret: secret, previous_secret_expires_at: previousSecretExpiresAt.toISOString() };
     },
   };
 }

@@ -70,6 +70,21 @@ export const configVariables = {
     schema: z.enum(['ES256', 'RS256']).default('ES256'),
     example: 'ES256',
   },
+  JWKS_MAX_AGE_SECONDS: {
+    description: 'How long verifiers may cache the JWKS (Cache-Control max-age). A new key is published this long before it signs.',
+    schema: secondsSchema(600, 24 * 3600),
+    example: '600',
+  },
+  KEYS_POLL_INTERVAL_SECONDS: {
+    description: 'How often each instance checks the database for rotated signing keys and swaps them in.',
+    schema: secondsSchema(5, 3600),
+    example: '5',
+  },
+  KEY_ROTATION_INTERVAL_SECONDS: {
+    description: 'Rotate signing keys on this schedule (0 turns it off). Defaults to 30 days in production and off otherwise.',
+    schema: z.coerce.number().int().min(0).max(10 * 365 * 24 * 3600).optional(),
+    example: '0',
+  },
   PURGE_INTERVAL_SECONDS: {
     description: 'How often expired tokens, sessions and other artifacts are deleted from the database.',
     schema: secondsSchema(600),
@@ -94,6 +109,9 @@ export interface Config {
   keyEncryptionKey: Uint8Array;
   hashPepper: string;
   signingKeyAlg: 'ES256' | 'RS256';
+  jwksMaxAgeSeconds: number;
+  keysPollIntervalSeconds: number;
+  keyRotationIntervalSeconds: number;
   purgeIntervalSeconds: number;
   logLevel: string;
 }
@@ -160,6 +178,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       }
     }
   }
+  const rotation = values.KEY_ROTATION_INTERVAL_SECONDS as number | undefined;
+  if (rotation && rotation < 2 * (values.JWKS_MAX_AGE_SECONDS as number)) {
+    problems.push({ variable: 'KEY_ROTATION_INTERVAL_SECONDS', message: 'must be 0 or at least twice JWKS_MAX_AGE_SECONDS, so each next key is published long enough' });
+  }
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -172,6 +194,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyEncryptionKey: new Uint8Array(keyEncryptionKey),
     hashPepper,
     signingKeyAlg: values.SIGNING_KEY_ALG as Config['signingKeyAlg'],
+    jwksMaxAgeSeconds: values.JWKS_MAX_AGE_SECONDS as number,
+    keysPollIntervalSeconds: values.KEYS_POLL_INTERVAL_SECONDS as number,
+    keyRotationIntervalSeconds: (values.KEY_ROTATION_INTERVAL_SECONDS as number | undefined) ?? (production ? 30 * 24 * 3600 : 0),
     purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS as number,
     logLevel: values.LOG_LEVEL as string,
   };

@@ -3,17 +3,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import mount from 'koa-mount';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
-import { createProvider, ensureSigningKey, loadSigningJwks, purgeExpiredArtifacts } from '../oidc/index.ts';
+import { createLiveProvider, createProvider, jwksEndpoint, keySetVersion, loadSigningKeys, purgeExpiredArtifacts, type LiveProvider } from '../oidc/index.ts';
 import { createServices, type Services } from '../services.ts';
 import { errorHandler, requestLogger } from './middleware.ts';
 
 export interface Server {
   app: Koa;
   services: Services;
+  live: LiveProvider;
   /** Serves requests arriving at an HTTP server the caller created (and may already have bound). */
   attach(server: http.Server): void;
   /** Starts listening; resolves with the URL actually bound (PORT=0 picks a free port). */
@@ -30,14 +30,21 @@ export interface ServerOptions {
 
 export async function createServer({ config, db, logger }: ServerOptions): Promise<Server> {
   const services = createServices({ config, db });
-  const createdKid = await ensureSigningKey(db.prisma, config.keyEncryptionKey, config.signingKeyAlg);
-  if (createdKid) {
-    await services.audit.record({ type: 'signing_key.created', actorType: 'system', subject: createdKid, outcome: 'success' });
-    logger.info({ kid: createdKid }, 'created the first signing key');
-  }
-  const jwks = await loadSigningJwks(db.prisma, config.keyEncryptionKey);
-  const provider = createProvider({ config, prisma: db.prisma, clients: services.clients, users: services.users, jwks });
-  provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
+  const created = await services.keys.ensure();
+  if (created.length) logger.info({ kids: created }, 'created signing keys');
+
+  const live = await createLiveProvider({
+    async build() {
+      const keys = await loadSigningKeys(db.prisma, config.keyEncryptionKey);
+      const { clients, users, resources } = services;
+      const provider = createProvider({ config, prisma: db.prisma, clients, users, resources, keys });
+      provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
+      return { provider, keys };
+    },
+    version: () => keySetVersion(db.prisma),
+    pollIntervalMs: config.keysPollIntervalSeconds * 1000,
+    logger,
+  });
 
   const app = new Koa();
   app.use(requestLogger(logger));
@@ -55,7 +62,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
     if (ctx.path === '/readyz') {
       try {
         await db.prisma.$queryRawUnsafe('SELECT 1');
-        ctx.body = { status: 'ready', database: 'ok', signing_keys: jwks.keys.length };
+        ctx.body = { status: 'ready', database: 'ok', signing_kid: live.current().keys.signing.kid };
       } catch {
         ctx.status = 503;
         ctx.body = { status: 'unavailable', database: 'unreachable' };
@@ -64,28 +71,47 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
     }
     await next();
   });
-  app.use(mount(provider));
+  app.use(jwksEndpoint(live, config.jwksMaxAgeSeconds));
+  app.use(live.middleware);
 
-  const purge = setInterval(() => {
-    purgeExpiredArtifacts(db.prisma)
-      .then((count) => count && logger.debug({ count }, 'purged expired artifacts'))
-      .catch((error: unknown) => logger.warn({ err: error }, 'purging expired artifacts failed'));
-  }, config.purgeIntervalSeconds * 1000);
-  purge.unref();
+  const timers: NodeJS.Timeout[] = [];
+  const every = (seconds: number, what: string, work: () => Promise<unknown>) => {
+    const timer = setInterval(() => {
+      work().catch((error: unknown) => logger.warn({ err: error }, `${what} failed`));
+    }, seconds * 1000);
+    timer.unref();
+    timers.push(timer);
+  };
+  every(config.purgeIntervalSeconds, 'purging expired artifacts', async () => {
+    const purged = await purgeExpiredArtifacts(db.prisma);
+    if (purged) logger.debug({ purged }, 'purged expired artifacts');
+    if ((await services.keys.retireExpired()).length) await live.refresh();
+  });
+  if (config.keyRotationIntervalSeconds > 0) {
+    // Checked often enough to be on time; the rotation itself is conditioned on the key state,
+    // so several instances checking at once rotate once.
+    every(Math.min(config.keyRotationIntervalSeconds / 10, 3600), 'scheduled key rotation', async () => {
+      const rotated = await services.keys.rotateIfDue(config.keyRotationIntervalSeconds);
+      if (rotated) {
+        logger.info({ ...rotated }, 'rotated signing keys on schedule');
+        await live.refresh();
+      }
+    });
+  }
 
   let httpServer: http.Server | undefined;
   const handler = app.callback();
   return {
     app,
     services,
+    live,
     attach(server) {
       httpServer = server;
       server.on('request', handler);
     },
     async listen(port = config.port, host = config.host) {
-      const server = http.createServer();
+      const server = http.createServer(handler);
       httpServer = server;
-      server.on('request', handler);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => resolve());
@@ -94,7 +120,8 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
       return { port: bound, url: `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${bound}` };
     },
     async close() {
-      clearInterval(purge);
+      for (const timer of timers) clearInterval(timer);
+      live.close();
       if (!httpServer) return;
       const server = httpServer;
       await new Promise<void>((resolve) => {

@@ -1,33 +1,59 @@
 // The client-credentials grant (RFC 6749 section 4.4), registered in place of oidc-provider's
-// own so that the scope rule is Portcullis's: a client gets only scopes it was registered
-// with, and asking for any other is invalid_scope (RFC 6749 section 5.2), never a silent drop.
-// Without a `scope` parameter the client gets all of its registered scope (RFC 6749 section
-// 3.3 lets the server pick a default; this is Auth0's and Keycloak's).
+// own so that the rules on audience and scope are Portcullis's:
+// - the token is for the API named by `resource` (RFC 8707), or the client's default resource;
+//   for an API it is a JWT in the RFC 9068 profile, signed by the current key; with neither it
+//   is opaque (usable at introspection);
+// - its scope is what was asked, which must lie within what the client may ask and what the
+//   API accepts; anything outside is invalid_scope (RFC 6749 section 5.2), never a silent drop;
+// - without `scope`, the client gets all of that intersection (RFC 6749 section 3.3 lets the
+//   server choose a default; this is Auth0's and Keycloak's).
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { ResourceService } from '../resources/index.ts';
+import { resourceServerInfo } from './resourceServers.ts';
 
-export const clientCredentialsParameters = new Set(['scope']);
+export const clientCredentialsParameters = new Set(['scope', 'resource']);
+/** `resource` may repeat in a request; the grant refuses more than one, with invalid_target. */
+export const clientCredentialsDuplicates = new Set(['resource']);
 
-export async function clientCredentialsGrant(ctx: KoaContextWithOIDC): Promise<void> {
-  const client = ctx.oidc.client!;
-  const allowed = new Set(
-    String((client as unknown as Record<string, unknown>).allowed_scope ?? '')
-      .split(' ')
-      .filter(Boolean),
-  );
-  const param = ctx.oidc.params?.scope;
-  const requested = typeof param === 'string' ? [...new Set(param.split(' ').filter(Boolean))] : [...allowed];
-  const refused = requested.find((scope) => !allowed.has(scope));
-  if (refused !== undefined) {
-    throw new errors.InvalidScope('requested scope is not allowed for this client', refused);
-  }
-  const scope = requested.join(' ') || undefined;
-  const token = new ctx.oidc.provider.ClientCredentials({ client, ...(scope ? { scope } : {}) });
-  ctx.oidc.entity('ClientCredentials', token);
-  const value = await token.save();
-  ctx.body = {
-    access_token: value,
-    expires_in: token.expiration,
-    token_type: token.tokenType,
-    ...(scope ? { scope } : {}),
+const words = (value: unknown) => String(value ?? '').split(' ').filter(Boolean);
+
+export function createClientCredentialsGrant(resources: ResourceService, signing: () => { alg: string; kid: string }) {
+  return async function clientCredentialsGrant(ctx: KoaContextWithOIDC): Promise<void> {
+    const client = ctx.oidc.client!;
+    const metadata = client as unknown as Record<string, unknown>;
+    const { provider } = ctx.oidc;
+
+    let indicator = ctx.oidc.params?.resource as string | string[] | undefined;
+    if (Array.isArray(indicator)) {
+      if (indicator.length !== 1) throw new errors.InvalidTarget('only one resource may be named with client_credentials');
+      indicator = indicator[0];
+    }
+    const audience = indicator ?? (metadata.default_resource as string | undefined);
+    const resource = audience === undefined ? undefined : await resources.findByAudience(audience);
+    if (audience !== undefined && !resource) throw new errors.InvalidTarget('resource is not a registered API');
+
+    const clientScope = new Set(words(metadata.allowed_scope));
+    const grantable = resource ? new Set(words(resource.scope).filter((scope) => clientScope.has(scope))) : clientScope;
+    const param = ctx.oidc.params?.scope;
+    const requested = typeof param === 'string' ? [...new Set(words(param))] : [...grantable];
+    const refused = requested.find((scope) => !grantable.has(scope));
+    if (refused !== undefined) {
+      throw new errors.InvalidScope(
+        resource && clientScope.has(refused) ? 'requested scope is not accepted by the resource' : 'requested scope is not allowed for this client',
+        refused,
+      );
+    }
+
+    const scope = requested.join(' ') || undefined;
+    const token = new provider.ClientCredentials({ client, ...(scope ? { scope } : {}) });
+    if (resource) token.resourceServer = new provider.ResourceServer(resource.audience, resourceServerInfo(resource, signing()));
+    ctx.oidc.entity('ClientCredentials', token);
+    const value = await token.save();
+    ctx.body = {
+      access_token: value,
+      expires_in: token.expiration,
+      token_type: token.tokenType,
+      ...(scope ? { scope } : {}),
+    };
   };
 }

@@ -1,12 +1,15 @@
-// Builds the oidc-provider instance: Portcullis's storage, clients, accounts and keys plugged
-// into the engine that runs every OAuth flow. Every option Portcullis sets is here.
-import Provider, { type Configuration, type JWK } from 'oidc-provider';
+// Builds the oidc-provider instance: Portcullis's storage, clients, accounts, APIs and keys
+// plugged into the engine that runs every OAuth flow. Every option Portcullis sets is here.
+import Provider, { errors, type Configuration } from 'oidc-provider';
 import type { ClientService } from '../clients/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Prisma } from '../db/index.ts';
+import { MAX_ACCESS_TOKEN_TTL, type ResourceService } from '../resources/index.ts';
 import type { UserService } from '../users/index.ts';
 import { createAdapterFactory } from './adapter.ts';
-import { clientCredentialsGrant, clientCredentialsParameters } from './clientCredentials.ts';
+import { clientCredentialsDuplicates, clientCredentialsParameters, createClientCredentialsGrant } from './clientCredentials.ts';
+import { resourceServerInfo } from './resourceServers.ts';
+import type { LoadedKeys } from './signingKeys.ts';
 import { unauthorizedClientForGrantType } from './standardErrors.ts';
 
 export interface ProviderDependencies {
@@ -14,13 +17,13 @@ export interface ProviderDependencies {
   prisma: Prisma;
   clients: ClientService;
   users: UserService;
-  jwks: { keys: JWK[] };
+  resources: ResourceService;
+  keys: LoadedKeys;
 }
 
 /** Token lifetimes in seconds, in the ranges the field uses (RFC 9700 section 2.2 asks for short-lived access tokens). */
 export const lifetimes = {
   AccessToken: 15 * 60,
-  ClientCredentials: 15 * 60,
   AuthorizationCode: 60,
   IdToken: 60 * 60,
   Interaction: 60 * 60,
@@ -28,10 +31,19 @@ export const lifetimes = {
   Grant: 90 * 24 * 60 * 60,
 } as const;
 
-export function createProvider({ config, prisma, clients, users, jwks }: ProviderDependencies): Provider {
+/** The longest a signed token stays valid (plus a minute of clock skew): how long a previous key stays published. */
+export const maxSignedLifetimeSeconds = Math.max(MAX_ACCESS_TOKEN_TTL, lifetimes.IdToken) + 60;
+
+/** Client metadata Portcullis adds to RFC 7591's (see src/clients/clients.ts, findProviderMetadata). */
+const extraMetadata = ['allowed_scope', 'default_resource', 'previous_secret_hash', 'previous_secret_expires_at'];
+
+export function createProvider({ config, prisma, clients, users, resources, keys }: ProviderDependencies): Provider {
+  const accessTokenTtl = (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
+    token.resourceServer?.accessTokenTTL ?? lifetimes.AccessToken;
+
   const configuration: Configuration = {
     adapter: createAdapterFactory({ prisma, pepper: config.hashPepper, findClient: (id) => clients.findProviderMetadata(id) }),
-    jwks,
+    jwks: keys.privateJwks as Configuration['jwks'],
     cookies: {
       keys: config.cookieKeys,
       long: { signed: true, httpOnly: true, sameSite: 'lax' },
@@ -47,6 +59,16 @@ export function createProvider({ config, prisma, clients, users, jwks }: Provide
         allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
       },
       revocation: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, client) => (client as unknown as { default_resource?: string }).default_resource ?? undefined!,
+        getResourceServerInfo: async (_ctx, indicator) => {
+          const resource = await resources.findByAudience(indicator);
+          if (!resource) throw new errors.InvalidTarget('resource is not a registered API');
+          return resourceServerInfo(resource, keys.signing);
+        },
+        useGrantedResource: async () => true,
+      },
     },
     // Only asymmetric signing: HS* would make the client secret a signing key, and secrets are not kept.
     enabledJWA: {
@@ -56,8 +78,7 @@ export function createProvider({ config, prisma, clients, users, jwks }: Provide
       authorizationSigningAlgValues: ['ES256', 'RS256'],
       clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
     },
-    // API scopes a client may ask for (see src/clients/clients.ts, findProviderMetadata).
-    extraClientMetadata: { properties: ['allowed_scope'] },
+    extraClientMetadata: { properties: extraMetadata },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     // RFC 9700 section 2.1.2: no implicit or hybrid flows; the code flow only.
     responseTypes: ['code'],
@@ -66,7 +87,7 @@ export function createProvider({ config, prisma, clients, users, jwks }: Provide
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
       // Sign ID tokens with the algorithm of the key that signs everything else.
-      id_token_signed_response_alg: (jwks.keys[0]?.alg ?? config.signingKeyAlg) as 'ES256' | 'RS256',
+      id_token_signed_response_alg: keys.signing.alg as 'ES256' | 'RS256',
     },
     async findAccount(_ctx, sub) {
       const user = await users.findById(sub);
@@ -78,17 +99,36 @@ export function createProvider({ config, prisma, clients, users, jwks }: Provide
         },
       };
     },
-    ttl: { ...lifetimes },
+    ttl: {
+      ...lifetimes,
+      AccessToken: accessTokenTtl as never,
+      ClientCredentials: accessTokenTtl as never,
+    },
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.registerGrantType('client_credentials', clientCredentialsGrant, clientCredentialsParameters);
+  provider.registerGrantType(
+    'client_credentials',
+    createClientCredentialsGrant(resources, () => keys.signing),
+    clientCredentialsParameters,
+    clientCredentialsDuplicates,
+  );
   provider.use(unauthorizedClientForGrantType);
 
   // Client secrets are stored as keyed hashes: `client_secret` holds the hash, and a presented
-  // secret is hashed and compared in constant time (src/clients/clients.ts).
-  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, presented: string) {
-    return Promise.resolve(typeof this.clientSecret === 'string' && clients.verifySecret(this.clientSecret, presented));
+  // secret is hashed and compared in constant time (src/clients/clients.ts), against the
+  // previous secret too while a rotation's grace period lasts.
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: Record<string, unknown>, presented: string) {
+    return Promise.resolve(
+      clients.verifySecret(
+        {
+          secretHash: this.clientSecret as string | undefined,
+          previousSecretHash: this.previous_secret_hash as string | undefined,
+          previousSecretExpiresAt: this.previous_secret_expires_at as number | undefined,
+        },
+        presented,
+      ),
+    );
   } as never;
 
   return provider;

@@ -29,7 +29,7 @@ test('serve on an empty database, create a client with the CLI, get a token with
   serve = await startServeProcess(env);
   expect(serve.url).toBe(env.ISSUER);
   expect(serve.logs()).toMatch(/applied database migrations/);
-  expect(serve.logs()).toMatch(/created the first signing key/);
+  expect(serve.logs()).toMatch(/created signing keys/);
 
   const discovery = (await (await fetch(`${serve.url}/.well-known/openid-configuration`)).json()) as {
     issuer: string;

@@ -1,0 +1,26 @@
+// The syntax of OAuth values that several services check: scopes and resource indicators.
+import { InputError } from '../errors/index.ts';
+
+const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 section 3.3
+
+/** Splits, de-duplicates and checks a space-separated scope. Returns it normalized. */
+export function normalizeScope(scope: string | undefined): string {
+  const tokens = [...new Set((scope ?? '').split(' ').filter(Boolean))];
+  for (const token of tokens) {
+    if (!scopeToken.test(token)) throw new InputError('scope', `${JSON.stringify(token)} is not a valid scope token`);
+  }
+  return tokens.join(' ');
+}
+
+/** RFC 8707 section 2: a resource indicator is an absolute URI without a fragment. */
+export function validateAudience(audience: string, field = 'audience'): string {
+  let url: URL;
+  try {
+    url = new URL(audience);
+  } catch {
+    throw new InputError(field, `${JSON.stringify(audience)} is not an absolute URI`);
+  }
+  if (url.hash || audience.includes('#')) throw new InputError(field, 'must not contain a fragment (RFC 8707 section 2)');
+  if (audience.length > 2000) throw new InputError(field, 'must be at most 2000 characters');
+  return audience;
+}

@@ -1,0 +1,60 @@
+// The signing-key operations the CLI, the server's schedule (and later the admin API) share.
+import type { AuditLog } from '../audit/index.ts';
+import type { Config } from '../config/index.ts';
+import type { Prisma } from '../db/index.ts';
+import { maxSignedLifetimeSeconds } from './provider.ts';
+import {
+  ensureSigningKeys,
+  KeyRotationError,
+  listSigningKeys,
+  retireExpiredKeys,
+  rotateSigningKeys,
+  type KeyTiming,
+  type RotationResult,
+} from './signingKeys.ts';
+
+export function createKeyService({ prisma, config, audit }: { prisma: Prisma; config: Config; audit: AuditLog }) {
+  const timing: KeyTiming = { jwksMaxAgeSeconds: config.jwksMaxAgeSeconds, maxSignedLifetimeSeconds };
+  const kek = config.keyEncryptionKey;
+  const alg = config.signingKeyAlg;
+
+  async function rotate({ force = false, actor = 'admin' as 'admin' | 'system' } = {}): Promise<RotationResult> {
+    const result = await rotateSigningKeys(prisma, kek, { alg, timing, force });
+    await audit.record({ type: 'signing_key.rotated', actorType: actor, subject: result.current, outcome: 'success', details: { ...result, force } });
+    return result;
+  }
+
+  return {
+    timing,
+    list: () => listSigningKeys(prisma),
+    rotate,
+
+    /** Creates the current and next keys if missing (first start). */
+    async ensure(): Promise<string[]> {
+      const created = await ensureSigningKeys(prisma, kek, alg);
+      for (const kid of created) await audit.record({ type: 'signing_key.created', actorType: 'system', subject: kid, outcome: 'success' });
+      return created;
+    },
+
+    /** Rotates when the current key has signed for `intervalSeconds`; quietly waits while the next key is too new. */
+    async rotateIfDue(intervalSeconds: number, now = new Date()): Promise<RotationResult | undefined> {
+      const current = await prisma.signingKey.findFirst({ where: { state: 'current' }, orderBy: { activatedAt: 'desc' } });
+      const since = current?.activatedAt ?? current?.createdAt;
+      if (!since || now.getTime() - since.getTime() < intervalSeconds * 1000) return undefined;
+      try {
+        return await rotate({ actor: 'system' });
+      } catch (error) {
+        if (error instanceof KeyRotationError) return undefined;
+        throw error;
+      }
+    },
+
+    async retireExpired(): Promise<string[]> {
+      const retired = await retireExpiredKeys(prisma, timing);
+      for (const kid of retired) await audit.record({ type: 'signing_key.retired', actorType: 'system', subject: kid, outcome: 'success' });
+      return retired;
+    },
+  };
+}
+
+export type KeyService = ReturnType<typeof createKeyService>;

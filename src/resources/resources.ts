@@ -1,0 +1,65 @@
+// API resources (resource servers): the audiences Portcullis issues JWT access tokens for, the
+// scopes each accepts, and how long its tokens live (RFC 8707, RFC 9068).
+import crypto from 'node:crypto';
+import type { AuditLog } from '../audit/index.ts';
+import type { Prisma } from '../db/index.ts';
+import { ConflictError, InputError } from '../errors/index.ts';
+import { normalizeScope, validateAudience } from '../oauth/index.ts';
+
+export const DEFAULT_ACCESS_TOKEN_TTL = 15 * 60;
+export const MIN_ACCESS_TOKEN_TTL = 60;
+/** RFC 9700 section 2.2 asks for short-lived access tokens; an hour is the most Portcullis issues. */
+export const MAX_ACCESS_TOKEN_TTL = 60 * 60;
+
+export interface ApiResourceSummary {
+  id: string;
+  audience: string;
+  name: string | null;
+  scope: string;
+  access_token_ttl: number;
+  created_at: string;
+}
+
+export interface CreateResourceInput {
+  audience: string;
+  scope: string;
+  ttl?: number;
+  name?: string;
+}
+
+
+function summarize(row: { id: string; audience: string; name: string | null; scope: string; accessTokenTtl: number; createdAt: Date }): ApiResourceSummary {
+  return { id: row.id, audience: row.audience, name: row.name, scope: row.scope, access_token_ttl: row.accessTokenTtl, created_at: row.createdAt.toISOString() };
+}
+
+export function createResourceService({ prisma, audit }: { prisma: Prisma; audit: AuditLog }) {
+  return {
+    async create(input: CreateResourceInput): Promise<ApiResourceSummary> {
+      const audience = validateAudience(input.audience ?? '');
+      const scope = normalizeScope(input.scope);
+      const ttl = input.ttl ?? DEFAULT_ACCESS_TOKEN_TTL;
+      if (!Number.isInteger(ttl) || ttl < MIN_ACCESS_TOKEN_TTL || ttl > MAX_ACCESS_TOKEN_TTL) {
+        throw new InputError('ttl', `must be a whole number of seconds from ${MIN_ACCESS_TOKEN_TTL} to ${MAX_ACCESS_TOKEN_TTL}`);
+      }
+      if (await prisma.apiResource.findUnique({ where: { audience }, select: { id: true } })) {
+        throw new ConflictError(`a resource with audience ${audience} already exists`);
+      }
+      const row = await prisma.apiResource.create({
+        data: { id: crypto.randomUUID(), audience, scope, accessTokenTtl: ttl, name: input.name?.trim() || null },
+      });
+      await audit.record({ type: 'resource.created', actorType: 'admin', subject: audience, outcome: 'success', details: { scope } });
+      return summarize(row);
+    },
+
+    async list(): Promise<ApiResourceSummary[]> {
+      return (await prisma.apiResource.findMany({ orderBy: { createdAt: 'asc' } })).map(summarize);
+    },
+
+    async findByAudience(audience: string): Promise<ApiResourceSummary | undefined> {
+      const row = await prisma.apiResource.findUnique({ where: { audience } });
+      return row ? summarize(row) : undefined;
+    },
+  };
+}
+
+export type ResourceService = ReturnType<typeof createResourceService>;

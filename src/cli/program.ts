@@ -119,7 +119,11 @@ export function buildProgram(io: CliIo): Command {
     .option('--redirect-uri <uri>', 'allowed redirect URI (repeat)', collect)
     .option('--scope <scopes>', 'space-separated scopes the client may ask for')
     .option('--public', 'a public client (single-page or native app): no secret, PKCE only')
-    .addOption(new Option('--auth-method <method>', 'token endpoint authentication').choices(['client_secret_basic', 'client_secret_post']))
+    .addOption(
+      new Option('--auth-method <method>', 'token endpoint authentication').choices(['client_secret_basic', 'client_secret_post', 'private_key_jwt']),
+    )
+    .option('--jwks <json|@file>', 'the public JWK Set of a private_key_jwt client')
+    .option('--default-resource <audience>', 'the API tokens are for when a request names none')
     .option('--json', 'print JSON')
     .action(
       async (
@@ -130,6 +134,8 @@ export function buildProgram(io: CliIo): Command {
           scope?: string;
           public?: boolean;
           authMethod?: string;
+          jwks?: string;
+          defaultResource?: string;
         },
       ) => {
         const created = await withServices(io, (services) =>
@@ -140,6 +146,8 @@ export function buildProgram(io: CliIo): Command {
             ...(options.scope !== undefined ? { scope: options.scope } : {}),
             public: options.public === true,
             ...(options.authMethod ? { tokenEndpointAuthMethod: options.authMethod } : {}),
+            ...(options.jwks !== undefined ? { jwks: readJwks(options.jwks) } : {}),
+            ...(options.defaultResource !== undefined ? { defaultResource: options.defaultResource } : {}),
           }),
         );
         print(io, options, created, () =>

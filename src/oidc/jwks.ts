@@ -5,6 +5,18 @@ import crypto from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { LiveProvider } from './liveProvider.ts';
 
+/**
+ * RFC 9110 section 13.1.2: If-None-Match uses the weak comparison, over a list or `*`. (Koa's
+ * `ctx.fresh` also declines when the request says `Cache-Control: no-cache`, which fetch()
+ * adds to every conditional request; an origin server should still answer 304.)
+ */
+function matchesEtag(header: string, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  return header.split(',').some((tag) => opaque(tag) === opaque(etag));
+}
+
 export function jwksEndpoint(live: LiveProvider, maxAgeSeconds: number): Middleware {
   let cachedFor: object | undefined;
   let body = '';
@@ -19,9 +31,8 @@ export function jwksEndpoint(live: LiveProvider, maxAgeSeconds: number): Middlew
     }
     ctx.set('Cache-Control', `public, max-age=${maxAgeSeconds}`);
     ctx.set('Access-Control-Allow-Origin', '*');
-    ctx.etag = etag;
-    ctx.status = 200;
-    if (ctx.fresh) {
+    ctx.set('ETag', etag);
+    if (matchesEtag(ctx.get('If-None-Match'), etag)) {
       ctx.status = 304;
       return;
     }

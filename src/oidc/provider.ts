@@ -58,7 +58,15 @@ export function createProvider({ config, prisma, clients, users, resources, keys
         // confidential clients; a public client, which cannot authenticate, may not introspect.
         allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
       },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // RFC 7009 section 2.1: a client may revoke only tokens that were issued to it, and is
+        // told when it tried another's (oidc-provider's default answers 200 and does nothing).
+        allowedPolicy: async (_ctx, client, token) => {
+          if (token.clientId !== client.clientId) throw new errors.UnauthorizedClient('the token was not issued to this client');
+          return true;
+        },
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (_ctx, client) => (client as unknown as { default_resource?: string }).default_resource ?? undefined!,

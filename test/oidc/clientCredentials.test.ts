@@ -222,3 +222,14 @@ test('tokens name their signing key by its RFC 7638 thumbprint', async () => {
   const { access_token } = await oauth.processClientCredentialsResponse(as, { client_id: service.client_id }, await withSecret({ resource: ORDERS }));
   expect(decodeProtectedHeader(access_token).kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
 });
+
+test('a client cannot revoke a token issued to another client (RFC 7009 section 2.1)', async () => {
+  const other = await run(['client', 'create', '--name', 'other', '--grant', 'client_credentials']);
+  const { access_token } = await oauth.processClientCredentialsResponse(as, { client_id: service.client_id }, await withSecret({}));
+  const response = await oauth.revocationRequest(as, { client_id: other.client_id! }, oauth.ClientSecretBasic(other.client_secret!), access_token, insecure);
+  expect(response.status).toBe(400);
+  expect(await response.json()).toMatchObject({ error: 'unauthorized_client' });
+  const api = await run(['client', 'create', '--name', 'checker', '--grant', 'client_credentials']);
+  const introspection = await oauth.introspectionRequest(as, { client_id: api.client_id! }, oauth.ClientSecretBasic(api.client_secret!), access_token, insecure);
+  expect(await oauth.processIntrospectionResponse(as, { client_id: api.client_id! }, introspection)).toMatchObject({ active: true });
+});

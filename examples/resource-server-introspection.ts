@@ -24,12 +24,17 @@ interface Introspection {
 }
 
 function deny(response: http.ServerResponse, status: 401 | 403, error: string, description: string): void {
-  response.writeHead(status, { 'content-type': 'application/json', 'www-authenticate': `Bearer error="${error}", error_description="${description}"` });
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'www-authenticate': `Bearer error="${error}", error_description="${description}"`,
+  });
   response.end(JSON.stringify({ error, error_description: description }));
 }
 
 export async function createIntrospectionApi({ issuer, clientId, clientSecret, routes }: IntrospectionApiOptions): Promise<http.Server> {
-  const metadata = (await (await fetch(new URL('/.well-known/oauth-authorization-server', issuer))).json()) as { introspection_endpoint: string };
+  const metadata = (await (await fetch(new URL('/.well-known/oauth-authorization-server', issuer))).json()) as {
+    introspection_endpoint: string;
+  };
   // RFC 6749 section 2.3.1: form-encode the id and secret before Basic encoding.
   const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
 
@@ -54,7 +59,12 @@ export async function createIntrospectionApi({ issuer, clientId, clientSecret, r
     }
     const token = (await answer.json()) as Introspection;
     if (!token.active) return deny(response, 401, 'invalid_token', 'the access token is not active');
-    if (!String(token.scope ?? '').split(' ').includes(needed)) return deny(response, 403, 'insufficient_scope', `this needs the ${needed} scope`);
+    if (
+      !String(token.scope ?? '')
+        .split(' ')
+        .includes(needed)
+    )
+      return deny(response, 403, 'insufficient_scope', `this needs the ${needed} scope`);
 
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ path, caller: token.sub ?? token.client_id, scope: token.scope }));

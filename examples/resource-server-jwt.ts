@@ -24,7 +24,10 @@ function deny(response: http.ServerResponse, status: 401 | 403, error: string, d
 
 export async function createJwtApi({ issuer, audience, routes }: JwtApiOptions): Promise<http.Server> {
   // The JWKS URI comes from the issuer's metadata (RFC 8414), not from a guess.
-  const metadata = (await (await fetch(new URL('/.well-known/oauth-authorization-server', issuer))).json()) as { jwks_uri: string; issuer: string };
+  const metadata = (await (await fetch(new URL('/.well-known/oauth-authorization-server', issuer))).json()) as {
+    jwks_uri: string;
+    issuer: string;
+  };
   if (metadata.issuer !== issuer) throw new Error(`metadata names issuer ${metadata.issuer}, expected ${issuer}`);
   // createRemoteJWKSet caches the keys and refetches when it meets an unknown kid, which is
   // what a key rotation looks like from here.

@@ -61,7 +61,9 @@ if (command === 'generate') {
       fs.copyFileSync(path.join(root, 'prisma', provider, 'schema.prisma'), path.join(scratch, 'schema.prisma'));
       fs.cpSync(snapshot, path.join(scratch, 'models'), { recursive: true });
       const from = hasHistory ? ['--from-schema-datamodel', scratch] : ['--from-empty'];
-      const sql = prisma(provider, ['migrate', 'diff', ...from, '--to-schema-datamodel', `prisma/${provider}`, '--script'], { capture: true });
+      const sql = prisma(provider, ['migrate', 'diff', ...from, '--to-schema-datamodel', `prisma/${provider}`, '--script'], {
+        capture: true,
+      });
       if (!/\S/.test(sql.replace(/^--.*$/gm, ''))) {
         console.log(`${provider}: models and migrations already agree; nothing written`);
         continue;

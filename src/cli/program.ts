@@ -120,7 +120,11 @@ export function buildProgram(io: CliIo): Command {
     .option('--scope <scopes>', 'space-separated scopes the client may ask for')
     .option('--public', 'a public client (single-page or native app): no secret, PKCE only')
     .addOption(
-      new Option('--auth-method <method>', 'token endpoint authentication').choices(['client_secret_basic', 'client_secret_post', 'private_key_jwt']),
+      new Option('--auth-method <method>', 'token endpoint authentication').choices([
+        'client_secret_basic',
+        'client_secret_post',
+        'private_key_jwt',
+      ]),
     )
     .option('--jwks <json|@file>', 'the public JWK Set of a private_key_jwt client')
     .option('--default-resource <audience>', 'the API tokens are for when a request names none')
@@ -195,9 +199,19 @@ export function buildProgram(io: CliIo): Command {
       const ttl = options.ttl === undefined ? undefined : Number(options.ttl);
       if (ttl !== undefined && !Number.isInteger(ttl)) throw new InputError('ttl', 'must be a whole number of seconds');
       const created = await withServices(io, (services) =>
-        services.resources.create({ audience: options.audience, scope: options.scope, ...(ttl !== undefined ? { ttl } : {}), ...(options.name ? { name: options.name } : {}) }),
+        services.resources.create({
+          audience: options.audience,
+          scope: options.scope,
+          ...(ttl !== undefined ? { ttl } : {}),
+          ...(options.name ? { name: options.name } : {}),
+        }),
       );
-      print(io, options, created, () => `audience: ${created.audience}\nscope:    ${created.scope}\nttl:      ${created.access_token_ttl}s`);
+      print(
+        io,
+        options,
+        created,
+        () => `audience: ${created.audience}\nscope:    ${created.scope}\nttl:      ${created.access_token_ttl}s`,
+      );
     });
   resource
     .command('list')
@@ -219,7 +233,9 @@ export function buildProgram(io: CliIo): Command {
     });
   keys
     .command('rotate')
-    .description('promote next to current and current to previous, and create a new next key; running servers pick it up within their poll interval')
+    .description(
+      'promote next to current and current to previous, and create a new next key; running servers pick it up within their poll interval',
+    )
     .option('--force', 'rotate even if the next key is younger than the JWKS cache lifetime (for a compromised key)')
     .option('--json', 'print JSON')
     .action(async (options: JsonOption & { force?: boolean }) => {

@@ -88,7 +88,6 @@ function validateJwks(jwks: unknown): { keys: Record<string, unknown>[] } {
   return { keys: keys as Record<string, unknown>[] };
 }
 
-
 export interface ClientServiceOptions {
   prisma: Prisma;
   pepper: string;
@@ -136,7 +135,10 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
   return {
     async create(input: CreateClientInput): Promise<CreatedClient> {
       const valid = validate(input);
-      if (valid.defaultResource && !(await prisma.apiResource.findUnique({ where: { audience: valid.defaultResource }, select: { id: true } }))) {
+      if (
+        valid.defaultResource &&
+        !(await prisma.apiResource.findUnique({ where: { audience: valid.defaultResource }, select: { id: true } }))
+      ) {
         throw new InputError('default_resource', `no API resource has audience ${valid.defaultResource}`);
       }
       const clientId = randomSecret(16);
@@ -202,7 +204,10 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
         client_id: row.id,
         ...(row.secretHash ? { client_secret: row.secretHash } : {}),
         ...(row.previousSecretHash && row.previousSecretExpiresAt && row.previousSecretExpiresAt.getTime() > Date.now()
-          ? { previous_secret_hash: row.previousSecretHash, previous_secret_expires_at: Math.floor(row.previousSecretExpiresAt.getTime() / 1000) }
+          ? {
+              previous_secret_hash: row.previousSecretHash,
+              previous_secret_expires_at: Math.floor(row.previousSecretExpiresAt.getTime() / 1000),
+            }
           : {}),
       };
     },
@@ -211,7 +216,10 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
      * True when `presented` is the client's secret, or its previous secret within the grace
      * period of a rotation. Both hashes are always compared, in constant time.
      */
-    verifySecret(client: { secretHash?: string; previousSecretHash?: string; previousSecretExpiresAt?: number }, presented: string): boolean {
+    verifySecret(
+      client: { secretHash?: string; previousSecretHash?: string; previousSecretExpiresAt?: number },
+      presented: string,
+    ): boolean {
       const hash = hashSecret(presented);
       const current = typeof client.secretHash === 'string' && constantTimeEqual(client.secretHash, hash);
       const previous =
@@ -237,7 +245,13 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
         data: { secretHash: hashSecret(secret), previousSecretHash: row.secretHash, previousSecretExpiresAt },
       });
       if (count !== 1) throw new ConflictError('the secret was rotated by someone else at the same time; try again');
-      await audit.record({ type: 'client.secret_rotated', actorType: 'admin', subject: clientId, outcome: 'success', details: { grace_seconds: graceSeconds } });
+      await audit.record({
+        type: 'client.secret_rotated',
+        actorType: 'admin',
+        subject: clientId,
+        outcome: 'success',
+        details: { grace_seconds: graceSeconds },
+      });
       return { client_id: clientId, client_secret: secret, previous_secret_expires_at: previousSecretExpiresAt.toISOString() };
     },
   };

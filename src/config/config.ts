@@ -82,7 +82,12 @@ export const configVariables = {
   },
   KEY_ROTATION_INTERVAL_SECONDS: {
     description: 'Rotate signing keys on this schedule (0 turns it off). Defaults to 30 days in production and off otherwise.',
-    schema: z.coerce.number().int().min(0).max(10 * 365 * 24 * 3600).optional(),
+    schema: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(10 * 365 * 24 * 3600)
+      .optional(),
     example: '0',
   },
   PURGE_INTERVAL_SECONDS: {
@@ -180,7 +185,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const rotation = values.KEY_ROTATION_INTERVAL_SECONDS as number | undefined;
   if (rotation && rotation < 2 * (values.JWKS_MAX_AGE_SECONDS as number)) {
-    problems.push({ variable: 'KEY_ROTATION_INTERVAL_SECONDS', message: 'must be 0 or at least twice JWKS_MAX_AGE_SECONDS, so each next key is published long enough' });
+    problems.push({
+      variable: 'KEY_ROTATION_INTERVAL_SECONDS',
+      message: 'must be 0 or at least twice JWKS_MAX_AGE_SECONDS, so each next key is published long enough',
+    });
   }
   if (problems.length) throw new ConfigError(problems);
 

@@ -6,7 +6,15 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
-import { createLiveProvider, createProvider, jwksEndpoint, keySetVersion, loadSigningKeys, purgeExpiredArtifacts, type LiveProvider } from '../oidc/index.ts';
+import {
+  createLiveProvider,
+  createProvider,
+  jwksEndpoint,
+  keySetVersion,
+  loadSigningKeys,
+  purgeExpiredArtifacts,
+  type LiveProvider,
+} from '../oidc/index.ts';
 import { createServices, type Services } from '../services.ts';
 import { errorHandler, requestLogger } from './middleware.ts';
 

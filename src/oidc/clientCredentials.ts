@@ -15,7 +15,10 @@ export const clientCredentialsParameters = new Set(['scope', 'resource']);
 /** `resource` may repeat in a request; the grant refuses more than one, with invalid_target. */
 export const clientCredentialsDuplicates = new Set(['resource']);
 
-const words = (value: unknown) => String(value ?? '').split(' ').filter(Boolean);
+const words = (value: unknown) =>
+  String(value ?? '')
+    .split(' ')
+    .filter(Boolean);
 
 export function createClientCredentialsGrant(resources: ResourceService, signing: () => { alg: string; kid: string }) {
   return async function clientCredentialsGrant(ctx: KoaContextWithOIDC): Promise<void> {
@@ -39,7 +42,9 @@ export function createClientCredentialsGrant(resources: ResourceService, signing
     const refused = requested.find((scope) => !grantable.has(scope));
     if (refused !== undefined) {
       throw new errors.InvalidScope(
-        resource && clientScope.has(refused) ? 'requested scope is not accepted by the resource' : 'requested scope is not allowed for this client',
+        resource && clientScope.has(refused)
+          ? 'requested scope is not accepted by the resource'
+          : 'requested scope is not allowed for this client',
         refused,
       );
     }

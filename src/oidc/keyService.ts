@@ -20,7 +20,13 @@ export function createKeyService({ prisma, config, audit }: { prisma: Prisma; co
 
   async function rotate({ force = false, actor = 'admin' as 'admin' | 'system' } = {}): Promise<RotationResult> {
     const result = await rotateSigningKeys(prisma, kek, { alg, timing, force });
-    await audit.record({ type: 'signing_key.rotated', actorType: actor, subject: result.current, outcome: 'success', details: { ...result, force } });
+    await audit.record({
+      type: 'signing_key.rotated',
+      actorType: actor,
+      subject: result.current,
+      outcome: 'success',
+      details: { ...result, force },
+    });
     return result;
   }
 

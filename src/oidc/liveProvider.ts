@@ -45,7 +45,10 @@ export async function createLiveProvider({
     const next = await build();
     generation = next;
     handler = mount(next.provider);
-    logger.info({ signingKid: next.keys.signing.kid, publishedKids: next.keys.publicJwks.keys.map((key) => key.kid) }, 'signing keys changed; provider rebuilt');
+    logger.info(
+      { signingKid: next.keys.signing.kid, publishedKids: next.keys.publicJwks.keys.map((key) => key.kid) },
+      'signing keys changed; provider rebuilt',
+    );
     return true;
   }
 

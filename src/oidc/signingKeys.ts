@@ -89,7 +89,11 @@ export async function ensureSigningKeys(prisma: Prisma, kek: Uint8Array, alg: Si
 
 /** The key that signs: the newest current one. */
 export async function currentSigningKey(prisma: Prisma): Promise<{ kid: string; alg: string }> {
-  const row = await prisma.signingKey.findFirst({ where: { state: 'current' }, orderBy: { activatedAt: 'desc' }, select: { kid: true, alg: true } });
+  const row = await prisma.signingKey.findFirst({
+    where: { state: 'current' },
+    orderBy: { activatedAt: 'desc' },
+    select: { kid: true, alg: true },
+  });
   if (!row) throw new PortcullisError('no_signing_key', 503, 'there is no current signing key');
   return row;
 }
@@ -116,7 +120,10 @@ export async function keySetVersion(prisma: Prisma): Promise<string> {
 export async function loadSigningKeys(prisma: Prisma, kek: Uint8Array): Promise<LoadedKeys> {
   const rows = await prisma.signingKey.findMany({ where: { state: { in: PUBLISHED } } });
   const rank = (row: (typeof rows)[number]) => PUBLISHED.indexOf(row.state as KeyState);
-  rows.sort((a, b) => rank(a) - rank(b) || (b.activatedAt?.getTime() ?? b.createdAt.getTime()) - (a.activatedAt?.getTime() ?? a.createdAt.getTime()));
+  rows.sort(
+    (a, b) =>
+      rank(a) - rank(b) || (b.activatedAt?.getTime() ?? b.createdAt.getTime()) - (a.activatedAt?.getTime() ?? a.createdAt.getTime()),
+  );
   const current = rows.find((row) => row.state === 'current');
   if (!current) throw new PortcullisError('no_signing_key', 503, 'there is no current signing key');
   const privateKeys = await Promise.all(rows.map((row) => decryptPrivateJwk(kek, row.privateJwkEncrypted)));
@@ -133,7 +140,10 @@ export async function retireExpiredKeys(prisma: Prisma | Tx, timing: KeyTiming, 
   const cutoff = new Date(now.getTime() - timing.maxSignedLifetimeSeconds * 1000);
   const expired = await prisma.signingKey.findMany({ where: { state: 'previous', deactivatedAt: { lt: cutoff } }, select: { kid: true } });
   if (expired.length) {
-    await prisma.signingKey.updateMany({ where: { kid: { in: expired.map((k) => k.kid) }, state: 'previous' }, data: { state: 'retired', retiredAt: now } });
+    await prisma.signingKey.updateMany({
+      where: { kid: { in: expired.map((k) => k.kid) }, state: 'previous' },
+      data: { state: 'retired', retiredAt: now },
+    });
   }
   return expired.map((key) => key.kid);
 }
@@ -163,7 +173,8 @@ export async function rotateSigningKeys(
     const currents = await tx.signingKey.findMany({ where: { state: 'current' }, orderBy: { activatedAt: 'desc' } });
     const current = currents[0];
     const next = await tx.signingKey.findFirst({ where: { state: 'next' }, orderBy: { createdAt: 'asc' } });
-    if (!current || !next) throw new KeyRotationError('there must be a current and a next key to rotate; start the server once to create them');
+    if (!current || !next)
+      throw new KeyRotationError('there must be a current and a next key to rotate; start the server once to create them');
     const publishedSeconds = (now.getTime() - next.createdAt.getTime()) / 1000;
     if (!force && publishedSeconds < timing.jwksMaxAgeSeconds) {
       throw new KeyRotationError(
@@ -175,10 +186,21 @@ export async function rotateSigningKeys(
       where: { kid: { in: currents.map((key) => key.kid) }, state: 'current' },
       data: { state: 'previous', deactivatedAt: now },
     });
-    const promoted = await tx.signingKey.updateMany({ where: { kid: next.kid, state: 'next' }, data: { state: 'current', activatedAt: now } });
-    if (demoted.count !== currents.length || promoted.count !== 1) throw new ConflictError('the keys were rotated by someone else at the same time');
+    const promoted = await tx.signingKey.updateMany({
+      where: { kid: next.kid, state: 'next' },
+      data: { state: 'current', activatedAt: now },
+    });
+    if (demoted.count !== currents.length || promoted.count !== 1)
+      throw new ConflictError('the keys were rotated by someone else at the same time');
     await tx.signingKey.create({
-      data: { kid: newNext.kid!, alg, state: 'next', publicJwk: publicJwk(newNext) as object, privateJwkEncrypted: encrypted, createdAt: now },
+      data: {
+        kid: newNext.kid!,
+        alg,
+        state: 'next',
+        publicJwk: publicJwk(newNext) as object,
+        privateJwkEncrypted: encrypted,
+        createdAt: now,
+      },
     });
     const retired = await retireExpiredKeys(tx, timing, now);
     return { current: next.kid, next: newNext.kid!, previous: current.kid, retired };

@@ -27,9 +27,22 @@ export interface CreateResourceInput {
   name?: string;
 }
 
-
-function summarize(row: { id: string; audience: string; name: string | null; scope: string; accessTokenTtl: number; createdAt: Date }): ApiResourceSummary {
-  return { id: row.id, audience: row.audience, name: row.name, scope: row.scope, access_token_ttl: row.accessTokenTtl, created_at: row.createdAt.toISOString() };
+function summarize(row: {
+  id: string;
+  audience: string;
+  name: string | null;
+  scope: string;
+  accessTokenTtl: number;
+  createdAt: Date;
+}): ApiResourceSummary {
+  return {
+    id: row.id,
+    audience: row.audience,
+    name: row.name,
+    scope: row.scope,
+    access_token_ttl: row.accessTokenTtl,
+    created_at: row.createdAt.toISOString(),
+  };
 }
 
 export function createResourceService({ prisma, audit }: { prisma: Prisma; audit: AuditLog }) {

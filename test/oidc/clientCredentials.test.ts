@@ -24,7 +24,16 @@ beforeAll(async () => {
   as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
   await run(['resource', 'create', '--audience', ORDERS, '--scope', 'orders:read orders:write', '--ttl', '600']);
   await run(['resource', 'create', '--audience', REPORTS, '--scope', 'reports:read']);
-  service = (await run(['client', 'create', '--name', 'billing', '--grant', 'client_credentials', '--scope', 'orders:read orders:write reports:read'])) as typeof service;
+  service = (await run([
+    'client',
+    'create',
+    '--name',
+    'billing',
+    '--grant',
+    'client_credentials',
+    '--scope',
+    'orders:read orders:write reports:read',
+  ])) as typeof service;
 });
 afterAll(() => running.stop());
 
@@ -51,7 +60,9 @@ describe('API resources', () => {
         expect.objectContaining({ audience: REPORTS, access_token_ttl: 900 }),
       ]),
     );
-    expect(JSON.parse((await cli(['resource', 'create', '--audience', ORDERS, '--scope', 'x', '--json'], running.env)).stderr)).toMatchObject({ error: 'conflict' });
+    expect(
+      JSON.parse((await cli(['resource', 'create', '--audience', ORDERS, '--scope', 'x', '--json'], running.env)).stderr),
+    ).toMatchObject({ error: 'conflict' });
     for (const [args, field] of [
       [['--audience', 'not-a-uri', '--scope', 'x'], 'audience'],
       [['--audience', 'https://a.example/#frag', '--scope', 'x'], 'audience'],
@@ -72,7 +83,13 @@ describe('client credentials for an API', () => {
     expect(result.expires_in).toBe(600);
     const { payload, protectedHeader } = await verify(result.access_token, ORDERS);
     expect(protectedHeader).toMatchObject({ typ: 'at+jwt', alg: 'ES256' });
-    expect(payload).toMatchObject({ iss: running.url, sub: service.client_id, client_id: service.client_id, aud: ORDERS, scope: 'orders:read' });
+    expect(payload).toMatchObject({
+      iss: running.url,
+      sub: service.client_id,
+      client_id: service.client_id,
+      aud: ORDERS,
+      scope: 'orders:read',
+    });
     expect(payload.exp! - payload.iat!).toBe(600);
     expect(typeof payload.jti).toBe('string');
     const keys = (await cli(['keys', 'list', '--json'], running.env)).json<{ kid: string; state: string }[]>();
@@ -80,24 +97,46 @@ describe('client credentials for an API', () => {
   });
 
   test('without scope the token carries what the client may ask and the API accepts', async () => {
-    const result = await oauth.processClientCredentialsResponse(as, { client_id: service.client_id }, await withSecret({ resource: REPORTS }));
+    const result = await oauth.processClientCredentialsResponse(
+      as,
+      { client_id: service.client_id },
+      await withSecret({ resource: REPORTS }),
+    );
     const { payload } = await verify(result.access_token, REPORTS);
     expect(payload.scope).toBe('reports:read');
     expect(payload.exp! - payload.iat!).toBe(900);
   });
 
   test('a token for one API does not verify for another', async () => {
-    const result = await oauth.processClientCredentialsResponse(as, { client_id: service.client_id }, await withSecret({ resource: REPORTS }));
+    const result = await oauth.processClientCredentialsResponse(
+      as,
+      { client_id: service.client_id },
+      await withSecret({ resource: REPORTS }),
+    );
     await expect(verify(result.access_token, ORDERS)).rejects.toThrow(/aud/);
   });
 
   test('a client with a default resource gets tokens for it without naming it', async () => {
-    const client = await run(['client', 'create', '--name', 'reporter', '--grant', 'client_credentials', '--scope', 'reports:read', '--default-resource', REPORTS]);
+    const client = await run([
+      'client',
+      'create',
+      '--name',
+      'reporter',
+      '--grant',
+      'client_credentials',
+      '--scope',
+      'reports:read',
+      '--default-resource',
+      REPORTS,
+    ]);
     const response = await tokenRequest(client.client_id!, oauth.ClientSecretPost(client.client_secret!), {});
     const result = await oauth.processClientCredentialsResponse(as, { client_id: client.client_id! }, response);
     expect((await verify(result.access_token, REPORTS)).payload.aud).toBe(REPORTS);
     // ...and an unknown default resource cannot be configured.
-    const refused = await cli(['client', 'create', '--name', 'x', '--grant', 'client_credentials', '--default-resource', 'https://nowhere.example', '--json'], running.env);
+    const refused = await cli(
+      ['client', 'create', '--name', 'x', '--grant', 'client_credentials', '--default-resource', 'https://nowhere.example', '--json'],
+      running.env,
+    );
     expect(JSON.parse(refused.stderr)).toMatchObject({ field: 'default_resource' });
   });
 
@@ -135,15 +174,32 @@ describe('private_key_jwt', () => {
   test('a client that registered its public key authenticates with a signed assertion, and only with its own key', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'svc-key-1', alg: 'ES256', use: 'sig' }] });
-    const created = await run(['client', 'create', '--name', 'keyed', '--grant', 'client_credentials', '--scope', 'orders:read', '--auth-method', 'private_key_jwt', '--jwks', jwks]);
+    const created = await run([
+      'client',
+      'create',
+      '--name',
+      'keyed',
+      '--grant',
+      'client_credentials',
+      '--scope',
+      'orders:read',
+      '--auth-method',
+      'private_key_jwt',
+      '--jwks',
+      jwks,
+    ]);
     expect(created).not.toHaveProperty('client_secret');
 
-    const response = await tokenRequest(created.client_id!, oauth.PrivateKeyJwt({ key: privateKey, kid: 'svc-key-1' }), { resource: ORDERS });
+    const response = await tokenRequest(created.client_id!, oauth.PrivateKeyJwt({ key: privateKey, kid: 'svc-key-1' }), {
+      resource: ORDERS,
+    });
     const result = await oauth.processClientCredentialsResponse(as, { client_id: created.client_id! }, response);
     expect((await verify(result.access_token, ORDERS)).payload).toMatchObject({ client_id: created.client_id, scope: 'orders:read' });
 
     const impostor = await generateKeyPair('ES256');
-    const refused = await tokenRequest(created.client_id!, oauth.PrivateKeyJwt({ key: impostor.privateKey, kid: 'svc-key-1' }), { resource: ORDERS });
+    const refused = await tokenRequest(created.client_id!, oauth.PrivateKeyJwt({ key: impostor.privateKey, kid: 'svc-key-1' }), {
+      resource: ORDERS,
+    });
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
   });
@@ -151,7 +207,22 @@ describe('private_key_jwt', () => {
   test('a private key offered as the public JWKS is refused', async () => {
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const jwks = JSON.stringify({ keys: [await exportJWK(privateKey)] });
-    const result = await cli(['client', 'create', '--name', 'leaky', '--grant', 'client_credentials', '--auth-method', 'private_key_jwt', '--jwks', jwks, '--json'], running.env);
+    const result = await cli(
+      [
+        'client',
+        'create',
+        '--name',
+        'leaky',
+        '--grant',
+        'client_credentials',
+        '--auth-method',
+        'private_key_jwt',
+        '--jwks',
+        jwks,
+        '--json',
+      ],
+      running.env,
+    );
     expect(JSON.parse(result.stderr)).toMatchObject({ field: 'jwks' });
   });
 });
@@ -167,7 +238,10 @@ describe('client secret rotation', () => {
     expect((await request(rotated.client_secret!)).status).toBe(200);
 
     // The grace period ends.
-    await running.db.prisma.client.update({ where: { id: client.client_id! }, data: { previousSecretExpiresAt: new Date(Date.now() - 1000) } });
+    await running.db.prisma.client.update({
+      where: { id: client.client_id! },
+      data: { previousSecretExpiresAt: new Date(Date.now() - 1000) },
+    });
     expect((await request(client.client_secret!)).status).toBe(401);
     expect((await request(rotated.client_secret!)).status).toBe(200);
   });
@@ -184,8 +258,12 @@ describe('client secret rotation', () => {
   });
 
   test('rotating an unknown client, a keyless client or with a bad grace is refused', async () => {
-    expect(JSON.parse((await cli(['client', 'secret', 'rotate', 'nope', '--json'], running.env)).stderr)).toMatchObject({ error: 'not_found' });
-    expect(JSON.parse((await cli(['client', 'secret', 'rotate', service.client_id, '--grace', 'soon', '--json'], running.env)).stderr)).toMatchObject({ field: 'grace' });
+    expect(JSON.parse((await cli(['client', 'secret', 'rotate', 'nope', '--json'], running.env)).stderr)).toMatchObject({
+      error: 'not_found',
+    });
+    expect(
+      JSON.parse((await cli(['client', 'secret', 'rotate', service.client_id, '--grace', 'soon', '--json'], running.env)).stderr),
+    ).toMatchObject({ field: 'grace' });
   });
 });
 
@@ -202,11 +280,27 @@ describe('introspection and revocation', () => {
       oauth.processIntrospectionResponse(
         as,
         { client_id: api.client_id! },
-        await oauth.introspectionRequest(as, { client_id: api.client_id! }, oauth.ClientSecretBasic(api.client_secret!), access_token, insecure),
+        await oauth.introspectionRequest(
+          as,
+          { client_id: api.client_id! },
+          oauth.ClientSecretBasic(api.client_secret!),
+          access_token,
+          insecure,
+        ),
       );
-    expect(await introspect()).toMatchObject({ active: true, client_id: service.client_id, scope: 'orders:read orders:write reports:read' });
+    expect(await introspect()).toMatchObject({
+      active: true,
+      client_id: service.client_id,
+      scope: 'orders:read orders:write reports:read',
+    });
 
-    const revocation = await oauth.revocationRequest(as, { client_id: service.client_id }, oauth.ClientSecretBasic(service.client_secret), access_token, insecure);
+    const revocation = await oauth.revocationRequest(
+      as,
+      { client_id: service.client_id },
+      oauth.ClientSecretBasic(service.client_secret),
+      access_token,
+      insecure,
+    );
     await oauth.processRevocationResponse(revocation);
     expect(await introspect()).toMatchObject({ active: false });
   });
@@ -219,17 +313,33 @@ describe('introspection and revocation', () => {
 });
 
 test('tokens name their signing key by its RFC 7638 thumbprint', async () => {
-  const { access_token } = await oauth.processClientCredentialsResponse(as, { client_id: service.client_id }, await withSecret({ resource: ORDERS }));
+  const { access_token } = await oauth.processClientCredentialsResponse(
+    as,
+    { client_id: service.client_id },
+    await withSecret({ resource: ORDERS }),
+  );
   expect(decodeProtectedHeader(access_token).kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
 });
 
 test('a client cannot revoke a token issued to another client (RFC 7009 section 2.1)', async () => {
   const other = await run(['client', 'create', '--name', 'other', '--grant', 'client_credentials']);
   const { access_token } = await oauth.processClientCredentialsResponse(as, { client_id: service.client_id }, await withSecret({}));
-  const response = await oauth.revocationRequest(as, { client_id: other.client_id! }, oauth.ClientSecretBasic(other.client_secret!), access_token, insecure);
+  const response = await oauth.revocationRequest(
+    as,
+    { client_id: other.client_id! },
+    oauth.ClientSecretBasic(other.client_secret!),
+    access_token,
+    insecure,
+  );
   expect(response.status).toBe(400);
   expect(await response.json()).toMatchObject({ error: 'unauthorized_client' });
   const api = await run(['client', 'create', '--name', 'checker', '--grant', 'client_credentials']);
-  const introspection = await oauth.introspectionRequest(as, { client_id: api.client_id! }, oauth.ClientSecretBasic(api.client_secret!), access_token, insecure);
+  const introspection = await oauth.introspectionRequest(
+    as,
+    { client_id: api.client_id! },
+    oauth.ClientSecretBasic(api.client_secret!),
+    access_token,
+    insecure,
+  );
   expect(await oauth.processIntrospectionResponse(as, { client_id: api.client_id! }, introspection)).toMatchObject({ active: true });
 });

@@ -17,7 +17,9 @@ beforeAll(async () => {
   const issuer = new URL(running.url);
   as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
   await cli(['resource', 'create', '--audience', API, '--scope', 'ledger:read', '--json'], running.env);
-  service = (await cli(['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--scope', 'ledger:read', '--json'], running.env)).json();
+  service = (
+    await cli(['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--scope', 'ledger:read', '--json'], running.env)
+  ).json();
 });
 afterAll(() => running.stop());
 

@@ -7,11 +7,12 @@ const base = {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'es6' } }],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  testTimeout: 30_000,
 };
 const databaseFree = ['<rootDir>/test/config/', '<rootDir>/test/crypto/'];
 
 export default {
+  // A global option: jest ignores it inside a project. Tests that start processes need more than 5 s.
+  testTimeout: 30_000,
   projects: [
     { ...base, displayName: 'sqlite', setupFiles: ['<rootDir>/test/support/use-sqlite.ts'] },
     ...(process.env.TEST_DATABASE_URL

@@ -19,11 +19,11 @@ beforeAll(async () => {
     JWKS_MAX_AGE_SECONDS: '1',
     KEYS_POLL_INTERVAL_SECONDS: '1',
   };
-});
+}, 60_000);
 afterAll(async () => {
   await Promise.all(instances.map((instance) => instance.stop()));
   await testDatabase.drop();
-});
+}, 60_000);
 
 async function command(args: string[]) {
   const result = await runCommand([...args, '--json'], env);
@@ -66,4 +66,4 @@ test('a key rotation reaches every instance within its poll interval', async () 
   }
   expect(after).toEqual([rotated.current, rotated.current]);
   for (const instance of instances) expect(instance.logs()).toMatch(/signing keys changed; provider rebuilt/);
-});
+}, 60_000);

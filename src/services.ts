@@ -4,6 +4,7 @@ import { createAuditLog } from './audit/index.ts';
 import { createClientService } from './clients/index.ts';
 import type { Config } from './config/index.ts';
 import type { Database } from './db/index.ts';
+import { createGrantService } from './grants/index.ts';
 import { createKeyService } from './oidc/index.ts';
 import { createResourceService } from './resources/index.ts';
 import { createUserService } from './users/index.ts';
@@ -16,6 +17,7 @@ export function createServices({ config, db }: { config: Config; db: Database })
     users: createUserService({ prisma: db.prisma, audit }),
     resources: createResourceService({ prisma: db.prisma, audit }),
     keys: createKeyService({ prisma: db.prisma, config, audit }),
+    grants: createGrantService({ prisma: db.prisma, pepper: config.hashPepper, audit }),
   };
 }
 

@@ -128,6 +128,8 @@ export function buildProgram(io: CliIo): Command {
     )
     .option('--jwks <json|@file>', 'the public JWK Set of a private_key_jwt client')
     .option('--default-resource <audience>', 'the API tokens are for when a request names none')
+    .option('--post-logout-redirect-uri <uri>', 'where logout may return the user (repeat)', collect)
+    .option('--always-issue-refresh-token', 'issue refresh tokens even without the offline_access scope')
     .option('--json', 'print JSON')
     .action(
       async (
@@ -140,6 +142,8 @@ export function buildProgram(io: CliIo): Command {
           authMethod?: string;
           jwks?: string;
           defaultResource?: string;
+          postLogoutRedirectUri?: string[];
+          alwaysIssueRefreshToken?: boolean;
         },
       ) => {
         const created = await withServices(io, (services) =>
@@ -152,6 +156,8 @@ export function buildProgram(io: CliIo): Command {
             ...(options.authMethod ? { tokenEndpointAuthMethod: options.authMethod } : {}),
             ...(options.jwks !== undefined ? { jwks: readJwks(options.jwks) } : {}),
             ...(options.defaultResource !== undefined ? { defaultResource: options.defaultResource } : {}),
+            postLogoutRedirectUris: options.postLogoutRedirectUri ?? [],
+            alwaysIssueRefreshToken: options.alwaysIssueRefreshToken === true,
           }),
         );
         print(io, options, created, () =>

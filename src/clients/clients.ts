@@ -29,6 +29,10 @@ export interface CreateClientInput {
   defaultResource?: string;
   /** The client's public keys, for private_key_jwt (RFC 7523). */
   jwks?: unknown;
+  /** Where RP-initiated logout may send the user afterwards. */
+  postLogoutRedirectUris?: string[];
+  /** Issue refresh tokens even when offline_access was not granted. */
+  alwaysIssueRefreshToken?: boolean;
 }
 
 export interface ClientSummary {
@@ -58,21 +62,24 @@ export interface RotatedSecret {
 /** Tells hashed secrets from anything else that might sit in `client_secret`. */
 const SECRET_HASH_PREFIX = 'hmac-sha256:';
 
-function validateRedirectUri(uri: string, isPublic: boolean): void {
+function validateRedirectUri(uri: string, isPublic: boolean, field = 'redirect_uri'): void {
   let url: URL;
   try {
     url = new URL(uri);
   } catch {
-    throw new InputError('redirect_uri', `${JSON.stringify(uri)} is not an absolute URI`);
+    throw new InputError(field, `${JSON.stringify(uri)} is not an absolute URI`);
   }
-  if (url.hash) throw new InputError('redirect_uri', 'must not contain a fragment (RFC 6749 section 3.1.2)');
+  if (url.hash || uri.includes('#')) throw new InputError(field, 'must not contain a fragment (RFC 6749 section 3.1.2)');
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
   if (url.protocol === 'http:' && !loopback) {
-    throw new InputError('redirect_uri', 'http: is allowed only for loopback addresses; use https:');
+    throw new InputError(field, 'http: is allowed only for loopback addresses; use https:');
   }
+  // RFC 8252 section 7.1: native apps may use a private-use scheme; web clients may not.
   if (!isPublic && !['http:', 'https:'].includes(url.protocol)) {
-    throw new InputError('redirect_uri', 'a confidential client needs an https: redirect URI');
+    throw new InputError(field, 'a confidential client needs an https: redirect URI');
   }
+  if (['javascript:', 'data:', 'file:', 'vbscript:'].includes(url.protocol))
+    throw new InputError(field, `${url.protocol} URIs are not allowed`);
 }
 
 /** A public JWK Set: RSA, EC or OKP keys, none with a private part. */
@@ -120,6 +127,11 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
       throw new InputError('redirect_uri', 'authorization_code needs at least one redirect URI');
     }
     for (const uri of redirectUris) validateRedirectUri(uri, isPublic);
+    const postLogoutRedirectUris = [...new Set(input.postLogoutRedirectUris ?? [])];
+    for (const uri of postLogoutRedirectUris) validateRedirectUri(uri, isPublic, 'post_logout_redirect_uri');
+    if (input.alwaysIssueRefreshToken && !grantTypes.includes('refresh_token')) {
+      throw new InputError('always_issue_refresh_token', 'needs the refresh_token grant');
+    }
     const authMethod = isPublic ? 'none' : (input.tokenEndpointAuthMethod ?? 'client_secret_basic');
     if (!isPublic && !(authMethods as readonly string[]).includes(authMethod)) {
       throw new InputError('auth_method', `must be one of ${authMethods.join(', ')}`);
@@ -129,7 +141,18 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
       throw new InputError('jwks', 'is only for clients that authenticate with private_key_jwt');
     }
     const defaultResource = input.defaultResource === undefined ? undefined : validateAudience(input.defaultResource, 'default_resource');
-    return { name, grantTypes, redirectUris, isPublic, authMethod, jwks, defaultResource, scope: normalizeScope(input.scope) };
+    return {
+      name,
+      grantTypes,
+      redirectUris,
+      postLogoutRedirectUris,
+      alwaysIssueRefreshToken: input.alwaysIssueRefreshToken === true,
+      isPublic,
+      authMethod,
+      jwks,
+      defaultResource,
+      scope: normalizeScope(input.scope),
+    };
   }
 
   return {
@@ -141,7 +164,9 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
       ) {
         throw new InputError('default_resource', `no API resource has audience ${valid.defaultResource}`);
       }
-      const clientId = randomSecret(16);
+      // A client id never starts with "-" or "_": it is typed as a command-line argument.
+      let clientId = randomSecret(16);
+      while (!/^[A-Za-z0-9]/.test(clientId)) clientId = randomSecret(16);
       const usesSecret = (secretAuthMethods as readonly string[]).includes(valid.authMethod);
       const secret = usesSecret ? randomSecret(32) : undefined;
       const metadata = {
@@ -153,6 +178,8 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
         token_endpoint_auth_method: valid.authMethod,
         ...(valid.jwks ? { jwks: valid.jwks } : {}),
         ...(valid.defaultResource ? { default_resource: valid.defaultResource } : {}),
+        ...(valid.postLogoutRedirectUris.length ? { post_logout_redirect_uris: valid.postLogoutRedirectUris } : {}),
+        ...(valid.alwaysIssueRefreshToken ? { always_issue_refresh_token: true } : {}),
       };
       await prisma.client.create({
         data: {

@@ -15,7 +15,9 @@ import {
   purgeExpiredArtifacts,
   type LiveProvider,
 } from '../oidc/index.ts';
+import { createInteractionRoutes, createViews } from '../interactions/index.ts';
 import { createServices, type Services } from '../services.ts';
+import { staticAsset } from './assets.ts';
 import { errorHandler, requestLogger } from './middleware.ts';
 
 export interface Server {
@@ -38,14 +40,37 @@ export interface ServerOptions {
 
 export async function createServer({ config, db, logger }: ServerOptions): Promise<Server> {
   const services = createServices({ config, db });
+  const views = createViews();
   const created = await services.keys.ensure();
   if (created.length) logger.info({ kids: created }, 'created signing keys');
 
   const live = await createLiveProvider({
     async build() {
       const keys = await loadSigningKeys(db.prisma, config.keyEncryptionKey);
-      const { clients, users, resources } = services;
-      const provider = createProvider({ config, prisma: db.prisma, clients, users, resources, keys });
+      const { clients, users, resources, audit } = services;
+      const provider = createProvider({
+        config,
+        prisma: db.prisma,
+        clients,
+        users,
+        resources,
+        keys,
+        views,
+        onRefreshTokenReuse: ({ clientId, accountId, grantId, ip }) => {
+          logger.warn({ clientId, accountId }, 'refresh token reused; grant revoked');
+          audit
+            .record({
+              type: 'refresh_token.reused',
+              actorType: 'client',
+              actorId: clientId,
+              subject: accountId,
+              ip,
+              outcome: 'failure',
+              details: { grant_revoked: Boolean(grantId) },
+            })
+            .catch((error: unknown) => logger.error({ err: error }, 'recording an audit event failed'));
+        },
+      });
       provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
       return { provider, keys };
     },
@@ -80,6 +105,18 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
     await next();
   });
   app.use(jwksEndpoint(live, config.jwksMaxAgeSeconds));
+  app.use(staticAsset('/assets/portcullis.css', 'text/css; charset=utf-8'));
+  app.use(
+    createInteractionRoutes({
+      provider: () => live.current().provider,
+      views,
+      users: services.users,
+      resources: services.resources,
+      audit: services.audit,
+      grants: services.grants,
+      csrfKey: config.cookieKeys[0]!,
+    }),
+  );
   app.use(live.middleware);
 
   const timers: NodeJS.Timeout[] = [];

@@ -12,8 +12,16 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { keyedHash, seal, unseal } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 
-/** Kinds whose payload is stored readable: a grant id is no credential, and listing grants needs them. */
-const READABLE_KINDS = new Set(['Grant']);
+/**
+ * Kinds stored readable, id included: a grant (who consented to what, for which client) holds
+ * no bearer value, its id is no credential, and the account page and admin API list them.
+ */
+export const READABLE_KINDS = new Set(['Grant']);
+
+/** The stored key of an artifact id. */
+export function artifactIdHash(pepper: string, id: string): string {
+  return keyedHash(pepper, id);
+}
 
 export interface ArtifactAdapterOptions {
   prisma: Prisma;
@@ -38,7 +46,7 @@ class ArtifactAdapter implements Adapter {
   }
 
   #hash(value: string): string {
-    return keyedHash(this.#pepper, value);
+    return artifactIdHash(this.#pepper, value);
   }
 
   #key(id: string) {
@@ -47,7 +55,7 @@ class ArtifactAdapter implements Adapter {
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const { jti: _jti, consumed, ...body } = payload;
-    const json = JSON.stringify(body);
+    const json = JSON.stringify(READABLE_KINDS.has(this.#kind) ? { ...body, jti: id } : body);
     const uid = typeof payload.uid === 'string' ? payload.uid : undefined;
     const userCode = typeof payload.userCode === 'string' ? payload.userCode : undefined;
     const fields = {

@@ -5,6 +5,7 @@ import type { ClientService } from '../clients/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { MAX_ACCESS_TOKEN_TTL, type ResourceService } from '../resources/index.ts';
+import type { Views } from '../interactions/views.ts';
 import type { UserService } from '../users/index.ts';
 import { createAdapterFactory } from './adapter.ts';
 import { clientCredentialsDuplicates, clientCredentialsParameters, createClientCredentialsGrant } from './clientCredentials.ts';
@@ -19,11 +20,18 @@ export interface ProviderDependencies {
   users: UserService;
   resources: ResourceService;
   keys: LoadedKeys;
+  views: Views;
+  /** Called when a refresh token is presented a second time (the grant has been revoked). */
+  onRefreshTokenReuse?: (details: { clientId: string; accountId?: string; grantId?: string; ip: string }) => void;
 }
 
 /** Token lifetimes in seconds, in the ranges the field uses (RFC 9700 section 2.2 asks for short-lived access tokens). */
 export const lifetimes = {
   AccessToken: 15 * 60,
+  /** A refresh token unused this long expires (rotation gives each new one this much again)... */
+  RefreshTokenIdle: 14 * 24 * 60 * 60,
+  /** ...and none outlives this, counted from the first one of its grant's chain. */
+  RefreshTokenAbsolute: 90 * 24 * 60 * 60,
   AuthorizationCode: 60,
   IdToken: 60 * 60,
   Interaction: 60 * 60,
@@ -35,15 +43,53 @@ export const lifetimes = {
 export const maxSignedLifetimeSeconds = Math.max(MAX_ACCESS_TOKEN_TTL, lifetimes.IdToken) + 60;
 
 /** Client metadata Portcullis adds to RFC 7591's (see src/clients/clients.ts, findProviderMetadata). */
-const extraMetadata = ['allowed_scope', 'default_resource', 'previous_secret_hash', 'previous_secret_expires_at'];
+const extraMetadata = [
+  'allowed_scope',
+  'default_resource',
+  'always_issue_refresh_token',
+  'previous_secret_hash',
+  'previous_secret_expires_at',
+];
 
-export function createProvider({ config, prisma, clients, users, resources, keys }: ProviderDependencies): Provider {
+/** OpenID Connect scopes and the claims each releases (OpenID Connect Core section 5.4). */
+export const openIdClaims = {
+  openid: ['sub'],
+  profile: ['name'],
+  email: ['email', 'email_verified'],
+};
+
+export function createProvider({
+  config,
+  prisma,
+  clients,
+  users,
+  resources,
+  keys,
+  views,
+  onRefreshTokenReuse,
+}: ProviderDependencies): Provider {
   const accessTokenTtl = (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
     token.resourceServer?.accessTokenTTL ?? lifetimes.AccessToken;
 
   const configuration: Configuration = {
     adapter: createAdapterFactory({ prisma, pepper: config.hashPepper, findClient: (id) => clients.findProviderMetadata(id) }),
     jwks: keys.privateJwks as Configuration['jwks'],
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: openIdClaims,
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // PKCE for every client, public or confidential (OAuth 2.1; RFC 9700 section 2.1.1); S256 only.
+    pkce: { required: () => true },
+    // Refresh tokens: only with offline_access (or for clients configured to always get them),
+    // rotated on every use; a reused one revokes the whole grant (RFC 9700 section 4.14.2).
+    async issueRefreshToken(_ctx, client, code) {
+      if (!client.grantTypeAllowed('refresh_token')) return false;
+      return code.scopes.has('offline_access') || (client as unknown as Record<string, unknown>).always_issue_refresh_token === true;
+    },
+    rotateRefreshToken: true,
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = views.render('error', { message: out.error_description ?? 'The request could not be completed.', code: out.error });
+    },
     cookies: {
       keys: config.cookieKeys,
       long: { signed: true, httpOnly: true, sameSite: 'lax' },
@@ -58,6 +104,15 @@ export function createProvider({ config, prisma, clients, users, resources, keys
         // confidential clients; a public client, which cannot authenticate, may not introspect.
         allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
       },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.body = views.render('logout', { form, clientName: ctx.oidc.client?.clientName });
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.body = views.render('logged-out', { clientName: ctx.oidc.client?.clientName });
+        },
+      },
       revocation: {
         enabled: true,
         // RFC 7009 section 2.1: a client may revoke only tokens that were issued to it, and is
@@ -70,10 +125,16 @@ export function createProvider({ config, prisma, clients, users, resources, keys
       resourceIndicators: {
         enabled: true,
         defaultResource: async (_ctx, client) => (client as unknown as { default_resource?: string }).default_resource ?? undefined!,
-        getResourceServerInfo: async (_ctx, indicator) => {
+        getResourceServerInfo: async (_ctx, indicator, client) => {
           const resource = await resources.findByAudience(indicator);
           if (!resource) throw new errors.InvalidTarget('resource is not a registered API');
-          return resourceServerInfo(resource, keys.signing);
+          // A client gets at most the API scopes it was registered for.
+          const allowed = new Set(String((client as unknown as Record<string, unknown>).allowed_scope ?? '').split(' '));
+          const scope = resource.scope
+            .split(' ')
+            .filter((item) => allowed.has(item))
+            .join(' ');
+          return resourceServerInfo({ ...resource, scope }, keys.signing);
         },
         useGrantedResource: async () => true,
       },
@@ -108,9 +169,18 @@ export function createProvider({ config, prisma, clients, users, resources, keys
       };
     },
     ttl: {
-      ...lifetimes,
+      AuthorizationCode: lifetimes.AuthorizationCode,
+      IdToken: lifetimes.IdToken,
+      Interaction: lifetimes.Interaction,
+      Session: lifetimes.Session,
+      Grant: lifetimes.Grant,
       AccessToken: accessTokenTtl as never,
       ClientCredentials: accessTokenTtl as never,
+      RefreshToken: ((_ctx: unknown, token: { iiat?: number; iat?: number }) => {
+        const now = Math.floor(Date.now() / 1000);
+        const absoluteLeft = (token.iiat ?? token.iat ?? now) + lifetimes.RefreshTokenAbsolute - now;
+        return Math.max(1, Math.min(lifetimes.RefreshTokenIdle, absoluteLeft));
+      }) as never,
     },
   };
 
@@ -122,6 +192,13 @@ export function createProvider({ config, prisma, clients, users, resources, keys
     clientCredentialsDuplicates,
   );
   provider.use(unauthorizedClientForGrantType);
+  provider.on('grant.error', (ctx, error) => {
+    // A refresh token found already consumed is a reuse: oidc-provider has just revoked the grant.
+    const token = ctx.oidc?.entities?.RefreshToken;
+    if (ctx.oidc?.params?.grant_type === 'refresh_token' && token?.consumed && error instanceof errors.InvalidGrant) {
+      onRefreshTokenReuse?.({ clientId: token.clientId ?? '', accountId: token.accountId, grantId: token.grantId, ip: ctx.ip });
+    }
+  });
 
   // Client secrets are stored as keyed hashes: `client_secret` holds the hash, and a presented
   // secret is hashed and compared in constant time (src/clients/clients.ts), against the

@@ -64,10 +64,14 @@ async function storeSigningKey(db: Prisma | Tx, kek: Uint8Array, jwk: JWK, state
       publicJwk: publicJwk(jwk) as object,
       privateJwkEncrypted: await encryptPrivateJwk(kek, jwk),
       createdAt: now,
+      slot: state === 'current' || state === 'next' ? state : null,
       ...(state === 'current' ? { activatedAt: now } : {}),
     },
   });
 }
+
+/** Prisma's code for a unique-constraint violation. */
+const isUniqueViolation = (error: unknown) => (error as { code?: string } | null)?.code === 'P2002';
 
 /**
  * Makes sure there is a current key and a next key, creating what is missing. On a fresh
@@ -77,12 +81,14 @@ export async function ensureSigningKeys(prisma: Prisma, kek: Uint8Array, alg: Si
   const created: string[] = [];
   for (const state of ['current', 'next'] as const) {
     if ((await prisma.signingKey.count({ where: { state } })) > 0) continue;
-    // Two instances starting together on an empty database may both create a key here. That is
-    // harmless: every published key verifies, the newest current key signs, and the next
-    // rotation demotes every current key.
     const jwk = await generateSigningJwk(alg);
-    await storeSigningKey(prisma, kek, jwk, state);
-    created.push(jwk.kid!);
+    try {
+      await storeSigningKey(prisma, kek, jwk, state);
+      created.push(jwk.kid!);
+    } catch (error) {
+      // Another instance starting at the same moment took the slot first: use its key.
+      if (!isUniqueViolation(error)) throw error;
+    }
   }
   return created;
 }
@@ -169,6 +175,20 @@ export async function rotateSigningKeys(
 ): Promise<RotationResult> {
   const newNext = await generateSigningJwk(alg);
   const encrypted = await encryptPrivateJwk(kek, newNext);
+  try {
+    return await rotateInTransaction(prisma, newNext, encrypted, { alg, timing, force, now });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ConflictError('the keys were rotated by someone else at the same time');
+    throw error;
+  }
+}
+
+async function rotateInTransaction(
+  prisma: Prisma,
+  newNext: JWK,
+  encrypted: string,
+  { alg, timing, force, now }: { alg: SigningAlg; timing: KeyTiming; force: boolean; now: Date },
+): Promise<RotationResult> {
   return prisma.$transaction(async (tx) => {
     const currents = await tx.signingKey.findMany({ where: { state: 'current' }, orderBy: { activatedAt: 'desc' } });
     const current = currents[0];
@@ -184,11 +204,11 @@ export async function rotateSigningKeys(
     }
     const demoted = await tx.signingKey.updateMany({
       where: { kid: { in: currents.map((key) => key.kid) }, state: 'current' },
-      data: { state: 'previous', deactivatedAt: now },
+      data: { state: 'previous', deactivatedAt: now, slot: null },
     });
     const promoted = await tx.signingKey.updateMany({
       where: { kid: next.kid, state: 'next' },
-      data: { state: 'current', activatedAt: now },
+      data: { state: 'current', activatedAt: now, slot: 'current' },
     });
     if (demoted.count !== currents.length || promoted.count !== 1)
       throw new ConflictError('the keys were rotated by someone else at the same time');
@@ -197,6 +217,7 @@ export async function rotateSigningKeys(
         kid: newNext.kid!,
         alg,
         state: 'next',
+        slot: 'next',
         publicJwk: publicJwk(newNext) as object,
         privateJwkEncrypted: encrypted,
         createdAt: now,

@@ -1,7 +1,7 @@
 // People who log in. Passwords are kept only as argon2id hashes (see src/crypto/passwords.ts).
 import crypto from 'node:crypto';
 import type { AuditLog } from '../audit/index.ts';
-import { hashPassword } from '../crypto/index.ts';
+import { hashPassword, passwordNeedsRehash, verifyPassword } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError } from '../errors/index.ts';
 
@@ -24,6 +24,13 @@ export interface UserSummary {
 const emailPattern = /^[^\s@]+@[^\s@]+$/;
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 1024;
+
+let decoy: Promise<string> | undefined;
+/** A real argon2id hash of a random password, verified against when the email is unknown. */
+function timingDecoy(): Promise<string> {
+  decoy ??= hashPassword(crypto.randomBytes(32).toString('base64url'));
+  return decoy;
+}
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -64,6 +71,23 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
 
     async findById(id: string) {
       return prisma.user.findUnique({ where: { id } });
+    },
+
+    /**
+     * Checks an email and password. Returns the user, or undefined for any failure (unknown
+     * email, wrong password, disabled account) so callers cannot tell them apart. An unknown
+     * email still costs one argon2 verification, so timing does not tell either.
+     */
+    async verifyLogin(email: string, password: string): Promise<{ id: string; email: string } | undefined> {
+      if (typeof email !== 'string' || typeof password !== 'string' || password.length > MAX_PASSWORD_LENGTH) return undefined;
+      const user = await prisma.user.findUnique({ where: { email: normalizeEmail(email) } });
+      const matches = await verifyPassword(user?.passwordHash ?? (await timingDecoy()), password);
+      if (!user || !matches || user.disabled) return undefined;
+      if (passwordNeedsRehash(user.passwordHash)) {
+        // Parameters changed since this hash was made: store it again with today's.
+        await prisma.user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(password) } });
+      }
+      return { id: user.id, email: user.email };
     },
   };
 }

@@ -164,11 +164,11 @@ test('no id, uid, user code or session cookie is stored in usable form', async (
   expect(await adapterFor('Interaction').find(interactionId)).toMatchObject({ session: { cookie: sessionId } });
 });
 
-test('a grant is stored readable (it holds no bearer value) but without its id', async () => {
+test('a grant is stored readable, id included (it holds no bearer value, and listing grants needs it)', async () => {
   const id = randomId();
   await adapterFor('Grant').upsert(id, { jti: id, accountId: 'acct-7', clientId: 'client-7', openid: { scope: 'openid email' } }, 60);
   const row = await db.prisma.providerArtifact.findFirstOrThrow({ where: { kind: 'Grant', accountId: 'acct-7' } });
-  expect(JSON.parse(row.payload)).toEqual({ accountId: 'acct-7', clientId: 'client-7', openid: { scope: 'openid email' } });
+  expect(JSON.parse(row.payload)).toEqual({ jti: id, accountId: 'acct-7', clientId: 'client-7', openid: { scope: 'openid email' } });
   expect(row.clientId).toBe('client-7');
   expect(await adapterFor('Grant').find(id)).toMatchObject({ jti: id, accountId: 'acct-7' });
 });

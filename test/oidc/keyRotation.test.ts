@@ -161,3 +161,21 @@ test('an RS256 key set serves RS256 tokens', async () => {
     await rs.stop();
   }
 });
+
+test('instances starting together on an empty database end up with one current and one next key', async () => {
+  const { createTestDatabase } = await import('../support/database.ts');
+  const { migrate, openDatabase } = await import('../../src/db/index.ts');
+  const { ensureSigningKeys } = await import('../../src/oidc/index.ts');
+  const fresh = await createTestDatabase();
+  await migrate(fresh.url);
+  const db = openDatabase(fresh.url);
+  try {
+    const created = await Promise.all([1, 2, 3].map(() => ensureSigningKeys(db.prisma, running.config.keyEncryptionKey, 'ES256')));
+    expect(created.flat()).toHaveLength(2);
+    const states = (await db.prisma.signingKey.findMany()).map((key) => key.state).sort();
+    expect(states).toEqual(['current', 'next']);
+  } finally {
+    await db.close();
+    await fresh.drop();
+  }
+});

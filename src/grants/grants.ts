@@ -1,0 +1,73 @@
+// Grants: what a person consented to, for which client. oidc-provider stores them (through the
+// adapter, readable); this service lists them and revokes them with everything issued from them.
+import type { AuditLog } from '../audit/index.ts';
+import type { Prisma } from '../db/index.ts';
+import { artifactIdHash } from '../oidc/adapter.ts';
+
+export interface GrantSummary {
+  id: string;
+  account_id: string;
+  client_id: string;
+  /** OpenID Connect scopes granted. */
+  scope: string;
+  /** API scopes granted, by audience. */
+  resources: Record<string, string>;
+  expires_at: string | null;
+}
+
+const words = (value: unknown) =>
+  String(value ?? '')
+    .split(' ')
+    .filter(Boolean);
+
+export function createGrantService({ prisma, pepper, audit }: { prisma: Prisma; pepper: string; audit: AuditLog }) {
+  return {
+    async listForAccount(accountId: string): Promise<GrantSummary[]> {
+      const rows = await prisma.providerArtifact.findMany({
+        where: { kind: 'Grant', accountId, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+        orderBy: { createdAt: 'asc' },
+      });
+      return rows.map((row) => {
+        const payload = JSON.parse(row.payload) as {
+          jti: string;
+          accountId: string;
+          clientId: string;
+          openid?: { scope?: string };
+          resources?: Record<string, string>;
+        };
+        return {
+          id: payload.jti,
+          account_id: payload.accountId,
+          client_id: payload.clientId,
+          scope: words(payload.openid?.scope).join(' '),
+          resources: payload.resources ?? {},
+          expires_at: row.expiresAt?.toISOString() ?? null,
+        };
+      });
+    },
+
+    /**
+     * Deletes a grant and every code and token issued from it, at once, in one statement.
+     * With `accountId`, only that account's grant (anything else is reported as not found).
+     */
+    async revoke(grantId: string, { accountId, actor = 'user' }: { accountId?: string; actor?: 'user' | 'admin' } = {}): Promise<boolean> {
+      const grant = await prisma.providerArtifact.findUnique({
+        where: { kind_idHash: { kind: 'Grant', idHash: artifactIdHash(pepper, grantId) } },
+      });
+      if (!grant || (accountId !== undefined && grant.accountId !== accountId)) return false;
+      await prisma.providerArtifact.deleteMany({ where: { OR: [{ grantId }, { kind: 'Grant', idHash: grant.idHash }] } });
+      await audit.record({
+        type: 'consent.revoked',
+        actorType: actor,
+        ...(accountId ? { actorId: accountId } : {}),
+        subject: grant.clientId ?? undefined,
+        outcome: 'success',
+        details: { account_id: grant.accountId },
+      });
+      return true;
+    },
+  };
+}
+
+export type GrantService = ReturnType<typeof createGrantService>;
+export { words as scopeWords };

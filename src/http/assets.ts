@@ -1,0 +1,18 @@
+// Serves the one stylesheet the pages use, from views/assets, read once at start.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Middleware } from 'koa';
+import { viewsDirectory } from '../interactions/index.ts';
+
+export function staticAsset(urlPath: string, type: string): Middleware {
+  const body = fs.readFileSync(path.join(viewsDirectory, urlPath.replace(/^\//, '')));
+  const etag = `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 24)}"`;
+  return async function asset(ctx, next) {
+    if (ctx.path !== urlPath || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.set('ETag', etag);
+    ctx.type = type;
+    ctx.body = body;
+  };
+}

@@ -1,0 +1,3 @@
+export * from './routes.ts';
+export * from './views.ts';
+export * from './scopes.ts';

@@ -1,0 +1,230 @@
+// The pages a person sees: login, consent, the account page, and the error and logout pages
+// oidc-provider renders through us (src/oidc/provider.ts). Each route reads top to bottom as
+// the steps of the request.
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import Provider, { type InteractionResults } from 'oidc-provider';
+import type { AuditLog } from '../audit/index.ts';
+import type { GrantService } from '../grants/index.ts';
+import type { ResourceService } from '../resources/index.ts';
+import type { UserService } from '../users/index.ts';
+import { csrfToken, csrfValid } from './csrf.ts';
+import { describeScopes } from './scopes.ts';
+import type { Views } from './views.ts';
+
+export interface InteractionDependencies {
+  provider: () => Provider;
+  views: Views;
+  users: UserService;
+  resources: ResourceService;
+  audit: AuditLog;
+  grants: GrantService;
+  csrfKey: string;
+}
+
+/** One message for every login failure: it must not tell whether the email exists (OWASP ASVS 2.2). */
+export const LOGIN_FAILED = 'That email and password do not match an account.';
+
+const words = (value: unknown) =>
+  String(value ?? '')
+    .split(' ')
+    .filter(Boolean);
+
+function html(ctx: Context, status: number, body: string): void {
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = body;
+}
+
+export function createInteractionRoutes({
+  provider,
+  views,
+  users,
+  resources,
+  audit,
+  grants: grantService,
+  csrfKey,
+}: InteractionDependencies): Middleware {
+  const router = new Router();
+  // Forms only, and small: a login form is a few hundred bytes.
+  const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
+
+  async function clientName(clientId: unknown): Promise<string> {
+    const client = typeof clientId === 'string' ? await provider().Client.find(clientId) : undefined;
+    return client?.clientName ?? 'the application';
+  }
+
+  const loadInteraction: Middleware = async function loadInteraction(ctx, next) {
+    ctx.state.interaction = await provider().interactionDetails(ctx.req, ctx.res);
+    await next();
+  };
+
+  const checkCsrf = (purpose: string, binding: (ctx: Context) => string): Middleware =>
+    async function checkCsrf(ctx, next) {
+      const body = ctx.request.body as Record<string, unknown> | undefined;
+      if (!csrfValid(csrfKey, purpose, binding(ctx), body?.csrf)) {
+        html(
+          ctx,
+          403,
+          views.render('error', {
+            message: 'This form has expired or did not come from this site. Go back and try again.',
+            code: 'invalid_csrf_token',
+          }),
+        );
+        return;
+      }
+      await next();
+    };
+  const interactionCsrf = checkCsrf('interaction', (ctx) => ctx.state.interaction.uid);
+
+  async function renderLogin(ctx: Context, status: number, error?: string, email?: string) {
+    const { uid, params } = ctx.state.interaction;
+    html(
+      ctx,
+      status,
+      views.render('login', {
+        uid,
+        clientName: await clientName(params.client_id),
+        csrf: csrfToken(csrfKey, 'interaction', uid),
+        error,
+        email,
+      }),
+    );
+  }
+
+  async function renderConsent(ctx: Context) {
+    const { uid, params, prompt, session } = ctx.state.interaction;
+    const details = prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const requestedResources = await Promise.all(
+      Object.entries(details.missingResourceScopes ?? {}).map(async ([audience, scopes]) => {
+        const resource = await resources.findByAudience(audience);
+        return { audience, name: resource?.name ?? null, scopes };
+      }),
+    );
+    const user = await users.findById(session.accountId);
+    html(
+      ctx,
+      200,
+      views.render('consent', {
+        uid,
+        clientName: await clientName(params.client_id),
+        email: user?.email ?? '',
+        requests: describeScopes(details.missingOIDCScope ?? [], requestedResources),
+        csrf: csrfToken(csrfKey, 'interaction', uid),
+      }),
+    );
+  }
+
+  router.get('/interaction/:uid', loadInteraction, async function showPrompt(ctx) {
+    const { prompt, uid } = ctx.state.interaction;
+    if (uid !== ctx.params.uid) ctx.throw(400, 'interaction mismatch');
+    if (prompt.name === 'login') return renderLogin(ctx, 200);
+    if (prompt.name === 'consent') return renderConsent(ctx);
+    html(ctx, 400, views.render('error', { message: 'This sign-in step is not supported.', code: prompt.name }));
+  });
+
+  router.post('/interaction/:uid/login', loadInteraction, forms, interactionCsrf, async function login(ctx) {
+    const { prompt, params } = ctx.state.interaction;
+    if (prompt.name !== 'login') ctx.throw(400, 'not expecting a login');
+    const body = ctx.request.body as Record<string, unknown>;
+    const email = typeof body.email === 'string' ? body.email.slice(0, 320) : '';
+    const user = await users.verifyLogin(email, typeof body.password === 'string' ? body.password : '');
+    const event = {
+      type: 'login',
+      actorType: 'user' as const,
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent').slice(0, 300),
+      details: { client_id: params.client_id },
+    };
+    if (!user) {
+      await audit.record({ ...event, outcome: 'failure' });
+      return renderLogin(ctx, 401, LOGIN_FAILED, email);
+    }
+    await audit.record({ ...event, actorId: user.id, subject: user.id, outcome: 'success' });
+    const result: InteractionResults = { login: { accountId: user.id } };
+    await provider().interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    ctx.respond = false;
+  });
+
+  router.post('/interaction/:uid/confirm', loadInteraction, forms, interactionCsrf, async function confirm(ctx) {
+    const { prompt, params, session, grantId } = ctx.state.interaction;
+    if (prompt.name !== 'consent' || !session?.accountId) ctx.throw(400, 'not expecting consent');
+    const { Grant } = provider();
+    const grant = grantId ? await Grant.find(grantId) : new Grant({ accountId: session.accountId, clientId: params.client_id as string });
+    if (!grant) return ctx.throw(400, 'the grant is gone');
+    const details = prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    if (details.missingOIDCScope?.length) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+    if (details.missingOIDCClaims?.length) grant.addOIDCClaims(details.missingOIDCClaims);
+    for (const [audience, scopes] of Object.entries(details.missingResourceScopes ?? {}))
+      grant.addResourceScope(audience, scopes.join(' '));
+    const savedGrantId = await grant.save();
+    await audit.record({
+      type: 'consent.given',
+      actorType: 'user',
+      actorId: session.accountId,
+      subject: params.client_id as string,
+      ip: ctx.ip,
+      outcome: 'success',
+      details: { scope: words(details.missingOIDCScope?.join(' ')), resources: Object.keys(details.missingResourceScopes ?? {}) },
+    });
+    await provider().interactionFinished(ctx.req, ctx.res, { consent: { grantId: savedGrantId } }, { mergeWithLastSubmission: true });
+    ctx.respond = false;
+  });
+
+  router.post('/interaction/:uid/abort', loadInteraction, forms, interactionCsrf, async function abort(ctx) {
+    await provider().interactionFinished(
+      ctx.req,
+      ctx.res,
+      { error: 'access_denied', error_description: 'the user cancelled' },
+      { mergeWithLastSubmission: false },
+    );
+    ctx.respond = false;
+  });
+
+  // The account page: who is signed in here, and which apps they let in.
+  const loadSession: Middleware = async function loadSession(ctx, next) {
+    const session = await provider().Session.get(ctx as never);
+    if (!session.accountId) {
+      html(ctx, 401, views.render('error', { message: 'Sign in through an application to see your account.', code: 'login_required' }));
+      return;
+    }
+    ctx.state.session = session;
+    await next();
+  };
+  const sessionCsrf = checkCsrf('account', (ctx) => ctx.state.session.uid);
+
+  async function renderAccount(ctx: Context, notice?: string) {
+    const { session } = ctx.state;
+    const user = await users.findById(session.accountId);
+    const grants = await Promise.all(
+      (await grantService.listForAccount(session.accountId)).map(async (grant) => ({
+        id: grant.id,
+        clientName: await clientName(grant.client_id),
+        scopes: [...words(grant.scope), ...Object.values(grant.resources).flatMap(words)].join(', '),
+      })),
+    );
+    html(ctx, 200, views.render('account', { email: user?.email ?? '', grants, csrf: csrfToken(csrfKey, 'account', session.uid), notice }));
+  }
+
+  router.get('/account', loadSession, async function showAccount(ctx) {
+    await renderAccount(ctx);
+  });
+
+  router.post('/account/grants/:id/revoke', loadSession, forms, sessionCsrf, async function revokeGrant(ctx) {
+    // Only the signed-in user's own grants; anything else looks as if it did not exist.
+    const revoked = await grantService.revoke(ctx.params.id!, { accountId: ctx.state.session.accountId });
+    if (!revoked) {
+      html(ctx, 404, views.render('error', { message: 'There is no such access to revoke.', code: 'not_found' }));
+      return;
+    }
+    await renderAccount(ctx, 'Access revoked. The app can no longer use your account.');
+  });
+
+  return router.routes() as unknown as Middleware;
+}

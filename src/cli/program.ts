@@ -5,7 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import pino, { type Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from '../config/index.ts';
 import { migrate, openDatabase, type Database } from '../db/index.ts';
-import { InputError, PortcullisError } from '../errors/index.ts';
+import { fromDatabaseError, InputError, PortcullisError } from '../errors/index.ts';
 import { createServer } from '../http/index.ts';
 import { createServices, type Services } from '../services.ts';
 
@@ -287,8 +287,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
+  } catch (caught) {
+    if (caught instanceof CommanderError) return caught.exitCode;
+    const error = fromDatabaseError(caught);
     let message: string;
     let body: Record<string, unknown>;
     if (error instanceof ConfigError) {

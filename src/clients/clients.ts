@@ -9,7 +9,7 @@ import type { AuditLog } from '../audit/index.ts';
 import { constantTimeEqual, keyedHash, randomSecret } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
-import { normalizeScope, validateAudience } from '../oauth/index.ts';
+import { isStorableText, normalizeScope, validateAudience } from '../oauth/index.ts';
 
 export const supportedGrantTypes = ['client_credentials', 'authorization_code', 'refresh_token'] as const;
 export const secretAuthMethods = ['client_secret_basic', 'client_secret_post'] as const;
@@ -220,6 +220,7 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
 
     /** The client as oidc-provider sees it: its metadata, with the secret's hash as `client_secret`. */
     async findProviderMetadata(clientId: string): Promise<AdapterPayload | undefined> {
+      if (!isStorableText(clientId)) return undefined;
       const row = await prisma.client.findUnique({ where: { id: clientId } });
       if (!row) return undefined;
       // oidc-provider accepts in `scope` only the OpenID scopes it is configured with; API
@@ -261,7 +262,7 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
       if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 90 * 24 * 3600) {
         throw new InputError('grace', 'must be from 0 seconds to 90 days');
       }
-      const row = await prisma.client.findUnique({ where: { id: clientId } });
+      const row = isStorableText(clientId) ? await prisma.client.findUnique({ where: { id: clientId } }) : null;
       if (!row) throw new NotFoundError(`client ${clientId}`);
       if (!row.secretHash) throw new InputError('client_id', 'this client does not authenticate with a secret');
       const secret = randomSecret(32);

@@ -92,7 +92,7 @@ export const configVariables = {
   },
   PURGE_INTERVAL_SECONDS: {
     description: 'How often expired tokens, sessions and other artifacts are deleted from the database.',
-    schema: secondsSchema(600),
+    schema: secondsSchema(600, 2_147_483),
     example: '600',
   },
   LOG_LEVEL: {
@@ -182,6 +182,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         problems.push({ variable: name, message: 'is a built-in development secret; set your own in production' });
       }
     }
+  }
+  if ((values.KEYS_POLL_INTERVAL_SECONDS as number) > (values.JWKS_MAX_AGE_SECONDS as number)) {
+    problems.push({
+      variable: 'KEYS_POLL_INTERVAL_SECONDS',
+      message: 'must not exceed JWKS_MAX_AGE_SECONDS: instances must see a new key before verifiers need it',
+    });
   }
   const rotation = values.KEY_ROTATION_INTERVAL_SECONDS as number | undefined;
   if (rotation && rotation < 2 * (values.JWKS_MAX_AGE_SECONDS as number)) {

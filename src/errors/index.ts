@@ -32,3 +32,13 @@ export class ConflictError extends PortcullisError {
     super('conflict', 409, message);
   }
 }
+
+/**
+ * Turns the database's refusals that are the caller's doing into Portcullis errors: a unique
+ * constraint (two creations of the same thing at once) is a conflict. Anything else is returned
+ * as it was.
+ */
+export function fromDatabaseError(error: unknown): unknown {
+  if ((error as { code?: string } | null)?.code === 'P2002') return new ConflictError('it already exists');
+  return error;
+}

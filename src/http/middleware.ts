@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { PortcullisError } from '../errors/index.ts';
+import { fromDatabaseError, PortcullisError } from '../errors/index.ts';
 
 /** Gives each request an id (echoed as X-Request-Id) and logs one line when it ends. No bodies, no query strings. */
 export function requestLogger(logger: Logger): Middleware {
@@ -29,7 +29,8 @@ export function errorHandler(logger: Logger): Middleware {
   return async function renderErrors(ctx, next) {
     try {
       await next();
-    } catch (error) {
+    } catch (caught) {
+      const error = fromDatabaseError(caught);
       if (error instanceof PortcullisError) {
         ctx.status = error.status;
         ctx.body = { error: error.code, error_description: error.message, ...('field' in error ? { field: error.field } : {}) };

@@ -12,6 +12,14 @@ export function normalizeScope(scope: string | undefined): string {
   return tokens.join(' ');
 }
 
+/**
+ * Whether a string from a request can be used in a database lookup at all. PostgreSQL text
+ * cannot hold NUL (it fails the whole query), so a value with one can match nothing.
+ */
+export function isStorableText(value: unknown): value is string {
+  return typeof value === 'string' && !value.includes('\u0000') && value.length <= 4096;
+}
+
 /** RFC 8707 section 2: a resource indicator is an absolute URI without a fragment. */
 export function validateAudience(audience: string, field = 'audience'): string {
   let url: URL;
@@ -22,5 +30,6 @@ export function validateAudience(audience: string, field = 'audience'): string {
   }
   if (url.hash || audience.includes('#')) throw new InputError(field, 'must not contain a fragment (RFC 8707 section 2)');
   if (audience.length > 2000) throw new InputError(field, 'must be at most 2000 characters');
+  if (/[\u0000-\u001f\u007f]/.test(audience)) throw new InputError(field, 'must not contain control characters');
   return audience;
 }

@@ -22,7 +22,7 @@ export function jwksEndpoint(live: LiveProvider, maxAgeSeconds: number): Middlew
   let body = '';
   let etag = '';
   return async function jwks(ctx, next) {
-    if (ctx.path !== '/jwks' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    if ((ctx.path !== '/jwks' && ctx.path !== '/jwks/') || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     const { publicJwks } = live.current().keys;
     if (cachedFor !== publicJwks) {
       body = JSON.stringify(publicJwks);

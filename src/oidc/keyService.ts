@@ -14,7 +14,13 @@ import {
 } from './signingKeys.ts';
 
 export function createKeyService({ prisma, config, audit }: { prisma: Prisma; config: Config; audit: AuditLog }) {
-  const timing: KeyTiming = { jwksMaxAgeSeconds: config.jwksMaxAgeSeconds, maxSignedLifetimeSeconds };
+  // Instances see a change only at their next poll: a new key reaches every JWKS up to one poll
+  // interval late, and a demoted key may sign for up to one poll interval more. Both windows
+  // grow by it.
+  const timing: KeyTiming = {
+    jwksMaxAgeSeconds: config.jwksMaxAgeSeconds + config.keysPollIntervalSeconds,
+    maxSignedLifetimeSeconds: maxSignedLifetimeSeconds + config.keysPollIntervalSeconds,
+  };
   const kek = config.keyEncryptionKey;
   const alg = config.signingKeyAlg;
 

@@ -11,6 +11,7 @@ import { createAdapterFactory } from './adapter.ts';
 import { clientCredentialsDuplicates, clientCredentialsParameters, createClientCredentialsGrant } from './clientCredentials.ts';
 import { resourceServerInfo } from './resourceServers.ts';
 import type { LoadedKeys } from './signingKeys.ts';
+import { jwtIntrospection } from './jwtIntrospection.ts';
 import { unauthorizedClientForGrantType } from './standardErrors.ts';
 
 export interface ProviderDependencies {
@@ -192,6 +193,7 @@ export function createProvider({
     clientCredentialsDuplicates,
   );
   provider.use(unauthorizedClientForGrantType);
+  provider.use(jwtIntrospection(config.issuer, keys.publicJwks as never));
   provider.on('grant.error', (ctx, error) => {
     // A refresh token found already consumed is a reuse: oidc-provider has just revoked the grant.
     const token = ctx.oidc?.entities?.RefreshToken;

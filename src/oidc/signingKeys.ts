@@ -199,7 +199,7 @@ async function rotateInTransaction(
     if (!force && publishedSeconds < timing.jwksMaxAgeSeconds) {
       throw new KeyRotationError(
         `the next key ${next.kid} has been published for ${Math.floor(publishedSeconds)} s; it may sign only after ${timing.jwksMaxAgeSeconds} s ` +
-          `(the JWKS cache lifetime), so verifiers already have it. Try again later, or use --force for a compromised key.`,
+          `(the JWKS cache lifetime plus one key poll interval), so every verifier already has it. Try again later, or use --force for a compromised key.`,
       );
     }
     const demoted = await tx.signingKey.updateMany({

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import type { AuditLog } from '../audit/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError } from '../errors/index.ts';
-import { normalizeScope, validateAudience } from '../oauth/index.ts';
+import { isStorableText, normalizeScope, validateAudience } from '../oauth/index.ts';
 
 export const DEFAULT_ACCESS_TOKEN_TTL = 15 * 60;
 export const MIN_ACCESS_TOKEN_TTL = 60;
@@ -69,6 +69,7 @@ export function createResourceService({ prisma, audit }: { prisma: Prisma; audit
     },
 
     async findByAudience(audience: string): Promise<ApiResourceSummary | undefined> {
+      if (!isStorableText(audience)) return undefined;
       const row = await prisma.apiResource.findUnique({ where: { audience } });
       return row ? summarize(row) : undefined;
     },

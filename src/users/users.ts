@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/index.ts';
 import { hashPassword, passwordNeedsRehash, verifyPassword } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError } from '../errors/index.ts';
+import { isStorableText } from '../oauth/index.ts';
 
 export interface CreateUserInput {
   email: string;
@@ -40,7 +41,8 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
   return {
     async create(input: CreateUserInput): Promise<{ id: string }> {
       const email = normalizeEmail(input.email ?? '');
-      if (!emailPattern.test(email) || email.length > 320) throw new InputError('email', 'is not an email address');
+      if (!emailPattern.test(email) || email.length > 320 || /[\u0000-\u001f\u007f]/.test(email))
+        throw new InputError('email', 'is not an email address');
       // NIST SP 800-63B: at least 8 characters, allow long passphrases, no composition rules.
       if (typeof input.password !== 'string' || input.password.length < MIN_PASSWORD_LENGTH) {
         throw new InputError('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
@@ -70,6 +72,7 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
     },
 
     async findById(id: string) {
+      if (!isStorableText(id)) return null;
       return prisma.user.findUnique({ where: { id } });
     },
 
@@ -79,7 +82,10 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
      * email still costs one argon2 verification, so timing does not tell either.
      */
     async verifyLogin(email: string, password: string): Promise<{ id: string; email: string } | undefined> {
-      if (typeof email !== 'string' || typeof password !== 'string' || password.length > MAX_PASSWORD_LENGTH) return undefined;
+      if (!isStorableText(email) || typeof password !== 'string' || password.length > MAX_PASSWORD_LENGTH) {
+        await verifyPassword(await timingDecoy(), 'x');
+        return undefined;
+      }
       const user = await prisma.user.findUnique({ where: { email: normalizeEmail(email) } });
       const matches = await verifyPassword(user?.passwordHash ?? (await timingDecoy()), password);
       if (!user || !matches || user.disabled) return undefined;

@@ -53,7 +53,7 @@ test('a key rotation reaches every instance within its poll interval', async () 
   const before = await Promise.all(instances.map(kidFrom));
   expect(before[0]).toBe(before[1]);
 
-  await new Promise((resolve) => setTimeout(resolve, 1100)); // the next key is now old enough
+  await new Promise((resolve) => setTimeout(resolve, 2100)); // the next key is now old enough (JWKS lifetime + poll interval)
   const rotated = await command(['keys', 'rotate']);
   expect(rotated.previous).toBe(before[0]);
 

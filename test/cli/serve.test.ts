@@ -52,10 +52,13 @@ test('serve on an empty database, create a client with the CLI, get a token with
     body: new URLSearchParams({ grant_type: 'client_credentials' }),
   });
   expect(response.status).toBe(200);
-  expect(await response.json()).toMatchObject({ token_type: 'Bearer', scope: 'read', expires_in: 900 });
+  const token = (await response.json()) as { access_token: string };
+  expect(token).toMatchObject({ token_type: 'Bearer', scope: 'read', expires_in: 900 });
 
   // The logs of all this hold neither the secret nor the token.
+  expect(serve.logs()).toMatch(/"path":"\/token","status":200/);
   expect(serve.logs()).not.toContain(client_secret);
+  expect(serve.logs()).not.toContain(token.access_token);
 
   expect(await serve.stop()).toBe(0);
   expect(serve.logs()).toMatch(/shutting down/);

@@ -51,6 +51,9 @@ test.each([
   [{ HASH_PEPPER: 'short' }, 'HASH_PEPPER'],
   [{ SIGNING_KEY_ALG: 'HS256' }, 'SIGNING_KEY_ALG'],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  [{ PURGE_INTERVAL_SECONDS: '3000000' }, 'PURGE_INTERVAL_SECONDS'],
+  [{ KEYS_POLL_INTERVAL_SECONDS: '700', JWKS_MAX_AGE_SECONDS: '600' }, 'KEYS_POLL_INTERVAL_SECONDS'],
+  [{ KEY_ROTATION_INTERVAL_SECONDS: '900' }, 'KEY_ROTATION_INTERVAL_SECONDS'],
 ])('%o is refused, naming %s', (env, variable) => {
   const problems = problemsOf(env);
   expect(Object.keys(problems)).toEqual([variable]);

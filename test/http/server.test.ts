@@ -1,6 +1,7 @@
 // The server over real HTTP: discovery, JWKS, the token endpoint, health. Driven by
 // oauth4webapi, a client library that knows nothing of Portcullis.
 import * as oauth from 'oauth4webapi';
+import { decryptPrivateJwk } from '../../src/crypto/index.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
@@ -66,12 +67,22 @@ describe('JWKS', () => {
     expect(keys.map((key) => key.kid).sort()).toEqual(stored.map((key) => key.kid).sort());
   });
 
-  test('the stored private key is a JWE, not a JWK', async () => {
+  test('the stored private key is a JWE that only the key-encryption key opens', async () => {
     for (const stored of await running.db.prisma.signingKey.findMany()) {
       expect(stored.privateJwkEncrypted.split('.')).toHaveLength(5);
-      expect(stored.privateJwkEncrypted).not.toContain('"d"');
-      expect(JSON.stringify(stored.publicJwk)).not.toContain('"d"');
+      const jwk = await decryptPrivateJwk(running.config.keyEncryptionKey, stored.privateJwkEncrypted);
+      expect(typeof jwk.d).toBe('string');
+      expect(stored.privateJwkEncrypted).not.toContain(jwk.d!);
+      expect(JSON.stringify(stored.publicJwk)).not.toContain(jwk.d!);
+      expect(stored.publicJwk).toMatchObject({ x: jwk.x, y: jwk.y });
     }
+  });
+
+  test('/jwks/ with a trailing slash is the same cacheable document', async () => {
+    const response = await fetch(`${running.url}/jwks/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toMatch(/max-age=/);
+    expect(response.headers.get('etag')).toBe((await fetch(`${running.url}/jwks`)).headers.get('etag'));
   });
 });
 
@@ -161,6 +172,22 @@ describe('token endpoint', () => {
     const rows = await running.db.prisma.providerArtifact.findMany();
     expect(rows.length).toBeGreaterThan(0);
     expect(JSON.stringify(rows)).not.toContain(access_token);
+  });
+});
+
+describe('hostile input', () => {
+  test.each([
+    ['a NUL in client_id (post)', { grant_type: 'client_credentials', client_id: 'a\u0000b', client_secret: 'x' }, 401, 'invalid_client'],
+    ['a NUL in resource', { grant_type: 'client_credentials', resource: 'https://api.example.com/\u0000' }, 400, 'invalid_target'],
+    ['a NUL in scope', { grant_type: 'client_credentials', scope: 'read\u0000' }, 400, undefined],
+  ])('%s is a 4xx, never a 500', async (_name, parameters, status, error) => {
+    const form = parameters as Record<string, string>;
+    const headers: Record<string, string> = form.client_id
+      ? {}
+      : { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` };
+    const response = await fetch(`${running.url}/token`, { method: 'POST', headers, body: new URLSearchParams(form) });
+    expect(response.status).toBe(status);
+    if (error) expect(await response.json()).toMatchObject({ error });
   });
 });
 

@@ -86,7 +86,7 @@ test('a rotation takes effect in the running server: old tokens still verify, ne
   const nextKid = Object.keys(states).find((kid) => states[kid] === 'next')!;
   expect(jwksBefore.keys.map((key) => key.kid)).toContain(nextKid);
 
-  await wait(1100); // the next key has now been published for the JWKS lifetime
+  await wait(2100); // the next key has now been published for the JWKS lifetime plus a poll interval
   const rotated = await cli(['keys', 'rotate', '--json'], running.env);
   expect(rotated.code).toBe(0);
   expect(rotated.json()).toMatchObject({ current: nextKid, previous: beforeKid });
@@ -133,8 +133,15 @@ test('two rotations at once rotate once', async () => {
 
 test('--force rotates at once (for a compromised key)', async () => {
   await running.db.prisma.signingKey.updateMany({ where: { state: 'next' }, data: { createdAt: new Date() } });
+  const before = await keyStates();
   const forced = await cli(['keys', 'rotate', '--force', '--json'], running.env);
   expect(forced.code).toBe(0);
+  const { current, previous, next } = forced.json<{ current: string; previous: string; next: string }>();
+  expect(before[current]).toBe('next');
+  expect(before[previous]).toBe('current');
+  expect(await keyStates()).toMatchObject({ [current]: 'current', [previous]: 'previous', [next]: 'next' });
+  await running.server.live.refresh();
+  expect(decodeProtectedHeader(await issueToken()).kid).toBe(current);
 });
 
 test('scheduled rotation rotates when the current key is due, and not before', async () => {
@@ -149,7 +156,7 @@ test('scheduled rotation rotates when the current key is due, and not before', a
   expect(events[0]).toMatchObject({ actorType: 'system', subject: rotated!.current });
 });
 
-test('an RS256 key set serves RS256 tokens', async () => {
+test('an RS256 key set signs RS256 tokens that verify against its JWKS', async () => {
   const rs = await startServer({ SIGNING_KEY_ALG: 'RS256' });
   try {
     const jwks = (await (await fetch(`${rs.url}/jwks`)).json()) as JSONWebKeySet;
@@ -157,6 +164,18 @@ test('an RS256 key set serves RS256 tokens', async () => {
       ['RSA', 'RS256'],
       ['RSA', 'RS256'],
     ]);
+    await cli(['resource', 'create', '--audience', API, '--scope', 'ledger:read', '--json'], rs.env);
+    const client = (
+      await cli(['client', 'create', '--name', 'rsa', '--grant', 'client_credentials', '--scope', 'ledger:read', '--json'], rs.env)
+    ).json<{ client_id: string; client_secret: string }>();
+    const response = await fetch(`${rs.url}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: API }),
+    });
+    const { access_token } = (await response.json()) as { access_token: string };
+    const { protectedHeader } = await jwtVerify(access_token, createLocalJWKSet(jwks), { issuer: rs.url, audience: API, typ: 'at+jwt' });
+    expect(protectedHeader.alg).toBe('RS256');
   } finally {
     await rs.stop();
   }

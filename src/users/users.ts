@@ -4,7 +4,7 @@ import type { AuditLog } from '../audit/index.ts';
 import { hashPassword, passwordNeedsRehash, verifyPassword } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError } from '../errors/index.ts';
-import { isStorableText } from '../oauth/index.ts';
+import { hasControlCharacters, isStorableText } from '../oauth/index.ts';
 
 export interface CreateUserInput {
   email: string;
@@ -41,7 +41,7 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
   return {
     async create(input: CreateUserInput): Promise<{ id: string }> {
       const email = normalizeEmail(input.email ?? '');
-      if (!emailPattern.test(email) || email.length > 320 || /[\u0000-\u001f\u007f]/.test(email))
+      if (!emailPattern.test(email) || email.length > 320 || hasControlCharacters(email))
         throw new InputError('email', 'is not an email address');
       // NIST SP 800-63B: at least 8 characters, allow long passphrases, no composition rules.
       if (typeof input.password !== 'string' || input.password.length < MIN_PASSWORD_LENGTH) {

@@ -47,6 +47,16 @@ export function createGrantService({ prisma, pepper, audit }: { prisma: Prisma; 
     },
 
     /**
+     * Ends a person's access for one client: every grant they gave it, with every code and token
+     * issued from those grants. Returns how many grants went.
+     */
+    async revokeClient(accountId: string, clientId: string): Promise<number> {
+      const grants = (await this.listForAccount(accountId)).filter((grant) => grant.client_id === clientId);
+      for (const grant of grants) await this.revoke(grant.id, { accountId });
+      return grants.length;
+    },
+
+    /**
      * Deletes a grant and every code and token issued from it, at once, in one statement.
      * With `accountId`, only that account's grant (anything else is reported as not found).
      */

@@ -80,6 +80,8 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   });
 
   const app = new Koa();
+  // oidc-provider runs inside this app (koa-mount), so its signed cookies use this app's keys.
+  app.keys = config.cookieKeys;
   app.use(requestLogger(logger));
   app.use(errorHandler(logger));
   app.use(async function wellKnownAliases(ctx, next) {

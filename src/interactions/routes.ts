@@ -202,24 +202,27 @@ export function createInteractionRoutes({
   async function renderAccount(ctx: Context, notice?: string) {
     const { session } = ctx.state;
     const user = await users.findById(session.accountId);
-    const grants = await Promise.all(
-      (await grantService.listForAccount(session.accountId)).map(async (grant) => ({
-        id: grant.id,
-        clientName: await clientName(grant.client_id),
-        scopes: [...words(grant.scope), ...Object.values(grant.resources).flatMap(words)].join(', '),
-      })),
+    // One line per app, however many grants (one per browser session) it holds.
+    const byClient = new Map<string, Set<string>>();
+    for (const grant of await grantService.listForAccount(session.accountId)) {
+      const scopes = byClient.get(grant.client_id) ?? new Set<string>();
+      for (const scope of [...words(grant.scope), ...Object.values(grant.resources).flatMap(words)]) scopes.add(scope);
+      byClient.set(grant.client_id, scopes);
+    }
+    const apps = await Promise.all(
+      [...byClient].map(async ([clientId, scopes]) => ({ clientId, clientName: await clientName(clientId), scopes: [...scopes].join(', ') })),
     );
-    html(ctx, 200, views.render('account', { email: user?.email ?? '', grants, csrf: csrfToken(csrfKey, 'account', session.uid), notice }));
+    html(ctx, 200, views.render('account', { email: user?.email ?? '', apps, csrf: csrfToken(csrfKey, 'account', session.uid), notice }));
   }
 
   router.get('/account', loadSession, async function showAccount(ctx) {
     await renderAccount(ctx);
   });
 
-  router.post('/account/grants/:id/revoke', loadSession, forms, sessionCsrf, async function revokeGrant(ctx) {
-    // Only the signed-in user's own grants; anything else looks as if it did not exist.
-    const revoked = await grantService.revoke(ctx.params.id!, { accountId: ctx.state.session.accountId });
-    if (!revoked) {
+  router.post('/account/apps/:clientId/revoke', loadSession, forms, sessionCsrf, async function revokeApp(ctx) {
+    // Only the signed-in user's own grants are touched; for any other client nothing is found.
+    const revoked = await grantService.revokeClient(ctx.state.session.accountId, ctx.params.clientId!);
+    if (revoked === 0) {
       html(ctx, 404, views.render('error', { message: 'There is no such access to revoke.', code: 'not_found' }));
       return;
     }

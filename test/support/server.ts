@@ -30,7 +30,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   const config = loadConfig(fullEnv);
   await migrate(config.databaseUrl);
   const db = openDatabase(config.databaseUrl);
-  const server = await createServer({ config, db, logger: pino({ level: 'silent' }) });
+  const server = await createServer({ config, db, logger: pino({ level: config.logLevel }) });
   server.attach(httpServer);
   return {
     url,

@@ -1,0 +1,293 @@
+// Apps that send people to log in, end to end: openid-client (which knows nothing of Portcullis)
+// drives discovery, PKCE, the code exchange, ID token validation, userinfo, refresh, revocation
+// and logout; a scripted user agent fills in the real login and consent pages.
+import * as client from 'openid-client';
+import { decodeProtectedHeader, jwtVerify, createRemoteJWKSet } from 'jose';
+import { cli } from '../support/cli.ts';
+import { csrfFrom, formAction, signIn, UserAgent } from '../support/browser.ts';
+import { startServer, type RunningServer } from '../support/server.ts';
+
+const REDIRECT = 'http://127.0.0.1:8123/callback';
+const AFTER_LOGOUT = 'http://127.0.0.1:8123/bye';
+const API = 'https://notes.example.com';
+const EMAIL = 'ada@example.com';
+const PASSWORD = 'correct horse battery staple';
+let running: RunningServer;
+let app: { client_id: string; client_secret: string };
+let config: client.Configuration;
+
+async function run(args: string[], stdin = '') {
+  const result = await cli([...args, '--json'], running.env, stdin);
+  if (result.code !== 0) throw new Error(`portcullis ${args.join(' ')}: ${result.stderr}`);
+  return result.json<Record<string, string>>();
+}
+
+beforeAll(async () => {
+  running = await startServer();
+  await run(['user', 'create', '--email', EMAIL, '--name', 'Ada Lovelace', '--password-stdin'], PASSWORD);
+  await run(['resource', 'create', '--audience', API, '--scope', 'notes:read notes:write']);
+  app = (await run([
+    'client', 'create', '--name', 'Notes App', '--grant', 'authorization_code', '--grant', 'refresh_token',
+    '--redirect-uri', REDIRECT, '--post-logout-redirect-uri', AFTER_LOGOUT, '--scope', 'notes:read',
+  ])) as typeof app;
+  config = await client.discovery(new URL(running.url), app.client_id, app.client_secret, undefined, { execute: [client.allowInsecureRequests] });
+});
+afterAll(() => running.stop());
+
+interface Started {
+  url: string;
+  verifier: string;
+  state: string;
+  nonce: string;
+}
+
+async function authorizationRequest(parameters: Record<string, string> = {}): Promise<Started> {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid profile email offline_access',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+    prompt: 'consent',
+    ...parameters,
+  });
+  return { url: url.toString(), verifier, state, nonce };
+}
+
+async function logIn(agent = new UserAgent(), parameters: Record<string, string> = {}) {
+  const started = await authorizationRequest(parameters);
+  const step = await signIn(agent, started.url, { email: EMAIL, password: PASSWORD, redirectUri: REDIRECT });
+  expect(step.location).toMatch(/^http:\/\/127\.0\.0\.1:8123\/callback\?code=/);
+  const tokens = await client.authorizationCodeGrant(config, new URL(step.location!), {
+    pkceCodeVerifier: started.verifier,
+    expectedState: started.state,
+    expectedNonce: started.nonce,
+  });
+  return { agent, tokens, callback: step.location!, started };
+}
+
+const userinfoStatus = async (accessToken: string) =>
+  (await fetch(`${running.url}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
+
+describe('authorization code with PKCE, OpenID Connect', () => {
+  test('log in, consent, exchange the code: a valid ID token, userinfo, and a refresh token', async () => {
+    const { tokens } = await logIn();
+    const claims = tokens.claims()!;
+    expect(claims).toMatchObject({ iss: running.url, aud: app.client_id });
+    expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('ES256');
+    expect(tokens.refresh_token).toBeDefined();
+    expect(tokens.expires_in).toBe(900);
+    const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+    expect(userinfo).toMatchObject({ sub: claims.sub, email: EMAIL, name: 'Ada Lovelace' });
+  });
+
+  test('refresh rotates; a reused refresh token revokes the grant and everything from it', async () => {
+    const { tokens } = await logIn();
+    const first = tokens.refresh_token!;
+    const second = await client.refreshTokenGrant(config, first);
+    expect(second.refresh_token).toBeDefined();
+    expect(second.refresh_token).not.toBe(first);
+    expect(await userinfoStatus(second.access_token)).toBe(200);
+    const third = await client.refreshTokenGrant(config, second.refresh_token!);
+
+    // An attacker replays the first refresh token.
+    await expect(client.refreshTokenGrant(config, first)).rejects.toMatchObject({ error: 'invalid_grant' });
+    // The whole grant is gone: the newest refresh token and the access tokens stop working.
+    await expect(client.refreshTokenGrant(config, third.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect(await userinfoStatus(third.access_token)).toBe(401);
+    expect(await userinfoStatus(tokens.access_token)).toBe(401);
+    const events = await running.server.services.audit.list({ type: 'refresh_token.reused' });
+    expect(events[0]).toMatchObject({ actorId: app.client_id, outcome: 'failure' });
+  });
+
+  test('consent is asked once and remembered; asking for more asks again', async () => {
+    const agent = new UserAgent();
+    await logIn(agent, { scope: 'openid email', prompt: '' });
+    // Same session, same scope: straight back to the app, no page at all.
+    const again = await authorizationRequest({ scope: 'openid email', prompt: '' });
+    const step = await agent.follow(again.url, REDIRECT);
+    expect(step.location).toMatch(/^http:\/\/127\.0\.0\.1:8123\/callback\?code=/);
+    // More scope: the consent page comes back, naming only what is new.
+    const more = await authorizationRequest({ scope: 'openid email profile', prompt: '' });
+    const page = await agent.follow(more.url, REDIRECT);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('See your name');
+    expect(page.body).not.toContain('See your email address');
+  });
+
+  test('with a resource the access token is an RFC 9068 JWT for that API, limited to the client\'s scopes', async () => {
+    const { tokens } = await logIn(new UserAgent(), { resource: API, scope: 'openid notes:read notes:write' });
+    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${running.url}/jwks`)), { issuer: running.url, audience: API, typ: 'at+jwt' });
+    expect(payload.scope).toBe('notes:read');
+    expect(payload.client_id).toBe(app.client_id);
+    expect(payload.sub).toBe(tokens.claims()!.sub);
+  });
+
+  test('revocation ends a refresh token and its grant', async () => {
+    const { tokens } = await logIn();
+    await client.tokenRevocation(config, tokens.refresh_token!);
+    await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect(await userinfoStatus(tokens.access_token)).toBe(401);
+  });
+
+  test('RP-initiated logout confirms, ends the session, and returns to the registered URI', async () => {
+    const { agent, tokens } = await logIn();
+    const endSession = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: AFTER_LOGOUT, state: 'bye-1' });
+    const page = await agent.follow(endSession.toString());
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('Sign out?');
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const done = await agent.request(formAction(page.body, '/session/end/confirm', page.url), { form: { xsrf, logout: 'yes' } });
+    expect(done.location).toBe(`${AFTER_LOGOUT}?state=bye-1`);
+    // The session is gone: a new authorization request asks for the password again.
+    const next = await authorizationRequest();
+    const login = await agent.follow(next.url, REDIRECT);
+    expect(login.body).toContain('name="password"');
+  });
+
+  test('a public client logs in with PKCE and no secret', async () => {
+    const spa = await run(['client', 'create', '--name', 'SPA', '--public', '--grant', 'authorization_code', '--redirect-uri', REDIRECT]);
+    const publicConfig = await client.discovery(new URL(running.url), spa.client_id!, undefined, client.None(), { execute: [client.allowInsecureRequests] });
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(publicConfig, {
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state: 's',
+    });
+    const step = await signIn(new UserAgent(), url.toString(), { email: EMAIL, password: PASSWORD, redirectUri: REDIRECT });
+    const tokens = await client.authorizationCodeGrant(publicConfig, new URL(step.location!), { pkceCodeVerifier: verifier, expectedState: 's' });
+    expect(tokens.claims()!.aud).toBe(spa.client_id);
+    expect(tokens.refresh_token).toBeUndefined();
+  });
+});
+
+describe('bad input', () => {
+  async function codeFor(parameters: Record<string, string> = {}) {
+    const started = await authorizationRequest(parameters);
+    const step = await signIn(new UserAgent(), started.url, { email: EMAIL, password: PASSWORD, redirectUri: REDIRECT });
+    return { code: new URL(step.location!).searchParams.get('code')!, started };
+  }
+
+  async function exchange(code: string, verifier?: string) {
+    return fetch(`${running.url}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, ...(verifier ? { code_verifier: verifier } : {}) }),
+    });
+  }
+
+  test('a missing code_verifier is invalid_grant', async () => {
+    const { code } = await codeFor();
+    const response = await exchange(code);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  test('a wrong code_verifier is invalid_grant', async () => {
+    const { code } = await codeFor();
+    const response = await exchange(code, client.randomPKCECodeVerifier());
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  test('an authorization request without PKCE is refused', async () => {
+    const url = new URL(`${running.url}/auth`);
+    url.search = new URLSearchParams({ client_id: app.client_id, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid' }).toString();
+    const step = await new UserAgent().request(url.toString());
+    expect(step.location).toMatch(/error=invalid_request/);
+    expect(decodeURIComponent(step.location!)).toMatch(/PKCE/);
+  });
+
+  test('a reused code is invalid_grant and revokes the tokens it issued', async () => {
+    const { code, started } = await codeFor();
+    const first = await exchange(code, started.verifier);
+    expect(first.status).toBe(200);
+    const { access_token } = (await first.json()) as { access_token: string };
+    expect(await userinfoStatus(access_token)).toBe(200);
+    const second = await exchange(code, started.verifier);
+    expect(second.status).toBe(400);
+    expect(await second.json()).toMatchObject({ error: 'invalid_grant' });
+    expect(await userinfoStatus(access_token)).toBe(401);
+  });
+
+  test('a redirect URI that is not registered gets an error page, never a redirect', async () => {
+    const started = await authorizationRequest({ redirect_uri: 'https://evil.example/callback' });
+    const step = await new UserAgent().request(started.url);
+    expect(step.status).toBe(400);
+    expect(step.location).toBeUndefined();
+    expect(step.body).toContain('Something went wrong');
+    expect(step.body).toContain('redirect_uri');
+  });
+
+  test('an unknown client gets an error page', async () => {
+    const step = await new UserAgent().request(`${running.url}/auth?client_id=nobody&response_type=code&redirect_uri=${encodeURIComponent(REDIRECT)}`);
+    expect(step.status).toBe(400);
+    expect(step.body).toContain('invalid_client');
+  });
+
+  test('a wrong password and an unknown email get the same answer, and are audited', async () => {
+    const answers = [];
+    for (const [email, password] of [
+      [EMAIL, 'wrong password'],
+      ['nobody@example.com', PASSWORD],
+    ]) {
+      const started = await authorizationRequest();
+      const step = await signIn(new UserAgent(), started.url, { email: email!, password: password!, redirectUri: REDIRECT });
+      expect(step.status).toBe(401);
+      answers.push(step.body.replace(/value="[^"]*"/g, '').replace(/\/interaction\/[^/"]+/g, ''));
+    }
+    expect(answers[0]).toBe(answers[1]);
+    expect(answers[0]).toContain('That email and password do not match an account.');
+    const failures = await running.server.services.audit.list({ type: 'login' });
+    expect(failures.filter((event) => event.outcome === 'failure').length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('a forged CSRF token is refused with 403 and no login happens', async () => {
+    const agent = new UserAgent();
+    const started = await authorizationRequest();
+    const page = await agent.follow(started.url, REDIRECT);
+    const step = await agent.request(formAction(page.body, '/login', page.url), { form: { csrf: 'forged', email: EMAIL, password: PASSWORD } });
+    expect(step.status).toBe(403);
+    expect(step.location).toBeUndefined();
+    expect(step.body).toContain('invalid_csrf_token');
+    // ...nor without any token at all.
+    const missing = await agent.request(formAction(page.body, '/login', page.url), { form: { email: EMAIL, password: PASSWORD } });
+    expect(missing.status).toBe(403);
+  });
+
+  test('page output is escaped: a hostile email is shown as text', async () => {
+    const started = await authorizationRequest();
+    const step = await signIn(new UserAgent(), started.url, { email: '"><script>alert(1)</script>@x', password: 'whatever-password', redirectUri: REDIRECT });
+    expect(step.body).not.toContain('<script>alert(1)</script>');
+    expect(step.body).toContain('&lt;script&gt;');
+  });
+});
+
+describe('account page', () => {
+  test('lists the apps a user granted and revokes one, ending its tokens', async () => {
+    const { agent, tokens } = await logIn();
+    const page = await agent.request(`${running.url}/account`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('Notes App');
+    expect(page.body).toContain(EMAIL);
+    const revoke = formAction(page.body, '/revoke', page.url);
+    const forged = await agent.request(revoke, { form: { csrf: 'forged' } });
+    expect(forged.status).toBe(403);
+    const done = await agent.request(revoke, { form: { csrf: csrfFrom(page.body) } });
+    expect(done.status).toBe(200);
+    expect(done.body).toContain('Access revoked');
+    expect(await userinfoStatus(tokens.access_token)).toBe(401);
+    await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  test('without a session the account page asks to sign in', async () => {
+    const page = await new UserAgent().request(`${running.url}/account`);
+    expect(page.status).toBe(401);
+  });
+});

@@ -1,0 +1,77 @@
+// A scripted user agent for the login pages: fetch with a cookie jar (tough-cookie) and manual
+// redirects, so a test walks the same HTTP path a browser does and sees every step.
+import { CookieJar } from 'tough-cookie';
+
+export interface Step {
+  status: number;
+  url: string;
+  location?: string;
+  body: string;
+}
+
+export class UserAgent {
+  readonly jar = new CookieJar();
+
+  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Step> {
+    const headers: Record<string, string> = { accept: 'text/html' };
+    const cookie = await this.jar.getCookieString(url);
+    if (cookie) headers.cookie = cookie;
+    let body: URLSearchParams | undefined;
+    if (init.form) body = new URLSearchParams(init.form);
+    const response = await fetch(url, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    for (const header of response.headers.getSetCookie()) await this.jar.setCookie(header, url, { ignoreError: true });
+    const location = response.headers.get('location');
+    return { status: response.status, url, ...(location ? { location: new URL(location, url).toString() } : {}), body: await response.text() };
+  }
+
+  /** Follows redirects from `url` until a page (non-redirect) or a URL starting with `stopAt`. Bounded. */
+  async follow(url: string, stopAt?: string, init: { form?: Record<string, string> } = {}): Promise<Step> {
+    let step = await this.request(url, init);
+    for (let hops = 0; step.location && hops < 10; hops += 1) {
+      if (stopAt && step.location.startsWith(stopAt)) return step;
+      step = await this.request(step.location);
+    }
+    return step;
+  }
+}
+
+/** The value of the hidden csrf field in a page. */
+export function csrfFrom(html: string): string {
+  const match = /name="csrf" value="([^"]+)"/.exec(html);
+  if (!match) throw new Error(`no csrf field in page:\n${html.slice(0, 500)}`);
+  return match[1]!;
+}
+
+/** The action of the form whose action ends with `suffix`. */
+export function formAction(html: string, suffix: string, base: string): string {
+  const match = new RegExp(`action="([^"]*${suffix})"`).exec(html);
+  if (!match) throw new Error(`no form ending in ${suffix}`);
+  return new URL(match[1]!.replaceAll('&amp;', '&'), base).toString();
+}
+
+export interface LoginOptions {
+  email: string;
+  password: string;
+  redirectUri: string;
+  /** Answer a consent page if one comes (default true). */
+  consent?: boolean;
+}
+
+/**
+ * Walks an authorization request through the login and consent pages. Returns the final step:
+ * the redirect to the client (its `location` carries the code), or the page where it stopped.
+ */
+export async function signIn(agent: UserAgent, authorizationUrl: string, { email, password, redirectUri, consent = true }: LoginOptions): Promise<Step> {
+  let step = await agent.follow(authorizationUrl, redirectUri);
+  for (let pages = 0; pages < 4 && !step.location?.startsWith(redirectUri); pages += 1) {
+    if (step.status !== 200) return step;
+    if (step.body.includes('action="/interaction/') && step.body.includes('name="password"')) {
+      step = await agent.follow(formAction(step.body, '/login', step.url), redirectUri, { form: { csrf: csrfFrom(step.body), email, password } });
+    } else if (consent && step.body.includes('/confirm"')) {
+      step = await agent.follow(formAction(step.body, '/confirm', step.url), redirectUri, { form: { csrf: csrfFrom(step.body) } });
+    } else {
+      return step;
+    }
+  }
+  return step;
+}

@@ -1,5 +1,6 @@
 // The `portcullis` command line. Each command is a thin shell over the service layer
 // (src/services.ts); with --json it prints exactly one JSON document on stdout.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import pino, { type Logger } from 'pino';
@@ -7,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from '../config/index.ts';
 import { migrate, openDatabase, type Database } from '../db/index.ts';
 import { fromDatabaseError, InputError, PortcullisError } from '../errors/index.ts';
 import { createServer } from '../http/index.ts';
+import { randomSecret } from '../crypto/index.ts';
 import { createServices, type Services } from '../services.ts';
 
 export interface CliIo {
@@ -247,6 +249,60 @@ export function buildProgram(io: CliIo): Command {
     .action(async (options: JsonOption & { force?: boolean }) => {
       const rotated = await withServices(io, (services) => services.keys.rotate({ force: options.force === true }));
       print(io, options, rotated, () => `current:  ${rotated.current}\nnext:     ${rotated.next}\nprevious: ${rotated.previous}`);
+    });
+
+  program
+    .command('demo')
+    .description('create a demo user and a public app to log in with, and print a ready authorization URL (with PKCE)')
+    .option('--redirect-uri <uri>', "the demo app's redirect URI (nothing needs to listen there)", 'http://localhost:8080/callback')
+    .option('--json', 'print JSON')
+    .action(async (options: JsonOption & { redirectUri: string }) => {
+      const demo = await withServices(io, async (services, config) => {
+        const email = `demo-${crypto.randomBytes(3).toString('hex')}@example.com`;
+        const password = randomSecret(12);
+        await services.users.create({ email, password, name: 'Demo User' });
+        const app = await services.clients.create({
+          name: 'Demo app',
+          public: true,
+          grantTypes: ['authorization_code', 'refresh_token'],
+          redirectUris: [options.redirectUri],
+        });
+        // RFC 7636: the app keeps the verifier and sends only its SHA-256 in the request.
+        const codeVerifier = randomSecret(32);
+        const authorization = new URL(`${config.issuer}/auth`);
+        authorization.search = new URLSearchParams({
+          client_id: app.client_id,
+          response_type: 'code',
+          redirect_uri: options.redirectUri,
+          scope: 'openid profile email offline_access',
+          prompt: 'consent',
+          state: randomSecret(12),
+          code_challenge: crypto.createHash('sha256').update(codeVerifier).digest('base64url'),
+          code_challenge_method: 'S256',
+        }).toString();
+        return {
+          client_id: app.client_id,
+          redirect_uri: options.redirectUri,
+          email,
+          password,
+          authorization_url: authorization.toString(),
+          code_verifier: codeVerifier,
+          token_endpoint: `${config.issuer}/token`,
+        };
+      });
+      print(io, options, demo, () =>
+        [
+          `Demo user:   ${demo.email}  password: ${demo.password}`,
+          `Demo app:    ${demo.client_id} (public, PKCE)`,
+          '',
+          '1. Open this URL in a browser and sign in as the demo user:',
+          `   ${demo.authorization_url}`,
+          `2. You land on ${demo.redirect_uri}?code=...; copy the code from the address bar.`,
+          '3. Exchange it for tokens:',
+          `   curl -d grant_type=authorization_code -d client_id=${demo.client_id} -d redirect_uri=${demo.redirect_uri} \\`,
+          `        -d code_verifier=${demo.code_verifier} -d code=CODE ${demo.token_endpoint}`,
+        ].join('\n'),
+      );
     });
 
   const user = program.command('user').description('manage users');

@@ -18,7 +18,7 @@ import {
 import { createInteractionRoutes, createViews } from '../interactions/index.ts';
 import { createServices, type Services } from '../services.ts';
 import { staticAsset } from './assets.ts';
-import { errorHandler, requestLogger } from './middleware.ts';
+import { errorHandler, requestLogger, securityHeaders } from './middleware.ts';
 
 export interface Server {
   app: Koa;
@@ -84,6 +84,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   app.keys = config.cookieKeys;
   app.use(requestLogger(logger));
   app.use(errorHandler(logger));
+  app.use(securityHeaders());
   app.use(async function wellKnownAliases(ctx, next) {
     // RFC 8414 section 3: OAuth clients look for metadata here; it is the same document.
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';

@@ -210,7 +210,11 @@ export function createInteractionRoutes({
       byClient.set(grant.client_id, scopes);
     }
     const apps = await Promise.all(
-      [...byClient].map(async ([clientId, scopes]) => ({ clientId, clientName: await clientName(clientId), scopes: [...scopes].join(', ') })),
+      [...byClient].map(async ([clientId, scopes]) => ({
+        clientId,
+        clientName: await clientName(clientId),
+        scopes: [...scopes].join(', '),
+      })),
     );
     html(ctx, 200, views.render('account', { email: user?.email ?? '', apps, csrf: csrfToken(csrfKey, 'account', session.uid), notice }));
   }

@@ -27,10 +27,24 @@ beforeAll(async () => {
   await run(['user', 'create', '--email', EMAIL, '--name', 'Ada Lovelace', '--password-stdin'], PASSWORD);
   await run(['resource', 'create', '--audience', API, '--scope', 'notes:read notes:write']);
   app = (await run([
-    'client', 'create', '--name', 'Notes App', '--grant', 'authorization_code', '--grant', 'refresh_token',
-    '--redirect-uri', REDIRECT, '--post-logout-redirect-uri', AFTER_LOGOUT, '--scope', 'notes:read',
+    'client',
+    'create',
+    '--name',
+    'Notes App',
+    '--grant',
+    'authorization_code',
+    '--grant',
+    'refresh_token',
+    '--redirect-uri',
+    REDIRECT,
+    '--post-logout-redirect-uri',
+    AFTER_LOGOUT,
+    '--scope',
+    'notes:read',
   ])) as typeof app;
-  config = await client.discovery(new URL(running.url), app.client_id, app.client_secret, undefined, { execute: [client.allowInsecureRequests] });
+  config = await client.discovery(new URL(running.url), app.client_id, app.client_secret, undefined, {
+    execute: [client.allowInsecureRequests],
+  });
 });
 afterAll(() => running.stop());
 
@@ -119,9 +133,13 @@ describe('authorization code with PKCE, OpenID Connect', () => {
     expect(page.body).not.toContain('See your email address');
   });
 
-  test('with a resource the access token is an RFC 9068 JWT for that API, limited to the client\'s scopes', async () => {
+  test("with a resource the access token is an RFC 9068 JWT for that API, limited to the client's scopes", async () => {
     const { tokens } = await logIn(new UserAgent(), { resource: API, scope: 'openid notes:read notes:write' });
-    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${running.url}/jwks`)), { issuer: running.url, audience: API, typ: 'at+jwt' });
+    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${running.url}/jwks`)), {
+      issuer: running.url,
+      audience: API,
+      typ: 'at+jwt',
+    });
     expect(payload.scope).toBe('notes:read');
     expect(payload.client_id).toBe(app.client_id);
     expect(payload.sub).toBe(tokens.claims()!.sub);
@@ -136,7 +154,11 @@ describe('authorization code with PKCE, OpenID Connect', () => {
 
   test('RP-initiated logout confirms, ends the session, and returns to the registered URI', async () => {
     const { agent, tokens } = await logIn();
-    const endSession = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: AFTER_LOGOUT, state: 'bye-1' });
+    const endSession = client.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: AFTER_LOGOUT,
+      state: 'bye-1',
+    });
     const page = await agent.follow(endSession.toString());
     expect(page.status).toBe(200);
     expect(page.body).toContain('Sign out?');
@@ -151,7 +173,9 @@ describe('authorization code with PKCE, OpenID Connect', () => {
 
   test('a public client logs in with PKCE and no secret', async () => {
     const spa = await run(['client', 'create', '--name', 'SPA', '--public', '--grant', 'authorization_code', '--redirect-uri', REDIRECT]);
-    const publicConfig = await client.discovery(new URL(running.url), spa.client_id!, undefined, client.None(), { execute: [client.allowInsecureRequests] });
+    const publicConfig = await client.discovery(new URL(running.url), spa.client_id!, undefined, client.None(), {
+      execute: [client.allowInsecureRequests],
+    });
     const verifier = client.randomPKCECodeVerifier();
     const url = client.buildAuthorizationUrl(publicConfig, {
       redirect_uri: REDIRECT,
@@ -161,7 +185,10 @@ describe('authorization code with PKCE, OpenID Connect', () => {
       state: 's',
     });
     const step = await signIn(new UserAgent(), url.toString(), { email: EMAIL, password: PASSWORD, redirectUri: REDIRECT });
-    const tokens = await client.authorizationCodeGrant(publicConfig, new URL(step.location!), { pkceCodeVerifier: verifier, expectedState: 's' });
+    const tokens = await client.authorizationCodeGrant(publicConfig, new URL(step.location!), {
+      pkceCodeVerifier: verifier,
+      expectedState: 's',
+    });
     expect(tokens.claims()!.aud).toBe(spa.client_id);
     expect(tokens.refresh_token).toBeUndefined();
   });
@@ -178,7 +205,12 @@ describe('bad input', () => {
     return fetch(`${running.url}/token`, {
       method: 'POST',
       headers: { authorization: `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, ...(verifier ? { code_verifier: verifier } : {}) }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        ...(verifier ? { code_verifier: verifier } : {}),
+      }),
     });
   }
 
@@ -198,7 +230,12 @@ describe('bad input', () => {
 
   test('an authorization request without PKCE is refused', async () => {
     const url = new URL(`${running.url}/auth`);
-    url.search = new URLSearchParams({ client_id: app.client_id, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid' }).toString();
+    url.search = new URLSearchParams({
+      client_id: app.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+    }).toString();
     const step = await new UserAgent().request(url.toString());
     expect(step.location).toMatch(/error=invalid_request/);
     expect(decodeURIComponent(step.location!)).toMatch(/PKCE/);
@@ -226,7 +263,9 @@ describe('bad input', () => {
   });
 
   test('an unknown client gets an error page', async () => {
-    const step = await new UserAgent().request(`${running.url}/auth?client_id=nobody&response_type=code&redirect_uri=${encodeURIComponent(REDIRECT)}`);
+    const step = await new UserAgent().request(
+      `${running.url}/auth?client_id=nobody&response_type=code&redirect_uri=${encodeURIComponent(REDIRECT)}`,
+    );
     expect(step.status).toBe(400);
     expect(step.body).toContain('invalid_client');
   });
@@ -252,7 +291,9 @@ describe('bad input', () => {
     const agent = new UserAgent();
     const started = await authorizationRequest();
     const page = await agent.follow(started.url, REDIRECT);
-    const step = await agent.request(formAction(page.body, '/login', page.url), { form: { csrf: 'forged', email: EMAIL, password: PASSWORD } });
+    const step = await agent.request(formAction(page.body, '/login', page.url), {
+      form: { csrf: 'forged', email: EMAIL, password: PASSWORD },
+    });
     expect(step.status).toBe(403);
     expect(step.location).toBeUndefined();
     expect(step.body).toContain('invalid_csrf_token');
@@ -263,7 +304,11 @@ describe('bad input', () => {
 
   test('page output is escaped: a hostile email is shown as text', async () => {
     const started = await authorizationRequest();
-    const step = await signIn(new UserAgent(), started.url, { email: '"><script>alert(1)</script>@x', password: 'whatever-password', redirectUri: REDIRECT });
+    const step = await signIn(new UserAgent(), started.url, {
+      email: '"><script>alert(1)</script>@x',
+      password: 'whatever-password',
+      redirectUri: REDIRECT,
+    });
     expect(step.body).not.toContain('<script>alert(1)</script>');
     expect(step.body).toContain('&lt;script&gt;');
   });
@@ -286,8 +331,60 @@ describe('account page', () => {
     await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  test('pages carry a strict Content-Security-Policy and cannot be framed', async () => {
+    const started = await authorizationRequest();
+    const page = await new UserAgent().follow(started.url, REDIRECT);
+    const response = await fetch(page.url);
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+  });
+
   test('without a session the account page asks to sign in', async () => {
     const page = await new UserAgent().request(`${running.url}/account`);
     expect(page.status).toBe(401);
   });
+});
+
+describe('portcullis demo', () => {
+  test('one command gives a newcomer a user, an app, and an authorization URL that works', async () => {
+    const demo = await run(['demo']);
+    expect(demo.password!.length).toBeGreaterThanOrEqual(16);
+    const step = await signIn(new UserAgent(), demo.authorization_url!, {
+      email: demo.email!,
+      password: demo.password!,
+      redirectUri: demo.redirect_uri!,
+    });
+    const code = new URL(step.location!).searchParams.get('code')!;
+    const response = await fetch(demo.token_endpoint!, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: demo.client_id!,
+        redirect_uri: demo.redirect_uri!,
+        code_verifier: demo.code_verifier!,
+        code,
+      }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ token_type: 'Bearer', id_token: expect.any(String), refresh_token: expect.any(String) });
+  });
+});
+
+test('a password hashed with older parameters is rehashed at login', async () => {
+  const argon2 = (await import('argon2')).default;
+  const user = await run(['user', 'create', '--email', 'old@example.com', '--password-stdin'], 'an old-fashioned password');
+  const weak = await argon2.hash('an old-fashioned password', { type: argon2.argon2id, memoryCost: 4096, timeCost: 3, parallelism: 1 });
+  await running.db.prisma.user.update({ where: { id: user.id! }, data: { passwordHash: weak } });
+  const started = await authorizationRequest();
+  const step = await signIn(new UserAgent(), started.url, {
+    email: 'old@example.com',
+    password: 'an old-fashioned password',
+    redirectUri: REDIRECT,
+  });
+  expect(step.location).toMatch(/code=/);
+  const stored = await running.db.prisma.user.findUniqueOrThrow({ where: { id: user.id! } });
+  expect(stored.passwordHash).not.toBe(weak);
+  expect(stored.passwordHash).toMatch(/m=19456/);
 });

@@ -21,7 +21,12 @@ export class UserAgent {
     const response = await fetch(url, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
     for (const header of response.headers.getSetCookie()) await this.jar.setCookie(header, url, { ignoreError: true });
     const location = response.headers.get('location');
-    return { status: response.status, url, ...(location ? { location: new URL(location, url).toString() } : {}), body: await response.text() };
+    return {
+      status: response.status,
+      url,
+      ...(location ? { location: new URL(location, url).toString() } : {}),
+      body: await response.text(),
+    };
   }
 
   /** Follows redirects from `url` until a page (non-redirect) or a URL starting with `stopAt`. Bounded. */
@@ -61,12 +66,18 @@ export interface LoginOptions {
  * Walks an authorization request through the login and consent pages. Returns the final step:
  * the redirect to the client (its `location` carries the code), or the page where it stopped.
  */
-export async function signIn(agent: UserAgent, authorizationUrl: string, { email, password, redirectUri, consent = true }: LoginOptions): Promise<Step> {
+export async function signIn(
+  agent: UserAgent,
+  authorizationUrl: string,
+  { email, password, redirectUri, consent = true }: LoginOptions,
+): Promise<Step> {
   let step = await agent.follow(authorizationUrl, redirectUri);
   for (let pages = 0; pages < 4 && !step.location?.startsWith(redirectUri); pages += 1) {
     if (step.status !== 200) return step;
     if (step.body.includes('action="/interaction/') && step.body.includes('name="password"')) {
-      step = await agent.follow(formAction(step.body, '/login', step.url), redirectUri, { form: { csrf: csrfFrom(step.body), email, password } });
+      step = await agent.follow(formAction(step.body, '/login', step.url), redirectUri, {
+        form: { csrf: csrfFrom(step.body), email, password },
+      });
     } else if (consent && step.body.includes('/confirm"')) {
       step = await agent.follow(formAction(step.body, '/confirm', step.url), redirectUri, { form: { csrf: csrfFrom(step.body) } });
     } else {

@@ -1,0 +1,74 @@
+// A person in a real browser: headless Chromium (Debian's package, driven by playwright-core)
+// signs in through the real pages and lands on the app's redirect URI with a code.
+import fs from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import * as client from 'openid-client';
+import { cli } from '../support/cli.ts';
+import { startServer, type RunningServer } from '../support/server.ts';
+
+const REDIRECT = 'http://127.0.0.1:8124/callback';
+/** Debian's Chromium; `.ci/run` installs it when missing. */
+const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((candidate) => fs.existsSync(candidate));
+
+let running: RunningServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!chromiumPath) throw new Error('Chromium is not installed: apt-get install -y chromium (.ci/run does this)');
+  running = await startServer();
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await running?.stop();
+});
+
+test('a person signs in and consents in Chromium and lands on the redirect URI with a code', async () => {
+  await cli(['user', 'create', '--email', 'grace@example.com', '--password-stdin', '--json'], running.env, 'a very long passphrase');
+  const app = (
+    await cli(
+      ['client', 'create', '--name', 'Browser App', '--public', '--grant', 'authorization_code', '--redirect-uri', REDIRECT, '--json'],
+      running.env,
+    )
+  ).json<{ client_id: string }>();
+  const config = await client.discovery(new URL(running.url), app.client_id, undefined, client.None(), {
+    execute: [client.allowInsecureRequests],
+  });
+  const verifier = client.randomPKCECodeVerifier();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid email',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state: 'browser-state',
+  });
+
+  const page = await browser.newPage();
+  // Nothing listens at the app's address: answer for it, as the app would.
+  await page.route('http://127.0.0.1:8124/**', (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'app callback' }));
+  await page.goto(url.toString());
+  await page.getByLabel('Email').fill('grace@example.com');
+  await page.getByLabel('Password').fill('a very long passphrase');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: /Allow Browser App access/ }).waitFor();
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL(/^http:\/\/127\.0\.0\.1:8124\/callback\?/);
+
+  const landed = new URL(page.url());
+  expect(landed.searchParams.get('state')).toBe('browser-state');
+  expect(landed.searchParams.get('code')).toBeTruthy();
+  const tokens = await client.authorizationCodeGrant(config, landed, { pkceCodeVerifier: verifier, expectedState: 'browser-state' });
+  expect((await client.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub)).email).toBe('grace@example.com');
+  await page.close();
+}, 60_000);

@@ -70,6 +70,36 @@ export const configVariables = {
     schema: z.enum(['ES256', 'RS256']).default('ES256'),
     example: 'ES256',
   },
+  ACCESS_TOKEN_TTL_SECONDS: {
+    description: 'Lifetime of access tokens for userinfo (tokens for an API live as long as that API says). 60 to 3600.',
+    schema: z.coerce.number().int().min(60).max(3600).default(900),
+    example: '900',
+  },
+  ID_TOKEN_TTL_SECONDS: {
+    description: 'Lifetime of ID tokens. 60 to 86400.',
+    schema: z.coerce.number().int().min(60).max(86_400).default(3600),
+    example: '3600',
+  },
+  REFRESH_TOKEN_IDLE_SECONDS: {
+    description: 'A refresh token unused this long expires (each rotation starts the clock again).',
+    schema: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(365 * 86_400)
+      .default(14 * 86_400),
+    example: '1209600',
+  },
+  REFRESH_TOKEN_ABSOLUTE_SECONDS: {
+    description: 'No refresh token lives longer than this after the login that started its chain.',
+    schema: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(2 * 365 * 86_400)
+      .default(90 * 86_400),
+    example: '7776000',
+  },
   JWKS_MAX_AGE_SECONDS: {
     description: 'How long verifiers may cache the JWKS (Cache-Control max-age). A new key is published this long before it signs.',
     schema: secondsSchema(600, 24 * 3600),
@@ -114,6 +144,7 @@ export interface Config {
   keyEncryptionKey: Uint8Array;
   hashPepper: string;
   signingKeyAlg: 'ES256' | 'RS256';
+  lifetimes: { accessToken: number; idToken: number; refreshTokenIdle: number; refreshTokenAbsolute: number };
   jwksMaxAgeSeconds: number;
   keysPollIntervalSeconds: number;
   keyRotationIntervalSeconds: number;
@@ -189,6 +220,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       message: 'must not exceed JWKS_MAX_AGE_SECONDS: instances must see a new key before verifiers need it',
     });
   }
+  if ((values.REFRESH_TOKEN_IDLE_SECONDS as number) > (values.REFRESH_TOKEN_ABSOLUTE_SECONDS as number)) {
+    problems.push({ variable: 'REFRESH_TOKEN_IDLE_SECONDS', message: 'must not exceed REFRESH_TOKEN_ABSOLUTE_SECONDS' });
+  }
   const rotation = values.KEY_ROTATION_INTERVAL_SECONDS as number | undefined;
   if (rotation && rotation < 2 * (values.JWKS_MAX_AGE_SECONDS as number)) {
     problems.push({
@@ -208,6 +242,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyEncryptionKey: new Uint8Array(keyEncryptionKey),
     hashPepper,
     signingKeyAlg: values.SIGNING_KEY_ALG as Config['signingKeyAlg'],
+    lifetimes: {
+      accessToken: values.ACCESS_TOKEN_TTL_SECONDS as number,
+      idToken: values.ID_TOKEN_TTL_SECONDS as number,
+      refreshTokenIdle: values.REFRESH_TOKEN_IDLE_SECONDS as number,
+      refreshTokenAbsolute: values.REFRESH_TOKEN_ABSOLUTE_SECONDS as number,
+    },
     jwksMaxAgeSeconds: values.JWKS_MAX_AGE_SECONDS as number,
     keysPollIntervalSeconds: values.KEYS_POLL_INTERVAL_SECONDS as number,
     keyRotationIntervalSeconds: (values.KEY_ROTATION_INTERVAL_SECONDS as number | undefined) ?? (production ? 30 * 24 * 3600 : 0),

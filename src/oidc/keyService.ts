@@ -19,7 +19,7 @@ export function createKeyService({ prisma, config, audit }: { prisma: Prisma; co
   // grow by it.
   const timing: KeyTiming = {
     jwksMaxAgeSeconds: config.jwksMaxAgeSeconds + config.keysPollIntervalSeconds,
-    maxSignedLifetimeSeconds: maxSignedLifetimeSeconds + config.keysPollIntervalSeconds,
+    maxSignedLifetimeSeconds: maxSignedLifetimeSeconds(config) + config.keysPollIntervalSeconds,
   };
   const kek = config.keyEncryptionKey;
   const alg = config.signingKeyAlg;

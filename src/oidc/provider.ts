@@ -26,22 +26,21 @@ export interface ProviderDependencies {
   onRefreshTokenReuse?: (details: { clientId: string; accountId?: string; grantId?: string; ip: string }) => void;
 }
 
-/** Token lifetimes in seconds, in the ranges the field uses (RFC 9700 section 2.2 asks for short-lived access tokens). */
-export const lifetimes = {
-  AccessToken: 15 * 60,
-  /** A refresh token unused this long expires (rotation gives each new one this much again)... */
-  RefreshTokenIdle: 14 * 24 * 60 * 60,
-  /** ...and none outlives this, counted from the first one of its grant's chain. */
-  RefreshTokenAbsolute: 90 * 24 * 60 * 60,
+/** Lifetimes, in seconds, that are not configuration (see src/config for the ones that are). */
+export const fixedLifetimes = {
   AuthorizationCode: 60,
-  IdToken: 60 * 60,
   Interaction: 60 * 60,
   Session: 14 * 24 * 60 * 60,
   Grant: 90 * 24 * 60 * 60,
 } as const;
 
-/** The longest a signed token stays valid (plus a minute of clock skew): how long a previous key stays published. */
-export const maxSignedLifetimeSeconds = Math.max(MAX_ACCESS_TOKEN_TTL, lifetimes.IdToken) + 60;
+/**
+ * The longest a signed token stays valid, plus a minute of clock skew: how long a previous key
+ * stays published. Access tokens for APIs live at most MAX_ACCESS_TOKEN_TTL.
+ */
+export function maxSignedLifetimeSeconds(config: Config): number {
+  return Math.max(MAX_ACCESS_TOKEN_TTL, config.lifetimes.accessToken, config.lifetimes.idToken) + 60;
+}
 
 /** Client metadata Portcullis adds to RFC 7591's (see src/clients/clients.ts, findProviderMetadata). */
 const extraMetadata = [
@@ -70,7 +69,7 @@ export function createProvider({
   onRefreshTokenReuse,
 }: ProviderDependencies): Provider {
   const accessTokenTtl = (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
-    token.resourceServer?.accessTokenTTL ?? lifetimes.AccessToken;
+    token.resourceServer?.accessTokenTTL ?? config.lifetimes.accessToken;
 
   const configuration: Configuration = {
     adapter: createAdapterFactory({ prisma, pepper: config.hashPepper, findClient: (id) => clients.findProviderMetadata(id) }),
@@ -170,17 +169,14 @@ export function createProvider({
       };
     },
     ttl: {
-      AuthorizationCode: lifetimes.AuthorizationCode,
-      IdToken: lifetimes.IdToken,
-      Interaction: lifetimes.Interaction,
-      Session: lifetimes.Session,
-      Grant: lifetimes.Grant,
+      ...fixedLifetimes,
+      IdToken: config.lifetimes.idToken,
       AccessToken: accessTokenTtl as never,
       ClientCredentials: accessTokenTtl as never,
       RefreshToken: ((_ctx: unknown, token: { iiat?: number; iat?: number }) => {
         const now = Math.floor(Date.now() / 1000);
-        const absoluteLeft = (token.iiat ?? token.iat ?? now) + lifetimes.RefreshTokenAbsolute - now;
-        return Math.max(1, Math.min(lifetimes.RefreshTokenIdle, absoluteLeft));
+        const absoluteLeft = (token.iiat ?? token.iat ?? now) + config.lifetimes.refreshTokenAbsolute - now;
+        return Math.max(1, Math.min(config.lifetimes.refreshTokenIdle, absoluteLeft));
       }) as never,
     },
   };

@@ -388,3 +388,53 @@ test('a password hashed with older parameters is rehashed at login', async () =>
   expect(stored.passwordHash).not.toBe(weak);
   expect(stored.passwordHash).toMatch(/m=19456/);
 });
+
+test('token lifetimes follow the configuration', async () => {
+  const custom = await startServer({ ACCESS_TOKEN_TTL_SECONDS: '300', ID_TOKEN_TTL_SECONDS: '600', REFRESH_TOKEN_IDLE_SECONDS: '120' });
+  try {
+    await cli(['user', 'create', '--email', EMAIL, '--password-stdin', '--json'], custom.env, PASSWORD);
+    const created = (
+      await cli(
+        [
+          'client',
+          'create',
+          '--name',
+          'Short',
+          '--grant',
+          'authorization_code',
+          '--grant',
+          'refresh_token',
+          '--redirect-uri',
+          REDIRECT,
+          '--json',
+        ],
+        custom.env,
+      )
+    ).json<{ client_id: string; client_secret: string }>();
+    const shortConfig = await client.discovery(new URL(custom.url), created.client_id, created.client_secret, undefined, {
+      execute: [client.allowInsecureRequests],
+    });
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(shortConfig, {
+      redirect_uri: REDIRECT,
+      scope: 'openid offline_access',
+      prompt: 'consent',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state: 't',
+    });
+    const step = await signIn(new UserAgent(), url.toString(), { email: EMAIL, password: PASSWORD, redirectUri: REDIRECT });
+    const tokens = await client.authorizationCodeGrant(shortConfig, new URL(step.location!), {
+      pkceCodeVerifier: verifier,
+      expectedState: 't',
+    });
+    expect(tokens.expires_in).toBe(300);
+    const idToken = tokens.claims()!;
+    expect(idToken.exp - idToken.iat).toBe(600);
+    const refresh = await client.tokenIntrospection(shortConfig, tokens.refresh_token!);
+    expect(refresh.active).toBe(true);
+    expect(refresh.exp! - refresh.iat!).toBe(120);
+  } finally {
+    await custom.stop();
+  }
+});

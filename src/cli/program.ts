@@ -67,9 +67,11 @@ async function withServices<T>(io: CliIo, work: (services: Services, config: Con
   const config = loadConfig(io.env);
   await migrate(config.databaseUrl);
   const db = openDatabase(config.databaseUrl);
+  const services = createServices({ config, db });
   try {
-    return await work(createServices({ config, db }), config);
+    return await work(services, config);
   } finally {
+    await services.close();
     await db.close();
   }
 }
@@ -303,6 +305,62 @@ export function buildProgram(io: CliIo): Command {
           `        -d code_verifier=${demo.code_verifier} -d code=CODE ${demo.token_endpoint}`,
         ].join('\n'),
       );
+    });
+
+  const apikey = program.command('apikey').description('manage API keys (long-lived credentials for server-to-server calls)');
+  apikey
+    .command('create')
+    .description('create an API key; prints it once (only a keyed hash is stored)')
+    .requiredOption('--name <name>', 'what the key is for')
+    .requiredOption('--scope <scopes>', 'space-separated scopes the key carries')
+    .option('--audience <uri>', 'an API resource the key may be used for (repeat; none: any)', collect)
+    .option('--expires-in <duration>', 'lifetime, e.g. 90d, 12h (default: no expiry)')
+    .option('--owner-user <id>', 'the user the key acts for')
+    .option('--owner-client <id>', 'the client the key identifies')
+    .option('--rate-limit <n/window>', 'requests allowed per window, e.g. 100/1m')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        options: JsonOption & { name: string; scope: string; audience?: string[]; expiresIn?: string; ownerUser?: string; ownerClient?: string; rateLimit?: string },
+      ) => {
+        const created = await withServices(io, (services) =>
+          services.apiKeys.create({
+            name: options.name,
+            scope: options.scope,
+            audiences: options.audience ?? [],
+            ...(options.expiresIn !== undefined ? { expiresInSeconds: parseDuration(options.expiresIn, 'expires_in') } : {}),
+            ...(options.ownerUser !== undefined ? { ownerUserId: options.ownerUser } : {}),
+            ...(options.ownerClient !== undefined ? { ownerClientId: options.ownerClient } : {}),
+            ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
+          }),
+        );
+        print(io, options, created, () => [`id:  ${created.id}`, `key: ${created.key}`, 'The key is shown only now: store it safely.'].join('\n'));
+      },
+    );
+  apikey
+    .command('list')
+    .description('list API keys (never the keys themselves)')
+    .option('--json', 'print JSON')
+    .action(async (options: JsonOption) => {
+      const keys = await withServices(io, (services) => services.apiKeys.list());
+      print(io, options, keys, () => table(keys as never, ['id', 'name', 'display_prefix', 'scope', 'expires_at', 'revoked_at', 'use_count']));
+    });
+  apikey
+    .command('revoke <id>')
+    .description('revoke an API key at once')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: JsonOption) => {
+      const revoked = await withServices(io, (services) => services.apiKeys.revoke(id));
+      print(io, options, revoked, () => `revoked ${revoked.id} (${revoked.display_prefix}…)`);
+    });
+  apikey
+    .command('rotate <id>')
+    .description('issue a new key with the same settings; the old one works until the grace period ends')
+    .option('--grace <duration>', 'how long the old key keeps working, e.g. 0, 1h, 7d', '24h')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: JsonOption & { grace: string }) => {
+      const rotated = await withServices(io, (services) => services.apiKeys.rotate(id, parseDuration(options.grace, 'grace')));
+      print(io, options, rotated, () => [`id:  ${rotated.id}`, `key: ${rotated.key}`, `The previous key works until ${rotated.previous_key_expires_at}.`].join('\n'));
     });
 
   const user = program.command('user').description('manage users');

@@ -11,7 +11,13 @@ import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
 import { isStorableText, normalizeScope, validateAudience } from '../oauth/index.ts';
 
-export const supportedGrantTypes = ['client_credentials', 'authorization_code', 'refresh_token'] as const;
+export const supportedGrantTypes = [
+  'client_credentials',
+  'authorization_code',
+  'refresh_token',
+  // RFC 8693, for trading an API key for a JWT access token (src/apikeys/oauth.ts).
+  'urn:ietf:params:oauth:grant-type:token-exchange',
+] as const;
 export const secretAuthMethods = ['client_secret_basic', 'client_secret_post'] as const;
 export const authMethods = [...secretAuthMethods, 'private_key_jwt'] as const;
 /** How long the old secret keeps working after a rotation, unless told otherwise. */

@@ -120,6 +120,16 @@ export const configVariables = {
       .optional(),
     example: '0',
   },
+  API_KEY_PREFIX: {
+    description: 'Prefix of the API keys this server issues and accepts, e.g. pcl_live or pcl_test. Defaults to pcl_live in production and pcl_test otherwise.',
+    schema: z.string().regex(/^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/, 'lower-case letters and digits, in parts joined by _').max(32).optional(),
+    example: 'pcl_test',
+  },
+  REDIS_URL: {
+    description: 'redis://HOST:PORT: share rate-limit counters between instances. Without it each instance counts alone.',
+    schema: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    example: '',
+  },
   PURGE_INTERVAL_SECONDS: {
     description: 'How often expired tokens, sessions and other artifacts are deleted from the database.',
     schema: secondsSchema(600, 2_147_483),
@@ -148,6 +158,8 @@ export interface Config {
   jwksMaxAgeSeconds: number;
   keysPollIntervalSeconds: number;
   keyRotationIntervalSeconds: number;
+  apiKeyPrefix: string;
+  redisUrl: string | undefined;
   purgeIntervalSeconds: number;
   logLevel: string;
 }
@@ -251,6 +263,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jwksMaxAgeSeconds: values.JWKS_MAX_AGE_SECONDS as number,
     keysPollIntervalSeconds: values.KEYS_POLL_INTERVAL_SECONDS as number,
     keyRotationIntervalSeconds: (values.KEY_ROTATION_INTERVAL_SECONDS as number | undefined) ?? (production ? 30 * 24 * 3600 : 0),
+    apiKeyPrefix: (values.API_KEY_PREFIX as string | undefined) ?? (production ? 'pcl_live' : 'pcl_test'),
+    redisUrl: values.REDIS_URL as string | undefined,
     purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS as number,
     logLevel: values.LOG_LEVEL as string,
   };
@@ -264,7 +278,7 @@ export function renderEnvExample(): string {
     '',
   ];
   for (const [name, spec] of Object.entries(configVariables) as [VariableName, VariableSpec][]) {
-    lines.push(`# ${spec.description}`, `${name}=${spec.example}`, '');
+    lines.push(`# ${spec.description}`, spec.example ? `${name}=${spec.example}` : `# ${name}=`, '');
   }
   return lines.join('\n');
 }

@@ -47,7 +47,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   const live = await createLiveProvider({
     async build() {
       const keys = await loadSigningKeys(db.prisma, config.keyEncryptionKey);
-      const { clients, users, resources, audit } = services;
+      const { clients, users, resources, audit, apiKeys, rateLimiter } = services;
       const provider = createProvider({
         config,
         prisma: db.prisma,
@@ -56,6 +56,8 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
         resources,
         keys,
         views,
+        apiKeys,
+        rateLimiter,
         onRefreshTokenReuse: ({ clientId, accountId, grantId, ip }) => {
           logger.warn({ clientId, accountId }, 'refresh token reused; grant revoked');
           audit
@@ -170,12 +172,14 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
     async close() {
       for (const timer of timers) clearInterval(timer);
       live.close();
-      if (!httpServer) return;
-      const server = httpServer;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      if (httpServer) {
+        const server = httpServer;
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+      }
+      await services.close();
     },
   };
 }

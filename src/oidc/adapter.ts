@@ -28,6 +28,8 @@ export interface ArtifactAdapterOptions {
   pepper: string;
   /** Looks up a client's oidc-provider metadata; the `Client` model is served from the client store. */
   findClient: (clientId: string) => Promise<AdapterPayload | undefined>;
+  /** Ids that cannot be artifacts (API keys): found as nothing without a query. */
+  notAnArtifact?: (id: string) => boolean;
 }
 
 type Row = { payload: string; expiresAt: Date | null; consumedAt: Date | null };
@@ -38,11 +40,13 @@ class ArtifactAdapter implements Adapter {
   readonly #kind: string;
   readonly #prisma: Prisma;
   readonly #pepper: string;
+  readonly #notAnArtifact: (id: string) => boolean;
 
-  constructor(kind: string, { prisma, pepper }: ArtifactAdapterOptions) {
+  constructor(kind: string, { prisma, pepper, notAnArtifact }: ArtifactAdapterOptions) {
     this.#kind = kind;
     this.#prisma = prisma;
     this.#pepper = pepper;
+    this.#notAnArtifact = notAnArtifact ?? (() => false);
   }
 
   #hash(value: string): string {
@@ -90,6 +94,7 @@ class ArtifactAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    if (this.#notAnArtifact(id)) return undefined;
     const row = await this.#prisma.providerArtifact.findUnique({ where: this.#key(id) });
     return this.#open(id, row);
   }

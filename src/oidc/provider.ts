@@ -1,6 +1,15 @@
 // Builds the oidc-provider instance: Portcullis's storage, clients, accounts, APIs and keys
 // plugged into the engine that runs every OAuth flow. Every option Portcullis sets is here.
 import Provider, { errors, type Configuration } from 'oidc-provider';
+import {
+  apiKeyIntrospection,
+  createTokenExchangeGrant,
+  looksLikeApiKey,
+  tokenExchangeParameters,
+  TOKEN_EXCHANGE_GRANT,
+  type ApiKeyService,
+  type RateLimiter,
+} from '../apikeys/index.ts';
 import type { ClientService } from '../clients/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Prisma } from '../db/index.ts';
@@ -22,6 +31,8 @@ export interface ProviderDependencies {
   resources: ResourceService;
   keys: LoadedKeys;
   views: Views;
+  apiKeys: ApiKeyService;
+  rateLimiter: RateLimiter;
   /** Called when a refresh token is presented a second time (the grant has been revoked). */
   onRefreshTokenReuse?: (details: { clientId: string; accountId?: string; grantId?: string; ip: string }) => void;
 }
@@ -66,13 +77,30 @@ export function createProvider({
   resources,
   keys,
   views,
+  apiKeys,
+  rateLimiter,
   onRefreshTokenReuse,
 }: ProviderDependencies): Provider {
   const accessTokenTtl = (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
     token.resourceServer?.accessTokenTTL ?? config.lifetimes.accessToken;
 
   const configuration: Configuration = {
-    adapter: createAdapterFactory({ prisma, pepper: config.hashPepper, findClient: (id) => clients.findProviderMetadata(id) }),
+    adapter: createAdapterFactory({
+      prisma,
+      pepper: config.hashPepper,
+      findClient: (id) => clients.findProviderMetadata(id),
+      // API keys are answered by src/apikeys; no token table needs to be searched for one.
+      notAnArtifact: (id) => looksLikeApiKey(id, [apiKeys.prefix]),
+    }),
+    formats: {
+      customizers: {
+        // A token exchanged for an API key speaks for the key's owner (src/apikeys/oauth.ts).
+        async jwt(_ctx, token, jwt) {
+          const { apiKeySubject, apiKeyId } = token as unknown as { apiKeySubject?: string; apiKeyId?: string };
+          if (apiKeySubject) Object.assign(jwt.payload, { sub: apiKeySubject, api_key_id: apiKeyId });
+        },
+      },
+    },
     jwks: keys.privateJwks as Configuration['jwks'],
     scopes: ['openid', 'offline_access', 'profile', 'email'],
     claims: openIdClaims,
@@ -188,7 +216,14 @@ export function createProvider({
     clientCredentialsParameters,
     clientCredentialsDuplicates,
   );
+  provider.registerGrantType(
+    TOKEN_EXCHANGE_GRANT,
+    createTokenExchangeGrant(apiKeys, rateLimiter, resources, (resource) => resourceServerInfo(resource, keys.signing)) as never,
+    tokenExchangeParameters,
+    new Set(['resource', 'audience']),
+  );
   provider.use(unauthorizedClientForGrantType);
+  provider.use(apiKeyIntrospection(apiKeys, rateLimiter));
   provider.use(jwtIntrospection(config.issuer, keys.publicJwks as never));
   provider.on('grant.error', (ctx, error) => {
     // A refresh token found already consumed is a reuse: oidc-provider has just revoked the grant.

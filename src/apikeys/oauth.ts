@@ -1,0 +1,132 @@
+// Where API keys meet OAuth: introspection answers for them (RFC 7662), and the token endpoint
+// trades one for a short-lived JWT access token (RFC 8693 token exchange), so resource servers
+// can check either with the introspection endpoint, or the JWT with nothing but the JWKS.
+import type { Middleware } from 'koa';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { ResourceService } from '../resources/index.ts';
+import { looksLikeApiKey } from './format.ts';
+import type { RateLimiter } from './rateLimit.ts';
+import type { ApiKeyService, VerifiedApiKey } from './service.ts';
+
+/** The `subject_token_type` that names a Portcullis API key in a token exchange. */
+export const API_KEY_TOKEN_TYPE = 'urn:portcullis:params:oauth:token-type:api_key';
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+const words = (value: unknown) => String(value ?? '').split(' ').filter(Boolean);
+
+/** 429 with Retry-After, in the error shape of every OAuth endpoint. */
+class RateLimited extends errors.OIDCProviderError {
+  constructor(retryAfterSeconds: number) {
+    super(429, 'rate_limited');
+    this.error_description = `this API key's rate limit is reached; retry after ${retryAfterSeconds} s`;
+  }
+}
+
+async function limit(rateLimiter: RateLimiter, key: VerifiedApiKey, ctx: { set(name: string, value: string): void }): Promise<void> {
+  if (!key.rate_limit) return;
+  const verdict = await rateLimiter.consume(key.id, key.rate_limit);
+  if (!verdict.allowed) {
+    ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+    throw new RateLimited(verdict.retryAfterSeconds);
+  }
+}
+
+/**
+ * Introspection of API keys. oidc-provider authenticates the caller and, not knowing the key,
+ * answers `active: false`; this step then answers for the key instead.
+ */
+export function apiKeyIntrospection(apiKeys: ApiKeyService, rateLimiter: RateLimiter): Middleware {
+  return async function introspectApiKey(ctx, next) {
+    await next();
+    const { oidc } = ctx as unknown as KoaContextWithOIDC;
+    const token = oidc?.params?.token;
+    const body = ctx.body as { active?: boolean } | undefined;
+    if (oidc?.route !== 'introspection' || !oidc.client || body?.active !== false || typeof token !== 'string') return;
+    if (!looksLikeApiKey(token, [apiKeys.prefix])) return;
+    const verified = await apiKeys.verify(token, { ip: ctx.ip });
+    if (!verified.ok) return; // stays { active: false }
+    const { key } = verified;
+    try {
+      await limit(rateLimiter, key, ctx);
+    } catch (error) {
+      const limited = error as RateLimited;
+      ctx.status = 429;
+      ctx.body = { error: limited.error, error_description: limited.error_description };
+      return;
+    }
+    ctx.body = {
+      active: true,
+      token_type: 'api_key',
+      scope: key.scope,
+      sub: key.subject,
+      ...(key.owner?.type === 'client' ? { client_id: key.owner.id } : {}),
+      ...(key.audiences.length ? { aud: key.audiences.length === 1 ? key.audiences[0] : key.audiences } : {}),
+      iat: Math.floor(Date.parse(key.created_at) / 1000),
+      ...(key.expires_at ? { exp: Math.floor(Date.parse(key.expires_at) / 1000) } : {}),
+      api_key_id: key.id,
+    };
+  };
+}
+
+export const tokenExchangeParameters = new Set(['subject_token', 'subject_token_type', 'requested_token_type', 'resource', 'audience', 'scope']);
+
+/**
+ * RFC 8693 token exchange of an API key for a JWT access token for one API. The caller
+ * authenticates as a client allowed this grant type (a public client may, with its id alone);
+ * the token's `sub` is the key's owner, its scope at most the key's, its audience one the key
+ * may be used for.
+ */
+export function createTokenExchangeGrant(
+  apiKeys: ApiKeyService,
+  rateLimiter: RateLimiter,
+  resources: ResourceService,
+  resourceServer: (resource: NonNullable<Awaited<ReturnType<ResourceService['findByAudience']>>>) => object,
+) {
+  return async function tokenExchange(ctx: KoaContextWithOIDC): Promise<void> {
+    const params = ctx.oidc.params as Record<string, unknown>;
+    if (params.subject_token_type !== API_KEY_TOKEN_TYPE) {
+      throw new errors.InvalidRequest(`subject_token_type must be ${API_KEY_TOKEN_TYPE}`);
+    }
+    if (params.requested_token_type !== undefined && params.requested_token_type !== ACCESS_TOKEN_TYPE) {
+      throw new errors.InvalidRequest(`requested_token_type can only be ${ACCESS_TOKEN_TYPE}`);
+    }
+    if (typeof params.subject_token !== 'string') throw new errors.InvalidRequest('subject_token is required');
+    const verified = await apiKeys.verify(params.subject_token, { ip: ctx.ip });
+    if (!verified.ok) throw new errors.InvalidGrant('the API key is not valid');
+    const { key } = verified;
+    await limit(rateLimiter, key, ctx);
+
+    let indicator = params.resource ?? params.audience;
+    if (Array.isArray(indicator)) {
+      if (indicator.length !== 1) throw new errors.InvalidTarget('exactly one resource may be named');
+      indicator = indicator[0];
+    }
+    if (indicator === undefined && key.audiences.length === 1) indicator = key.audiences[0];
+    if (typeof indicator !== 'string') throw new errors.InvalidTarget('name the API with the resource parameter');
+    if (key.audiences.length && !key.audiences.includes(indicator)) throw new errors.InvalidTarget('the API key may not be used for this resource');
+    const resource = await resources.findByAudience(indicator);
+    if (!resource) throw new errors.InvalidTarget('resource is not a registered API');
+
+    const grantable = new Set(words(key.scope).filter((scope) => words(resource.scope).includes(scope)));
+    const requested = typeof params.scope === 'string' ? [...new Set(words(params.scope))] : [...grantable];
+    const refused = requested.find((scope) => !grantable.has(scope));
+    if (refused !== undefined) throw new errors.InvalidScope('requested scope is wider than the API key allows', refused);
+
+    const scope = requested.join(' ') || undefined;
+    const { provider, client } = ctx.oidc;
+    const token = new provider.ClientCredentials({ client: client!, ...(scope ? { scope } : {}) });
+    token.resourceServer = new provider.ResourceServer(resource.audience, resourceServer(resource) as never);
+    // Read by the JWT customizer (src/oidc/provider.ts): the token speaks for the key's owner.
+    Object.assign(token, { apiKeySubject: key.subject, apiKeyId: key.id });
+    ctx.oidc.entity('ClientCredentials', token);
+    const value = await token.save();
+    ctx.body = {
+      access_token: value,
+      issued_token_type: ACCESS_TOKEN_TYPE,
+      token_type: 'Bearer',
+      expires_in: token.expiration,
+      ...(scope ? { scope } : {}),
+    };
+  };
+}

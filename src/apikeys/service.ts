@@ -1,0 +1,228 @@
+// API keys: long-lived credentials that identify an application. Shown once; stored only as
+// HMAC-SHA256 under the pepper (a 196-bit random key needs no slow hash, and a fast one keeps
+// every check cheap) with a short display prefix; scoped to API resources; rate-limited;
+// rotated with a grace period; revoked at once.
+import crypto from 'node:crypto';
+import type { AuditLog } from '../audit/index.ts';
+import { keyedHash } from '../crypto/index.ts';
+import type { Prisma } from '../db/index.ts';
+import { InputError, NotFoundError } from '../errors/index.ts';
+import { normalizeScope } from '../oauth/index.ts';
+import type { ResourceService } from '../resources/index.ts';
+import { generateApiKey, parseApiKey } from './format.ts';
+import { parseRateLimit } from './rateLimit.ts';
+
+export interface ApiKeySummary {
+  id: string;
+  name: string;
+  display_prefix: string;
+  owner: { type: 'user' | 'client'; id: string } | null;
+  scope: string;
+  audiences: string[];
+  rate_limit: string | null;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  use_count: number;
+  revoked_at: string | null;
+}
+
+export interface CreateApiKeyInput {
+  name: string;
+  scope: string;
+  audiences?: string[];
+  expiresInSeconds?: number;
+  ownerUserId?: string;
+  ownerClientId?: string;
+  rateLimit?: string;
+}
+
+export type VerifiedApiKey = ApiKeySummary & { subject: string };
+export type Verification = { ok: true; key: VerifiedApiKey } | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' };
+
+type Row = Awaited<ReturnType<Prisma['apiKey']['findUnique']>> & object;
+
+/** How long a verification result may be reused: a revocation reaches every instance within this. */
+export const VERIFY_CACHE_MS = 900;
+const USAGE_FLUSH_MS = 5_000;
+const MAX_CACHED = 10_000;
+
+function summarize(row: Row): ApiKeySummary {
+  return {
+    id: row.id,
+    name: row.name,
+    display_prefix: row.displayPrefix,
+    owner: row.ownerUserId ? { type: 'user', id: row.ownerUserId } : row.ownerClientId ? { type: 'client', id: row.ownerClientId } : null,
+    scope: (row.scopes as string[]).join(' '),
+    audiences: row.audiences as string[],
+    rate_limit: row.rateLimit,
+    created_at: row.createdAt.toISOString(),
+    expires_at: row.expiresAt?.toISOString() ?? null,
+    last_used_at: row.lastUsedAt?.toISOString() ?? null,
+    use_count: row.useCount,
+    revoked_at: row.revokedAt?.toISOString() ?? null,
+  };
+}
+
+export interface ApiKeyServiceOptions {
+  prisma: Prisma;
+  pepper: string;
+  prefix: string;
+  audit: AuditLog;
+  resources: ResourceService;
+}
+
+export function createApiKeyService({ prisma, pepper, prefix, audit, resources }: ApiKeyServiceOptions) {
+  const cache = new Map<string, { row: Row | null; at: number }>();
+  const usage = new Map<string, { count: number; last: Date }>();
+  const stats = { lookups: 0 };
+
+  async function validate(input: CreateApiKeyInput) {
+    const name = input.name?.trim();
+    if (!name) throw new InputError('name', 'is required');
+    if (name.length > 200) throw new InputError('name', 'must be at most 200 characters');
+    const scopes = normalizeScope(input.scope).split(' ').filter(Boolean);
+    if (scopes.length === 0) throw new InputError('scope', 'at least one scope is required');
+    const audiences = [...new Set(input.audiences ?? [])];
+    const accepted = new Set<string>();
+    for (const audience of audiences) {
+      const resource = await resources.findByAudience(audience);
+      if (!resource) throw new InputError('audience', `no API resource has audience ${audience}`);
+      for (const scope of resource.scope.split(' ')) accepted.add(scope);
+    }
+    const outside = audiences.length ? scopes.find((scope) => !accepted.has(scope)) : undefined;
+    if (outside) throw new InputError('scope', `${outside} is not accepted by any of the key's audiences`);
+    if (input.ownerUserId && input.ownerClientId) throw new InputError('owner', 'a key has one owner: a user or a client');
+    if (input.ownerUserId && !(await prisma.user.findUnique({ where: { id: input.ownerUserId }, select: { id: true } }))) {
+      throw new InputError('owner_user', 'no such user');
+    }
+    if (input.ownerClientId && !(await prisma.client.findUnique({ where: { id: input.ownerClientId }, select: { id: true } }))) {
+      throw new InputError('owner_client', 'no such client');
+    }
+    if (input.expiresInSeconds !== undefined && (!Number.isInteger(input.expiresInSeconds) || input.expiresInSeconds < 60 || input.expiresInSeconds > 5 * 365 * 86400)) {
+      throw new InputError('expires_in', 'must be from 1 minute to 5 years');
+    }
+    const rateLimit = input.rateLimit === undefined ? null : parseRateLimit(input.rateLimit).canonical;
+    return { name, scopes, audiences, rateLimit };
+  }
+
+  async function insert(valid: Awaited<ReturnType<typeof validate>>, input: CreateApiKeyInput) {
+    const key = generateApiKey(prefix);
+    const row = await prisma.apiKey.create({
+      data: {
+        id: crypto.randomUUID(),
+        name: valid.name,
+        displayPrefix: parseApiKey(key, [prefix])!.display,
+        keyHash: keyedHash(pepper, key),
+        ownerUserId: input.ownerUserId ?? null,
+        ownerClientId: input.ownerClientId ?? null,
+        scopes: valid.scopes,
+        audiences: valid.audiences,
+        rateLimit: valid.rateLimit,
+        expiresAt: input.expiresInSeconds ? new Date(Date.now() + input.expiresInSeconds * 1000) : null,
+      },
+    });
+    return { key, row };
+  }
+
+  async function findOwned(id: string, ownerUserId?: string): Promise<Row> {
+    const row = typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id) ? await prisma.apiKey.findUnique({ where: { id } }) : null;
+    if (!row || (ownerUserId !== undefined && row.ownerUserId !== ownerUserId)) throw new NotFoundError(`API key ${id}`);
+    return row;
+  }
+
+  async function flushUsage(): Promise<void> {
+    const pending = [...usage];
+    usage.clear();
+    for (const [id, { count, last }] of pending) {
+      await prisma.apiKey.updateMany({ where: { id }, data: { useCount: { increment: count }, lastUsedAt: last } });
+    }
+  }
+  // Last-used time and use count go to the database in batches, not on every request.
+  const flusher = setInterval(() => void flushUsage().catch(() => undefined), USAGE_FLUSH_MS);
+  flusher.unref();
+
+  return {
+    prefix,
+    stats,
+
+    async create(input: CreateApiKeyInput, actor: { type: 'admin' | 'user'; id?: string } = { type: 'admin' }) {
+      const valid = await validate(input);
+      const { key, row } = await insert(valid, input);
+      await audit.record({ type: 'api_key.created', actorType: actor.type, ...(actor.id ? { actorId: actor.id } : {}), subject: row.id, outcome: 'success', details: { display_prefix: row.displayPrefix } });
+      return { ...summarize(row), key };
+    },
+
+    async list(filter: { ownerUserId?: string } = {}): Promise<ApiKeySummary[]> {
+      const rows = await prisma.apiKey.findMany({ where: filter.ownerUserId ? { ownerUserId: filter.ownerUserId } : {}, orderBy: { createdAt: 'asc' } });
+      return rows.map(summarize);
+    },
+
+    async revoke(id: string, { ownerUserId, actor = { type: 'admin' } }: { ownerUserId?: string; actor?: { type: 'admin' | 'user'; id?: string } } = {}) {
+      const row = await findOwned(id, ownerUserId);
+      if (!row.revokedAt) await prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+      for (const [hash, entry] of cache) if (entry.row?.id === id) cache.delete(hash);
+      await audit.record({ type: 'api_key.revoked', actorType: actor.type, ...(actor.id ? { actorId: actor.id } : {}), subject: id, outcome: 'success' });
+      return summarize((await prisma.apiKey.findUnique({ where: { id } }))!);
+    },
+
+    /** A new key with the same settings; the old one keeps working for `graceSeconds`. */
+    async rotate(id: string, graceSeconds: number, { ownerUserId, actor = { type: 'admin' } }: { ownerUserId?: string; actor?: { type: 'admin' | 'user'; id?: string } } = {}) {
+      if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 90 * 86400) throw new InputError('grace', 'must be from 0 seconds to 90 days');
+      const old = await findOwned(id, ownerUserId);
+      if (old.revokedAt) throw new InputError('id', 'a revoked key cannot be rotated');
+      const input: CreateApiKeyInput = {
+        name: old.name,
+        scope: (old.scopes as string[]).join(' '),
+        audiences: old.audiences as string[],
+        ...(old.ownerUserId ? { ownerUserId: old.ownerUserId } : {}),
+        ...(old.ownerClientId ? { ownerClientId: old.ownerClientId } : {}),
+        ...(old.rateLimit ? { rateLimit: old.rateLimit } : {}),
+      };
+      const { key, row } = await insert(await validate(input), input);
+      if (old.expiresAt) await prisma.apiKey.update({ where: { id: row.id }, data: { expiresAt: old.expiresAt } });
+      const graceEnds = new Date(Date.now() + graceSeconds * 1000);
+      const oldEnds = old.expiresAt && old.expiresAt < graceEnds ? old.expiresAt : graceEnds;
+      await prisma.apiKey.update({ where: { id }, data: { expiresAt: oldEnds } });
+      cache.clear();
+      await audit.record({ type: 'api_key.rotated', actorType: actor.type, ...(actor.id ? { actorId: actor.id } : {}), subject: id, outcome: 'success', details: { new_id: row.id, grace_seconds: graceSeconds } });
+      return { ...summarize((await prisma.apiKey.findUnique({ where: { id: row.id } }))!), key, previous_key_expires_at: oldEnds.toISOString() };
+    },
+
+    /**
+     * Checks a presented key. A malformed one (shape or checksum) is refused without touching
+     * the database; a well-formed one that fails is an audit event.
+     */
+    async verify(candidate: unknown, context: { ip?: string } = {}): Promise<Verification> {
+      const parsed = parseApiKey(candidate, [prefix]);
+      if (!parsed) return { ok: false, reason: 'malformed' };
+      const hash = keyedHash(pepper, candidate as string);
+      const now = Date.now();
+      let entry = cache.get(hash);
+      if (!entry || now - entry.at > VERIFY_CACHE_MS) {
+        stats.lookups += 1;
+        entry = { row: await prisma.apiKey.findUnique({ where: { keyHash: hash } }), at: now };
+        if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
+        cache.set(hash, entry);
+      }
+      const { row } = entry;
+      const reason = !row ? 'unknown' : row.revokedAt ? 'revoked' : row.expiresAt && row.expiresAt.getTime() <= now ? 'expired' : undefined;
+      if (reason || !row) {
+        await audit.record({ type: 'api_key.verification_failed', actorType: 'system', subject: row?.id ?? parsed.display, ...(context.ip ? { ip: context.ip } : {}), outcome: 'failure', details: { reason } });
+        return { ok: false, reason: reason ?? 'unknown' };
+      }
+      const used = usage.get(row.id);
+      usage.set(row.id, { count: (used?.count ?? 0) + 1, last: new Date(now) });
+      const summary = summarize(row);
+      return { ok: true, key: { ...summary, subject: row.ownerUserId ?? row.ownerClientId ?? `apikey:${row.id}` } };
+    },
+
+    flushUsage,
+    close() {
+      clearInterval(flusher);
+      return flushUsage();
+    },
+  };
+}
+
+export type ApiKeyService = ReturnType<typeof createApiKeyService>;

@@ -13,7 +13,10 @@ export const API_KEY_TOKEN_TYPE = 'urn:portcullis:params:oauth:token-type:api_ke
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
-const words = (value: unknown) => String(value ?? '').split(' ').filter(Boolean);
+const words = (value: unknown) =>
+  String(value ?? '')
+    .split(' ')
+    .filter(Boolean);
 
 /** 429 with Retry-After, in the error shape of every OAuth endpoint. */
 class RateLimited extends errors.OIDCProviderError {
@@ -69,7 +72,14 @@ export function apiKeyIntrospection(apiKeys: ApiKeyService, rateLimiter: RateLim
   };
 }
 
-export const tokenExchangeParameters = new Set(['subject_token', 'subject_token_type', 'requested_token_type', 'resource', 'audience', 'scope']);
+export const tokenExchangeParameters = new Set([
+  'subject_token',
+  'subject_token_type',
+  'requested_token_type',
+  'resource',
+  'audience',
+  'scope',
+]);
 
 /**
  * RFC 8693 token exchange of an API key for a JWT access token for one API. The caller
@@ -104,7 +114,8 @@ export function createTokenExchangeGrant(
     }
     if (indicator === undefined && key.audiences.length === 1) indicator = key.audiences[0];
     if (typeof indicator !== 'string') throw new errors.InvalidTarget('name the API with the resource parameter');
-    if (key.audiences.length && !key.audiences.includes(indicator)) throw new errors.InvalidTarget('the API key may not be used for this resource');
+    if (key.audiences.length && !key.audiences.includes(indicator))
+      throw new errors.InvalidTarget('the API key may not be used for this resource');
     const resource = await resources.findByAudience(indicator);
     if (!resource) throw new errors.InvalidTarget('resource is not a registered API');
 

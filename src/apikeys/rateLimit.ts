@@ -30,7 +30,13 @@ export interface RateLimiter {
   close(): Promise<void>;
 }
 
-export function createRateLimiter({ redisUrl, keyPrefix = 'portcullis:apikey' }: { redisUrl?: string | undefined; keyPrefix?: string }): RateLimiter {
+export function createRateLimiter({
+  redisUrl,
+  keyPrefix = 'portcullis:apikey',
+}: {
+  redisUrl?: string | undefined;
+  keyPrefix?: string;
+}): RateLimiter {
   const redis = redisUrl ? new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }) : undefined;
   redis?.on('error', () => undefined); // reported by failing commands; the insurance limiter takes over
   const limiters = new Map<string, RateLimiterAbstract>();
@@ -54,7 +60,8 @@ export function createRateLimiter({ redisUrl, keyPrefix = 'portcullis:apikey' }:
         await limiterFor(limit).consume(subject);
         return { allowed: true };
       } catch (rejection) {
-        if (rejection instanceof RateLimiterRes) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) };
+        if (rejection instanceof RateLimiterRes)
+          return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) };
         throw rejection;
       }
     },

@@ -99,7 +99,10 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources }
     if (input.ownerClientId && !(await prisma.client.findUnique({ where: { id: input.ownerClientId }, select: { id: true } }))) {
       throw new InputError('owner_client', 'no such client');
     }
-    if (input.expiresInSeconds !== undefined && (!Number.isInteger(input.expiresInSeconds) || input.expiresInSeconds < 60 || input.expiresInSeconds > 5 * 365 * 86400)) {
+    if (
+      input.expiresInSeconds !== undefined &&
+      (!Number.isInteger(input.expiresInSeconds) || input.expiresInSeconds < 60 || input.expiresInSeconds > 5 * 365 * 86400)
+    ) {
       throw new InputError('expires_in', 'must be from 1 minute to 5 years');
     }
     const rateLimit = input.rateLimit === undefined ? null : parseRateLimit(input.rateLimit).canonical;
@@ -149,26 +152,50 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources }
     async create(input: CreateApiKeyInput, actor: { type: 'admin' | 'user'; id?: string } = { type: 'admin' }) {
       const valid = await validate(input);
       const { key, row } = await insert(valid, input);
-      await audit.record({ type: 'api_key.created', actorType: actor.type, ...(actor.id ? { actorId: actor.id } : {}), subject: row.id, outcome: 'success', details: { display_prefix: row.displayPrefix } });
+      await audit.record({
+        type: 'api_key.created',
+        actorType: actor.type,
+        ...(actor.id ? { actorId: actor.id } : {}),
+        subject: row.id,
+        outcome: 'success',
+        details: { display_prefix: row.displayPrefix },
+      });
       return { ...summarize(row), key };
     },
 
     async list(filter: { ownerUserId?: string } = {}): Promise<ApiKeySummary[]> {
-      const rows = await prisma.apiKey.findMany({ where: filter.ownerUserId ? { ownerUserId: filter.ownerUserId } : {}, orderBy: { createdAt: 'asc' } });
+      const rows = await prisma.apiKey.findMany({
+        where: filter.ownerUserId ? { ownerUserId: filter.ownerUserId } : {},
+        orderBy: { createdAt: 'asc' },
+      });
       return rows.map(summarize);
     },
 
-    async revoke(id: string, { ownerUserId, actor = { type: 'admin' } }: { ownerUserId?: string; actor?: { type: 'admin' | 'user'; id?: string } } = {}) {
+    async revoke(
+      id: string,
+      { ownerUserId, actor = { type: 'admin' } }: { ownerUserId?: string; actor?: { type: 'admin' | 'user'; id?: string } } = {},
+    ) {
       const row = await findOwned(id, ownerUserId);
       if (!row.revokedAt) await prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
       for (const [hash, entry] of cache) if (entry.row?.id === id) cache.delete(hash);
-      await audit.record({ type: 'api_key.revoked', actorType: actor.type, ...(actor.id ? { actorId: actor.id } : {}), subject: id, outcome: 'success' });
+      await audit.record({
+        type: 'api_key.revoked',
+        actorType: actor.type,
+        ...(actor.id ? { actorId: actor.id } : {}),
+        subject: id,
+        outcome: 'success',
+      });
       return summarize((await prisma.apiKey.findUnique({ where: { id } }))!);
     },
 
     /** A new key with the same settings; the old one keeps working for `graceSeconds`. */
-    async rotate(id: string, graceSeconds: number, { ownerUserId, actor = { type: 'admin' } }: { ownerUserId?: string; actor?: { type: 'admin' | 'user'; id?: string } } = {}) {
-      if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 90 * 86400) throw new InputError('grace', 'must be from 0 seconds to 90 days');
+    async rotate(
+      id: string,
+      graceSeconds: number,
+      { ownerUserId, actor = { type: 'admin' } }: { ownerUserId?: string; actor?: { type: 'admin' | 'user'; id?: string } } = {},
+    ) {
+      if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 90 * 86400)
+        throw new InputError('grace', 'must be from 0 seconds to 90 days');
       const old = await findOwned(id, ownerUserId);
       if (old.revokedAt) throw new InputError('id', 'a revoked key cannot be rotated');
       const input: CreateApiKeyInput = {
@@ -185,8 +212,19 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources }
       const oldEnds = old.expiresAt && old.expiresAt < graceEnds ? old.expiresAt : graceEnds;
       await prisma.apiKey.update({ where: { id }, data: { expiresAt: oldEnds } });
       cache.clear();
-      await audit.record({ type: 'api_key.rotated', actorType: actor.type, ...(actor.id ? { actorId: actor.id } : {}), subject: id, outcome: 'success', details: { new_id: row.id, grace_seconds: graceSeconds } });
-      return { ...summarize((await prisma.apiKey.findUnique({ where: { id: row.id } }))!), key, previous_key_expires_at: oldEnds.toISOString() };
+      await audit.record({
+        type: 'api_key.rotated',
+        actorType: actor.type,
+        ...(actor.id ? { actorId: actor.id } : {}),
+        subject: id,
+        outcome: 'success',
+        details: { new_id: row.id, grace_seconds: graceSeconds },
+      });
+      return {
+        ...summarize((await prisma.apiKey.findUnique({ where: { id: row.id } }))!),
+        key,
+        previous_key_expires_at: oldEnds.toISOString(),
+      };
     },
 
     /**
@@ -208,7 +246,14 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources }
       const { row } = entry;
       const reason = !row ? 'unknown' : row.revokedAt ? 'revoked' : row.expiresAt && row.expiresAt.getTime() <= now ? 'expired' : undefined;
       if (reason || !row) {
-        await audit.record({ type: 'api_key.verification_failed', actorType: 'system', subject: row?.id ?? parsed.display, ...(context.ip ? { ip: context.ip } : {}), outcome: 'failure', details: { reason } });
+        await audit.record({
+          type: 'api_key.verification_failed',
+          actorType: 'system',
+          subject: row?.id ?? parsed.display,
+          ...(context.ip ? { ip: context.ip } : {}),
+          outcome: 'failure',
+          details: { reason },
+        });
         return { ok: false, reason: reason ?? 'unknown' };
       }
       const used = usage.get(row.id);

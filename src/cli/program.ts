@@ -321,7 +321,15 @@ export function buildProgram(io: CliIo): Command {
     .option('--json', 'print JSON')
     .action(
       async (
-        options: JsonOption & { name: string; scope: string; audience?: string[]; expiresIn?: string; ownerUser?: string; ownerClient?: string; rateLimit?: string },
+        options: JsonOption & {
+          name: string;
+          scope: string;
+          audience?: string[];
+          expiresIn?: string;
+          ownerUser?: string;
+          ownerClient?: string;
+          rateLimit?: string;
+        },
       ) => {
         const created = await withServices(io, (services) =>
           services.apiKeys.create({
@@ -334,7 +342,9 @@ export function buildProgram(io: CliIo): Command {
             ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
           }),
         );
-        print(io, options, created, () => [`id:  ${created.id}`, `key: ${created.key}`, 'The key is shown only now: store it safely.'].join('\n'));
+        print(io, options, created, () =>
+          [`id:  ${created.id}`, `key: ${created.key}`, 'The key is shown only now: store it safely.'].join('\n'),
+        );
       },
     );
   apikey
@@ -343,7 +353,9 @@ export function buildProgram(io: CliIo): Command {
     .option('--json', 'print JSON')
     .action(async (options: JsonOption) => {
       const keys = await withServices(io, (services) => services.apiKeys.list());
-      print(io, options, keys, () => table(keys as never, ['id', 'name', 'display_prefix', 'scope', 'expires_at', 'revoked_at', 'use_count']));
+      print(io, options, keys, () =>
+        table(keys as never, ['id', 'name', 'display_prefix', 'scope', 'expires_at', 'revoked_at', 'use_count']),
+      );
     });
   apikey
     .command('revoke <id>')
@@ -360,7 +372,9 @@ export function buildProgram(io: CliIo): Command {
     .option('--json', 'print JSON')
     .action(async (id: string, options: JsonOption & { grace: string }) => {
       const rotated = await withServices(io, (services) => services.apiKeys.rotate(id, parseDuration(options.grace, 'grace')));
-      print(io, options, rotated, () => [`id:  ${rotated.id}`, `key: ${rotated.key}`, `The previous key works until ${rotated.previous_key_expires_at}.`].join('\n'));
+      print(io, options, rotated, () =>
+        [`id:  ${rotated.id}`, `key: ${rotated.key}`, `The previous key works until ${rotated.previous_key_expires_at}.`].join('\n'),
+      );
     });
 
   const user = program.command('user').description('manage users');

@@ -121,13 +121,21 @@ export const configVariables = {
     example: '0',
   },
   API_KEY_PREFIX: {
-    description: 'Prefix of the API keys this server issues and accepts, e.g. pcl_live or pcl_test. Defaults to pcl_live in production and pcl_test otherwise.',
-    schema: z.string().regex(/^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/, 'lower-case letters and digits, in parts joined by _').max(32).optional(),
+    description:
+      'Prefix of the API keys this server issues and accepts, e.g. pcl_live or pcl_test. Defaults to pcl_live in production and pcl_test otherwise.',
+    schema: z
+      .string()
+      .regex(/^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/, 'lower-case letters and digits, in parts joined by _')
+      .max(32)
+      .optional(),
     example: 'pcl_test',
   },
   REDIS_URL: {
     description: 'redis://HOST:PORT: share rate-limit counters between instances. Without it each instance counts alone.',
-    schema: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    schema: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
     example: '',
   },
   PURGE_INTERVAL_SECONDS: {

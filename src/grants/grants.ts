@@ -46,6 +46,16 @@ export function createGrantService({ prisma, pepper, audit }: { prisma: Prisma; 
       });
     },
 
+    /** The id of the newest live grant a person gave a client, from any browser session. */
+    async latestFor(accountId: string, clientId: string): Promise<string | undefined> {
+      const row = await prisma.providerArtifact.findFirst({
+        where: { kind: 'Grant', accountId, clientId, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+        orderBy: { createdAt: 'desc' },
+        select: { payload: true },
+      });
+      return row ? (JSON.parse(row.payload) as { jti: string }).jti : undefined;
+    },
+
     /**
      * Ends a person's access for one client: every grant they gave it, with every code and token
      * issued from those grants. Returns how many grants went.

@@ -58,6 +58,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
         views,
         apiKeys,
         rateLimiter,
+        findGrantId: (accountId, clientId) => services.grants.latestFor(accountId, clientId),
         onRefreshTokenReuse: ({ clientId, accountId, grantId, ip }) => {
           logger.warn({ clientId, accountId }, 'refresh token reused; grant revoked');
           audit

@@ -56,8 +56,36 @@ export function createInteractionRoutes({
     return client?.clientName ?? 'the application';
   }
 
+  /**
+   * Turns what goes wrong in a flow into the error page with the right status, never a 500:
+   * an expired or finished interaction (oidc-provider's SessionNotFound), a body too large (413),
+   * a step that does not fit the prompt (400).
+   */
+  const pageErrors: Middleware = async function pageErrors(ctx, next) {
+    try {
+      await next();
+    } catch (error) {
+      const { status, statusCode, error: code, error_description: description, expose, message } = error as Record<string, unknown>;
+      const httpStatus = Number(status ?? statusCode);
+      if (!(httpStatus >= 400 && httpStatus < 500) && !expose) throw error;
+      const expired = code === 'invalid_request' && /interaction|session/i.test(String(description ?? ''));
+      html(
+        ctx,
+        httpStatus >= 400 && httpStatus < 500 ? httpStatus : 400,
+        views.render('error', {
+          message: expired
+            ? 'This sign-in page has expired or was already used. Go back to the application and start again.'
+            : String(description ?? message ?? 'The request could not be completed.'),
+          code: typeof code === 'string' ? code : httpStatus === 413 ? 'request_too_large' : 'invalid_request',
+        }),
+      );
+    }
+  };
+
   const loadInteraction: Middleware = async function loadInteraction(ctx, next) {
     ctx.state.interaction = await provider().interactionDetails(ctx.req, ctx.res);
+    // The uid in the path must be the interaction this browser's cookie belongs to.
+    if (ctx.state.interaction.uid !== ctx.params.uid) ctx.throw(400, 'this page belongs to another sign-in');
     await next();
   };
 
@@ -117,15 +145,14 @@ export function createInteractionRoutes({
     );
   }
 
-  router.get('/interaction/:uid', loadInteraction, async function showPrompt(ctx) {
-    const { prompt, uid } = ctx.state.interaction;
-    if (uid !== ctx.params.uid) ctx.throw(400, 'interaction mismatch');
+  router.get('/interaction/:uid', pageErrors, loadInteraction, async function showPrompt(ctx) {
+    const { prompt } = ctx.state.interaction;
     if (prompt.name === 'login') return renderLogin(ctx, 200);
     if (prompt.name === 'consent') return renderConsent(ctx);
     html(ctx, 400, views.render('error', { message: 'This sign-in step is not supported.', code: prompt.name }));
   });
 
-  router.post('/interaction/:uid/login', loadInteraction, forms, interactionCsrf, async function login(ctx) {
+  router.post('/interaction/:uid/login', pageErrors, loadInteraction, forms, interactionCsrf, async function login(ctx) {
     const { prompt, params } = ctx.state.interaction;
     if (prompt.name !== 'login') ctx.throw(400, 'not expecting a login');
     const body = ctx.request.body as Record<string, unknown>;
@@ -148,7 +175,7 @@ export function createInteractionRoutes({
     ctx.respond = false;
   });
 
-  router.post('/interaction/:uid/confirm', loadInteraction, forms, interactionCsrf, async function confirm(ctx) {
+  router.post('/interaction/:uid/confirm', pageErrors, loadInteraction, forms, interactionCsrf, async function confirm(ctx) {
     const { prompt, params, session, grantId } = ctx.state.interaction;
     if (prompt.name !== 'consent' || !session?.accountId) ctx.throw(400, 'not expecting consent');
     const { Grant } = provider();
@@ -177,7 +204,7 @@ export function createInteractionRoutes({
     ctx.respond = false;
   });
 
-  router.post('/interaction/:uid/abort', loadInteraction, forms, interactionCsrf, async function abort(ctx) {
+  router.post('/interaction/:uid/abort', pageErrors, loadInteraction, forms, interactionCsrf, async function abort(ctx) {
     await provider().interactionFinished(
       ctx.req,
       ctx.res,
@@ -219,11 +246,11 @@ export function createInteractionRoutes({
     html(ctx, 200, views.render('account', { email: user?.email ?? '', apps, csrf: csrfToken(csrfKey, 'account', session.uid), notice }));
   }
 
-  router.get('/account', loadSession, async function showAccount(ctx) {
+  router.get('/account', pageErrors, loadSession, async function showAccount(ctx) {
     await renderAccount(ctx);
   });
 
-  router.post('/account/apps/:clientId/revoke', loadSession, forms, sessionCsrf, async function revokeApp(ctx) {
+  router.post('/account/apps/:clientId/revoke', pageErrors, loadSession, forms, sessionCsrf, async function revokeApp(ctx) {
     // Only the signed-in user's own grants are touched; for any other client nothing is found.
     const revoked = await grantService.revokeClient(ctx.state.session.accountId, ctx.params.clientId!);
     if (revoked === 0) {

@@ -33,6 +33,8 @@ export interface ProviderDependencies {
   views: Views;
   apiKeys: ApiKeyService;
   rateLimiter: RateLimiter;
+  /** The newest grant an account gave a client, so consent is remembered across browsers. */
+  findGrantId?: (accountId: string, clientId: string) => Promise<string | undefined>;
   /** Called when a refresh token is presented a second time (the grant has been revoked). */
   onRefreshTokenReuse?: (details: { clientId: string; accountId?: string; grantId?: string; ip: string }) => void;
 }
@@ -79,6 +81,7 @@ export function createProvider({
   views,
   apiKeys,
   rateLimiter,
+  findGrantId,
   onRefreshTokenReuse,
 }: ProviderDependencies): Provider {
   const accessTokenTtl = (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
@@ -114,6 +117,17 @@ export function createProvider({
       return code.scopes.has('offline_access') || (client as unknown as Record<string, unknown>).always_issue_refresh_token === true;
     },
     rotateRefreshToken: true,
+    // Consent is remembered per person and app, not per browser: a grant given in one session
+    // is found again from another (oidc-provider's default looks only in the current session).
+    async loadExistingGrant(ctx) {
+      const clientId = ctx.oidc.client!.clientId;
+      const accountId = ctx.oidc.session!.accountId;
+      const grantId =
+        ctx.oidc.result?.consent?.grantId ??
+        ctx.oidc.session!.grantIdFor(clientId) ??
+        (accountId ? await findGrantId?.(accountId, clientId) : undefined);
+      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+    },
     async renderError(ctx, out) {
       ctx.type = 'html';
       ctx.body = views.render('error', { message: out.error_description ?? 'The request could not be completed.', code: out.error });
@@ -198,6 +212,8 @@ export function createProvider({
     },
     ttl: {
       ...fixedLifetimes,
+      // A grant outlives the longest refresh-token chain it can carry.
+      Grant: Math.max(fixedLifetimes.Grant, config.lifetimes.refreshTokenAbsolute),
       IdToken: config.lifetimes.idToken,
       AccessToken: accessTokenTtl as never,
       ClientCredentials: accessTokenTtl as never,

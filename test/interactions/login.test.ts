@@ -118,6 +118,14 @@ describe('authorization code with PKCE, OpenID Connect', () => {
     expect(events[0]).toMatchObject({ actorId: app.client_id, outcome: 'failure' });
   });
 
+  test('consent is remembered across browsers: a second browser signs in without being asked again', async () => {
+    await logIn(new UserAgent(), { scope: 'openid', prompt: '' });
+    const other = new UserAgent();
+    const started = await authorizationRequest({ scope: 'openid', prompt: '' });
+    const step = await signIn(other, started.url, { email: EMAIL, password: PASSWORD, redirectUri: REDIRECT, consent: false });
+    expect(step.location).toMatch(/^http:\/\/127\.0\.0\.1:8123\/callback\?code=/);
+  });
+
   test('consent is asked once and remembered; asking for more asks again', async () => {
     const agent = new UserAgent();
     await logIn(agent, { scope: 'openid email', prompt: '' });
@@ -302,6 +310,57 @@ describe('bad input', () => {
     expect(missing.status).toBe(403);
   });
 
+  test('consent and cancel forms refuse a forged CSRF token', async () => {
+    const agent = new UserAgent();
+    const started = await authorizationRequest();
+    const login = await agent.follow(started.url, REDIRECT);
+    const consent = await agent.follow(formAction(login.body, '/login', login.url), REDIRECT, {
+      form: { csrf: csrfFrom(login.body), email: EMAIL, password: PASSWORD },
+    });
+    expect(consent.body).toContain('/confirm"');
+    for (const suffix of ['/confirm', '/abort']) {
+      const forged = await agent.request(formAction(consent.body, suffix, consent.url), { form: { csrf: 'forged' } });
+      expect(forged.status).toBe(403);
+      expect(forged.location).toBeUndefined();
+    }
+    // Cancel with a good token goes back to the app with access_denied.
+    const cancelled = await agent.follow(formAction(consent.body, '/abort', consent.url), REDIRECT, {
+      form: { csrf: csrfFrom(consent.body) },
+    });
+    expect(cancelled.location).toMatch(/error=access_denied/);
+  });
+
+  test('broken, expired, oversized and out-of-order steps get an error page, never a 500', async () => {
+    const stranger = await new UserAgent().request(`${running.url}/interaction/nope`);
+    expect(stranger.status).toBe(400);
+    expect(stranger.body).toContain('has expired or was already used');
+
+    const agent = new UserAgent();
+    const started = await authorizationRequest();
+    const login = await agent.follow(started.url, REDIRECT);
+    const uid = /\/interaction\/([^/"]+)\/login/.exec(login.body)![1]!;
+    const wrongUid = await agent.request(`${running.url}/interaction/${uid}x`);
+    expect(wrongUid.status).toBe(400);
+    const tooEarly = await agent.request(`${running.url}/interaction/${uid}/confirm`, { form: { csrf: csrfFrom(login.body) } });
+    expect(tooEarly.status).toBe(400);
+    const huge = await agent.request(`${running.url}/interaction/${uid}/login`, {
+      form: { csrf: csrfFrom(login.body), email: 'x'.repeat(20_000), password: 'y' },
+    });
+    expect(huge.status).toBe(413);
+    expect(huge.body).toContain('Something went wrong');
+
+    const consent = await agent.follow(formAction(login.body, '/login', login.url), REDIRECT, {
+      form: { csrf: csrfFrom(login.body), email: EMAIL, password: PASSWORD },
+    });
+    const allow = formAction(consent.body, '/confirm', consent.url);
+    const done = await agent.follow(allow, REDIRECT, { form: { csrf: csrfFrom(consent.body) } });
+    expect(done.location).toMatch(/code=/);
+    // The back button: posting Allow again after the flow finished.
+    const replay = await agent.request(allow, { form: { csrf: csrfFrom(consent.body) } });
+    expect(replay.status).toBe(400);
+    expect(replay.body).toContain('has expired or was already used');
+  });
+
   test('page output is escaped: a hostile email is shown as text', async () => {
     const started = await authorizationRequest();
     const step = await signIn(new UserAgent(), started.url, {
@@ -321,7 +380,7 @@ describe('account page', () => {
     expect(page.status).toBe(200);
     expect(page.body).toContain('Notes App');
     expect(page.body).toContain(EMAIL);
-    const revoke = formAction(page.body, '/revoke', page.url);
+    const revoke = formAction(page.body, `/account/apps/${encodeURIComponent(app.client_id)}/revoke`, page.url);
     const forged = await agent.request(revoke, { form: { csrf: 'forged' } });
     expect(forged.status).toBe(403);
     const done = await agent.request(revoke, { form: { csrf: csrfFrom(page.body) } });
@@ -334,11 +393,14 @@ describe('account page', () => {
   test('pages carry a strict Content-Security-Policy and cannot be framed', async () => {
     const started = await authorizationRequest();
     const page = await new UserAgent().follow(started.url, REDIRECT);
-    const response = await fetch(page.url);
-    expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
-    expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-    expect(response.headers.get('x-frame-options')).toBe('DENY');
-    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('name="password"');
+    const csp = page.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
   });
 
   test('without a session the account page asks to sign in', async () => {

@@ -4,6 +4,7 @@ import { CookieJar } from 'tough-cookie';
 
 export interface Step {
   status: number;
+  headers: Headers;
   url: string;
   location?: string;
   body: string;
@@ -23,6 +24,7 @@ export class UserAgent {
     const location = response.headers.get('location');
     return {
       status: response.status,
+      headers: response.headers,
       url,
       ...(location ? { location: new URL(location, url).toString() } : {}),
       body: await response.text(),

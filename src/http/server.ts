@@ -112,6 +112,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   });
   app.use(jwksEndpoint(live, config.jwksMaxAgeSeconds));
   app.use(staticAsset('/assets/portcullis.css', 'text/css; charset=utf-8'));
+  app.use(staticAsset('/assets/copy.js', 'text/javascript; charset=utf-8'));
   app.use(
     createInteractionRoutes({
       provider: () => live.current().provider,
@@ -120,6 +121,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
       resources: services.resources,
       audit: services.audit,
       grants: services.grants,
+      apiKeys: services.apiKeys,
       csrfKey: config.cookieKeys[0]!,
     }),
   );

@@ -6,6 +6,8 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import Provider, { type InteractionResults } from 'oidc-provider';
 import type { AuditLog } from '../audit/index.ts';
+import type { ApiKeyService } from '../apikeys/index.ts';
+import { InputError, NotFoundError } from '../errors/index.ts';
 import type { GrantService } from '../grants/index.ts';
 import type { ResourceService } from '../resources/index.ts';
 import type { UserService } from '../users/index.ts';
@@ -20,6 +22,7 @@ export interface InteractionDependencies {
   resources: ResourceService;
   audit: AuditLog;
   grants: GrantService;
+  apiKeys: ApiKeyService;
   csrfKey: string;
 }
 
@@ -45,6 +48,7 @@ export function createInteractionRoutes({
   resources,
   audit,
   grants: grantService,
+  apiKeys,
   csrfKey,
 }: InteractionDependencies): Middleware {
   const router = new Router();
@@ -258,6 +262,90 @@ export function createInteractionRoutes({
       return;
     }
     await renderAccount(ctx, 'Access revoked. The app can no longer use your account.');
+  });
+
+  // The developer page: a signed-in person's own API keys.
+  async function renderKeys(
+    ctx: Context,
+    extra: { newKey?: { name: string; key: string; previousExpiresAt?: string }; error?: string; notice?: string; status?: number } = {},
+  ) {
+    const { session } = ctx.state;
+    const user = await users.findById(session.accountId);
+    const now = Date.now();
+    const keys = (await apiKeys.list({ ownerUserId: session.accountId })).map((key) => {
+      const expired = key.expires_at !== null && Date.parse(key.expires_at) <= now;
+      const status = key.revoked_at
+        ? 'revoked'
+        : expired
+          ? 'expired'
+          : key.expires_at
+            ? `active, expires ${key.expires_at.slice(0, 10)}`
+            : 'active';
+      return { ...key, status, active: !key.revoked_at && !expired };
+    });
+    html(
+      ctx,
+      extra.status ?? 200,
+      views.render('keys', {
+        email: user?.email ?? '',
+        keys,
+        resources: await resources.list(),
+        csrf: csrfToken(csrfKey, 'account', session.uid),
+        ...extra,
+      }),
+    );
+  }
+
+  const asOwner = (ctx: Context) => ({
+    ownerUserId: ctx.state.session.accountId as string,
+    actor: { type: 'user' as const, id: ctx.state.session.accountId as string },
+  });
+
+  router.get('/account/keys', pageErrors, loadSession, async function showKeys(ctx) {
+    await renderKeys(ctx);
+  });
+
+  router.post('/account/keys', pageErrors, loadSession, forms, sessionCsrf, async function createKey(ctx) {
+    const body = ctx.request.body as Record<string, unknown>;
+    const text = (value: unknown) => (typeof value === 'string' ? value : '');
+    try {
+      const expires = Number(text(body.expires));
+      const created = await apiKeys.create(
+        {
+          name: text(body.name),
+          scope: text(body.scope),
+          audiences: text(body.audience) ? [text(body.audience)] : [],
+          ...(expires > 0 ? { expiresInSeconds: expires } : {}),
+          ownerUserId: ctx.state.session.accountId,
+        },
+        { type: 'user', id: ctx.state.session.accountId },
+      );
+      await renderKeys(ctx, { newKey: { name: created.name, key: created.key } });
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      await renderKeys(ctx, { error: error.message, status: 400 });
+    }
+  });
+
+  router.post('/account/keys/:id/rotate', pageErrors, loadSession, forms, sessionCsrf, async function rotateKey(ctx) {
+    try {
+      const rotated = await apiKeys.rotate(ctx.params.id!, 24 * 3600, asOwner(ctx));
+      await renderKeys(ctx, { newKey: { name: rotated.name, key: rotated.key, previousExpiresAt: rotated.previous_key_expires_at } });
+    } catch (error) {
+      if (error instanceof NotFoundError) return renderKeys(ctx, { error: 'There is no such key.', status: 404 });
+      if (error instanceof InputError) return renderKeys(ctx, { error: error.message, status: 400 });
+      throw error;
+    }
+  });
+
+  router.post('/account/keys/:id/revoke', pageErrors, loadSession, forms, sessionCsrf, async function revokeKey(ctx) {
+    try {
+      const revoked = await apiKeys.revoke(ctx.params.id!, asOwner(ctx));
+      await renderKeys(ctx, { notice: `Revoked ${revoked.name}. It stopped working at once.` });
+    } catch (error) {
+      if (error instanceof NotFoundError) return renderKeys(ctx, { error: 'There is no such key.', status: 404 });
+      throw error;
+    }
   });
 
   return router.routes() as unknown as Middleware;

@@ -27,7 +27,15 @@ beforeAll(async () => {
   await run(['resource', 'create', '--audience', API, '--scope', 'invoices:read invoices:write']);
   await run(['resource', 'create', '--audience', 'https://other.example.com', '--scope', 'other:read']);
   resourceServer = (await run(['client', 'create', '--name', 'billing-api', '--grant', 'client_credentials'])) as typeof resourceServer;
-  exchanger = (await run(['client', 'create', '--name', 'key-exchanger', '--public', '--grant', 'urn:ietf:params:oauth:grant-type:token-exchange'])) as typeof exchanger;
+  exchanger = (await run([
+    'client',
+    'create',
+    '--name',
+    'key-exchanger',
+    '--public',
+    '--grant',
+    'urn:ietf:params:oauth:grant-type:token-exchange',
+  ])) as typeof exchanger;
   owner = (await run(['client', 'create', '--name', 'integration', '--grant', 'client_credentials'])) as typeof owner;
 });
 afterAll(() => running.stop());
@@ -54,7 +62,19 @@ async function exchange(key: string, parameters: Record<string, string> = {}) {
 }
 
 async function createKey(extra: string[] = []) {
-  return (await run(['apikey', 'create', '--name', 'nightly export', '--scope', 'invoices:read', '--audience', API, '--owner-client', owner.client_id, ...extra])) as {
+  return (await run([
+    'apikey',
+    'create',
+    '--name',
+    'nightly export',
+    '--scope',
+    'invoices:read',
+    '--audience',
+    API,
+    '--owner-client',
+    owner.client_id,
+    ...extra,
+  ])) as {
     id: string;
     key: string;
   };
@@ -65,7 +85,15 @@ test('create prints the key once; introspection says active with scope, owner, a
   expect(key).toMatch(/^pcl_test_[0-9A-Za-z]{39}$/);
   const response = await introspect(key);
   expect(response.status).toBe(200);
-  expect(await response.json()).toMatchObject({ active: true, token_type: 'api_key', scope: 'invoices:read', sub: owner.client_id, client_id: owner.client_id, aud: API, api_key_id: id });
+  expect(await response.json()).toMatchObject({
+    active: true,
+    token_type: 'api_key',
+    scope: 'invoices:read',
+    sub: owner.client_id,
+    client_id: owner.client_id,
+    aud: API,
+    api_key_id: id,
+  });
   const listed = (await cli(['apikey', 'list', '--json'], running.env)).stdout;
   expect(listed).toContain(id);
   expect(listed).not.toContain(key);
@@ -74,7 +102,9 @@ test('create prints the key once; introspection says active with scope, owner, a
 
 test('a key owned by a user introspects with that user as sub', async () => {
   const user = await run(['user', 'create', '--email', 'keys@example.com', '--password-stdin'], 'long enough password');
-  const { key } = (await run(['apikey', 'create', '--name', 'mine', '--scope', 'invoices:read', '--owner-user', user.id as string])) as { key: string };
+  const { key } = (await run(['apikey', 'create', '--name', 'mine', '--scope', 'invoices:read', '--owner-user', user.id as string])) as {
+    key: string;
+  };
   expect(await (await introspect(key)).json()).toMatchObject({ active: true, sub: user.id });
 });
 
@@ -84,7 +114,11 @@ test('exchange gives a JWT for the API, scoped no wider than the key, verified a
   expect(response.status).toBe(200);
   const body = (await response.json()) as { access_token: string; issued_token_type: string; token_type: string; expires_in: number };
   expect(body).toMatchObject({ issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: 900 });
-  const { payload } = await jwtVerify(body.access_token, createRemoteJWKSet(new URL(as.jwks_uri!)), { issuer: running.url, audience: API, typ: 'at+jwt' });
+  const { payload } = await jwtVerify(body.access_token, createRemoteJWKSet(new URL(as.jwks_uri!)), {
+    issuer: running.url,
+    audience: API,
+    typ: 'at+jwt',
+  });
   expect(payload).toMatchObject({ sub: owner.client_id, scope: 'invoices:read', client_id: exchanger.client_id, api_key_id: id });
 
   const wider = await exchange(key, { resource: API, scope: 'invoices:write' });
@@ -120,10 +154,10 @@ test('a key revoked from another process (the CLI) stops working within one seco
   expect(await (await introspect(key)).json()).toMatchObject({ active: true });
   const revokedAt = Date.now();
   await run(['apikey', 'revoke', id]);
-  let answer = await (await introspect(key)).json();
+  let answer = (await (await introspect(key)).json()) as { active: boolean };
   while (answer.active && Date.now() - revokedAt < 3000) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    answer = await (await introspect(key)).json();
+    answer = (await (await introspect(key)).json()) as { active: boolean };
   }
   expect(answer).toEqual({ active: false });
   expect(Date.now() - revokedAt).toBeLessThan(1500);

@@ -23,8 +23,13 @@ maybe('rate limits across instances (Redis)', () => {
   });
 
   test('two instances count one key against one limit', async () => {
-    const rs = (await cli(['client', 'create', '--name', 'rs', '--grant', 'client_credentials', '--json'], first.env)).json<{ client_id: string; client_secret: string }>();
-    const { key } = (await cli(['apikey', 'create', '--name', 'shared', '--scope', 'x', '--rate-limit', '4/30s', '--json'], first.env)).json<{ key: string }>();
+    const rs = (await cli(['client', 'create', '--name', 'rs', '--grant', 'client_credentials', '--json'], first.env)).json<{
+      client_id: string;
+      client_secret: string;
+    }>();
+    const { key } = (
+      await cli(['apikey', 'create', '--name', 'shared', '--scope', 'x', '--rate-limit', '4/30s', '--json'], first.env)
+    ).json<{ key: string }>();
     const introspect = (server: RunningServer) =>
       fetch(`${server.url}/token/introspection`, {
         method: 'POST',

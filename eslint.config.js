@@ -31,4 +31,9 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The one browser script: the copy button on the API keys page.
+    files: ['views/assets/*.js'],
+    languageOptions: { globals: { document: 'readonly', navigator: 'readonly' } },
+  },
 );

@@ -5,15 +5,23 @@ import { createAuditLog } from './audit/index.ts';
 import { createClientService } from './clients/index.ts';
 import type { Config } from './config/index.ts';
 import type { Database } from './db/index.ts';
+import type { Metrics } from './metrics/index.ts';
 import { createGrantService } from './grants/index.ts';
 import { createKeyService } from './oidc/index.ts';
 import { createResourceService } from './resources/index.ts';
 import { createUserService } from './users/index.ts';
 
-export function createServices({ config, db }: { config: Config; db: Database }) {
+export function createServices({ config, db, metrics }: { config: Config; db: Database; metrics?: Metrics }) {
   const audit = createAuditLog(db.prisma);
   const resources = createResourceService({ prisma: db.prisma, audit });
-  const apiKeys = createApiKeyService({ prisma: db.prisma, pepper: config.hashPepper, prefix: config.apiKeyPrefix, audit, resources });
+  const apiKeys = createApiKeyService({
+    prisma: db.prisma,
+    pepper: config.hashPepper,
+    prefix: config.apiKeyPrefix,
+    audit,
+    resources,
+    ...(metrics ? { onVerify: metrics.apiKeyVerified } : {}),
+  });
   const rateLimiter = createRateLimiter({ redisUrl: config.redisUrl });
   return {
     audit,

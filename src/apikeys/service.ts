@@ -70,9 +70,11 @@ export interface ApiKeyServiceOptions {
   prefix: string;
   audit: AuditLog;
   resources: ResourceService;
+  /** Told the outcome of every verification (for metrics). */
+  onVerify?: (outcome: 'valid' | Exclude<Verification, { ok: true }>['reason']) => void;
 }
 
-export function createApiKeyService({ prisma, pepper, prefix, audit, resources }: ApiKeyServiceOptions) {
+export function createApiKeyService({ prisma, pepper, prefix, audit, resources, onVerify }: ApiKeyServiceOptions) {
   const cache = new Map<string, { row: Row | null; at: number }>();
   const usage = new Map<string, { count: number; last: Date }>();
   const stats = { lookups: 0 };
@@ -233,7 +235,10 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources }
      */
     async verify(candidate: unknown, context: { ip?: string } = {}): Promise<Verification> {
       const parsed = parseApiKey(candidate, [prefix]);
-      if (!parsed) return { ok: false, reason: 'malformed' };
+      if (!parsed) {
+        onVerify?.('malformed');
+        return { ok: false, reason: 'malformed' };
+      }
       const hash = keyedHash(pepper, candidate as string);
       const now = Date.now();
       let entry = cache.get(hash);
@@ -245,6 +250,7 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources }
       }
       const { row } = entry;
       const reason = !row ? 'unknown' : row.revokedAt ? 'revoked' : row.expiresAt && row.expiresAt.getTime() <= now ? 'expired' : undefined;
+      onVerify?.(reason ?? (row ? 'valid' : 'unknown'));
       if (reason || !row) {
         await audit.record({
           type: 'api_key.verification_failed',

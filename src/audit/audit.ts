@@ -19,6 +19,8 @@ export interface AuditEventInput {
 export interface AuditLog {
   record(event: AuditEventInput): Promise<void>;
   list(filter?: { type?: string; subject?: string; limit?: number }): Promise<AuditEventInput[]>;
+  /** Deletes events older than `before` (retention). Returns how many went. */
+  purgeBefore(before: Date): Promise<number>;
 }
 
 export function createAuditLog(prisma: Prisma): AuditLog {
@@ -37,6 +39,10 @@ export function createAuditLog(prisma: Prisma): AuditLog {
           ...(event.details ? { details: event.details as object } : {}),
         },
       });
+    },
+    async purgeBefore(before) {
+      const { count } = await prisma.auditEvent.deleteMany({ where: { at: { lt: before } } });
+      return count;
     },
     async list(filter = {}) {
       const rows = await prisma.auditEvent.findMany({

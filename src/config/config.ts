@@ -138,6 +138,11 @@ export const configVariables = {
       .optional(),
     example: '',
   },
+  AUDIT_RETENTION_DAYS: {
+    description: 'Audit events older than this many days are deleted.',
+    schema: z.coerce.number().int().min(1).max(3650).default(365),
+    example: '365',
+  },
   PURGE_INTERVAL_SECONDS: {
     description: 'How often expired tokens, sessions and other artifacts are deleted from the database.',
     schema: secondsSchema(600, 2_147_483),
@@ -168,6 +173,7 @@ export interface Config {
   keyRotationIntervalSeconds: number;
   apiKeyPrefix: string;
   redisUrl: string | undefined;
+  auditRetentionDays: number;
   purgeIntervalSeconds: number;
   logLevel: string;
 }
@@ -273,6 +279,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyRotationIntervalSeconds: (values.KEY_ROTATION_INTERVAL_SECONDS as number | undefined) ?? (production ? 30 * 24 * 3600 : 0),
     apiKeyPrefix: (values.API_KEY_PREFIX as string | undefined) ?? (production ? 'pcl_live' : 'pcl_test'),
     redisUrl: values.REDIS_URL as string | undefined,
+    auditRetentionDays: values.AUDIT_RETENTION_DAYS as number,
     purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS as number,
     logLevel: values.LOG_LEVEL as string,
   };

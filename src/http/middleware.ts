@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { fromDatabaseError, PortcullisError } from '../errors/index.ts';
+import { isDatabaseError } from '../metrics/index.ts';
 
 /** Gives each request an id (echoed as X-Request-Id) and logs one line when it ends. No bodies, no query strings. */
 export function requestLogger(logger: Logger): Middleware {
@@ -25,7 +26,7 @@ export function requestLogger(logger: Logger): Middleware {
 }
 
 /** Renders PortcullisError as JSON with its status; anything else is a logged 500 with no detail. */
-export function errorHandler(logger: Logger): Middleware {
+export function errorHandler(logger: Logger, metrics?: { databaseError(): void }): Middleware {
   return async function renderErrors(ctx, next) {
     try {
       await next();
@@ -36,6 +37,7 @@ export function errorHandler(logger: Logger): Middleware {
         ctx.body = { error: error.code, error_description: error.message, ...('field' in error ? { field: error.field } : {}) };
         return;
       }
+      if (isDatabaseError(error)) metrics?.databaseError();
       logger.error({ err: error, requestId: ctx.state.requestId }, 'unhandled error');
       ctx.status = 500;
       ctx.body = { error: 'server_error', error_description: 'an unexpected error occurred' };

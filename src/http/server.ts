@@ -16,6 +16,7 @@ import {
   type LiveProvider,
 } from '../oidc/index.ts';
 import { createInteractionRoutes, createViews } from '../interactions/index.ts';
+import { createMetrics, isDatabaseError, type Metrics } from '../metrics/index.ts';
 import { createServices, type Services } from '../services.ts';
 import { staticAsset } from './assets.ts';
 import { errorHandler, requestLogger, securityHeaders } from './middleware.ts';
@@ -24,6 +25,7 @@ export interface Server {
   app: Koa;
   services: Services;
   live: LiveProvider;
+  metrics: Metrics;
   /** Serves requests arriving at an HTTP server the caller created (and may already have bound). */
   attach(server: http.Server): void;
   /** Starts listening; resolves with the URL actually bound (PORT=0 picks a free port). */
@@ -39,7 +41,8 @@ export interface ServerOptions {
 }
 
 export async function createServer({ config, db, logger }: ServerOptions): Promise<Server> {
-  const services = createServices({ config, db });
+  const metrics = createMetrics();
+  const services = createServices({ config, db, metrics });
   const views = createViews();
   const created = await services.keys.ensure();
   if (created.length) logger.info({ kids: created }, 'created signing keys');
@@ -74,7 +77,11 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
             .catch((error: unknown) => logger.error({ err: error }, 'recording an audit event failed'));
         },
       });
-      provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
+      provider.on('server_error', (_ctx, error) => {
+        if (isDatabaseError(error)) metrics.databaseError();
+        logger.error({ err: error }, 'oidc-provider server error');
+      });
+      provider.on('grant.success', (ctx) => metrics.tokenIssued(String(ctx.oidc.params?.grant_type ?? 'unknown')));
       return { provider, keys };
     },
     version: () => keySetVersion(db.prisma),
@@ -86,7 +93,8 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   // oidc-provider runs inside this app (koa-mount), so its signed cookies use this app's keys.
   app.keys = config.cookieKeys;
   app.use(requestLogger(logger));
-  app.use(errorHandler(logger));
+  app.use(metrics.middleware);
+  app.use(errorHandler(logger, metrics));
   app.use(securityHeaders());
   app.use(async function wellKnownAliases(ctx, next) {
     // RFC 8414 section 3: OAuth clients look for metadata here; it is the same document.
@@ -110,6 +118,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
     }
     await next();
   });
+  app.use(metrics.endpoint);
   app.use(jwksEndpoint(live, config.jwksMaxAgeSeconds));
   app.use(staticAsset('/assets/portcullis.css', 'text/css; charset=utf-8'));
   app.use(staticAsset('/assets/copy.js', 'text/javascript; charset=utf-8'));
@@ -139,6 +148,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
     const purged = await purgeExpiredArtifacts(db.prisma);
     if (purged) logger.debug({ purged }, 'purged expired artifacts');
     if ((await services.keys.retireExpired()).length) await live.refresh();
+    await services.audit.purgeBefore(new Date(Date.now() - config.auditRetentionDays * 86_400_000));
   });
   if (config.keyRotationIntervalSeconds > 0) {
     // Checked often enough to be on time; the rotation itself is conditioned on the key state,
@@ -158,6 +168,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
     app,
     services,
     live,
+    metrics,
     attach(server) {
       httpServer = server;
       server.on('request', handler);

@@ -1,0 +1,87 @@
+// Prometheus metrics (prom-client), one registry per server: no global state, so tests and
+// several servers in one process do not mix their counts.
+import type { Middleware } from 'koa';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** Paths served outside any router, named as themselves; anything unknown is one label. */
+const FIXED_ROUTES = new Set(['/jwks', '/jwks/', '/healthz', '/readyz', '/metrics', '/assets/portcullis.css', '/assets/copy.js']);
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'portcullis_' });
+  const requests = new Counter({
+    name: 'portcullis_http_requests_total',
+    help: 'HTTP requests by route, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'portcullis_http_request_duration_seconds',
+    help: 'HTTP request latency by route.',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'portcullis_tokens_issued_total',
+    help: 'Successful token endpoint grants, by grant type.',
+    labelNames: ['grant_type'] as const,
+    registers: [registry],
+  });
+  const apiKeyChecks = new Counter({
+    name: 'portcullis_api_key_verifications_total',
+    help: 'API key verifications by outcome (valid, malformed, unknown, revoked, expired).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const databaseErrors = new Counter({
+    name: 'portcullis_database_errors_total',
+    help: 'Requests that failed because the database did.',
+    registers: [registry],
+  });
+
+  /** A label that cannot grow without bound: the route's name or pattern, never the raw path. */
+  function routeOf(ctx: {
+    path: string;
+    state: Record<string, unknown>;
+    oidc?: { route?: string };
+    routePath?: string;
+    _matchedRoute?: string;
+  }): string {
+    return ctx.oidc?.route ?? ctx.routePath ?? ctx._matchedRoute ?? (FIXED_ROUTES.has(ctx.path) ? ctx.path : 'unmatched');
+  }
+
+  const middleware: Middleware = async function measure(ctx, next) {
+    const stop = latency.startTimer();
+    try {
+      await next();
+    } finally {
+      const route = routeOf(ctx as never);
+      stop({ route, method: ctx.method });
+      requests.inc({ route, method: ctx.method, status: String(ctx.status) });
+    }
+  };
+
+  return {
+    registry,
+    middleware,
+    tokenIssued: (grantType: string) => tokens.inc({ grant_type: grantType }),
+    apiKeyVerified: (outcome: string) => apiKeyChecks.inc({ outcome }),
+    databaseError: () => databaseErrors.inc(),
+    /** The /metrics endpoint, in Prometheus's text format. */
+    endpoint: async function metrics(ctx, next) {
+      if (ctx.path !== '/metrics' || ctx.method !== 'GET') return next();
+      ctx.type = registry.contentType;
+      ctx.body = await registry.metrics();
+    } as Middleware,
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** True for errors that come from the database driver or Prisma (not from the request). */
+export function isDatabaseError(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name ?? '';
+  const code = (error as { code?: string } | null)?.code ?? '';
+  return name.startsWith('PrismaClient') || /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|57P0\d|08\d\d\d|SQLITE_)/.test(code);
+}

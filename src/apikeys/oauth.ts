@@ -119,7 +119,9 @@ export function createTokenExchangeGrant(
     const resource = await resources.findByAudience(indicator);
     if (!resource) throw new errors.InvalidTarget('resource is not a registered API');
 
-    const grantable = new Set(words(key.scope).filter((scope) => words(resource.scope).includes(scope)));
+    // At most what the key carries, the API accepts, and the exchanging client was registered for.
+    const clientScope = new Set(words((ctx.oidc.client as unknown as Record<string, unknown>).allowed_scope));
+    const grantable = new Set(words(key.scope).filter((scope) => words(resource.scope).includes(scope) && clientScope.has(scope)));
     const requested = typeof params.scope === 'string' ? [...new Set(words(params.scope))] : [...grantable];
     const refused = requested.find((scope) => !grantable.has(scope));
     if (refused !== undefined) throw new errors.InvalidScope('requested scope is wider than the API key allows', refused);
@@ -127,7 +129,10 @@ export function createTokenExchangeGrant(
     const scope = requested.join(' ') || undefined;
     const { provider, client } = ctx.oidc;
     const token = new provider.ClientCredentials({ client: client!, ...(scope ? { scope } : {}) });
-    token.resourceServer = new provider.ResourceServer(resource.audience, resourceServer(resource) as never);
+    // The JWT never outlives the key it came from.
+    const keyLeft = key.expires_at ? Math.floor((Date.parse(key.expires_at) - Date.now()) / 1000) : Infinity;
+    const ttl = Math.max(1, Math.min(resource.access_token_ttl, keyLeft));
+    token.resourceServer = new provider.ResourceServer(resource.audience, resourceServer({ ...resource, access_token_ttl: ttl }) as never);
     // Read by the JWT customizer (src/oidc/provider.ts): the token speaks for the key's owner.
     Object.assign(token, { apiKeySubject: key.subject, apiKeyId: key.id });
     ctx.oidc.entity('ClientCredentials', token);

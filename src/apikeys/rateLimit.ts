@@ -37,7 +37,11 @@ export function createRateLimiter({
   redisUrl?: string | undefined;
   keyPrefix?: string;
 }): RateLimiter {
-  const redis = redisUrl ? new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }) : undefined;
+  // A stalled Redis must not stall requests: after 200 ms a command fails and the in-memory
+  // insurance limiter answers instead.
+  const redis = redisUrl
+    ? new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 200, connectTimeout: 2000 })
+    : undefined;
   redis?.on('error', () => undefined); // reported by failing commands; the insurance limiter takes over
   const limiters = new Map<string, RateLimiterAbstract>();
 

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import type { AuditLog } from '../audit/index.ts';
 import { keyedHash } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
-import { InputError, NotFoundError } from '../errors/index.ts';
+import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
 import { normalizeScope } from '../oauth/index.ts';
 import type { ResourceService } from '../resources/index.ts';
 import { generateApiKey, parseApiKey } from './format.ts';
@@ -75,7 +75,7 @@ export interface ApiKeyServiceOptions {
 }
 
 export function createApiKeyService({ prisma, pepper, prefix, audit, resources, onVerify }: ApiKeyServiceOptions) {
-  const cache = new Map<string, { row: Row | null; at: number }>();
+  const cache = new Map<string, { row: Row | null; ownerDisabled: boolean; at: number }>();
   const usage = new Map<string, { count: number; last: Date }>();
   const stats = { lookups: 0 };
 
@@ -111,9 +111,14 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
     return { name, scopes, audiences, rateLimit };
   }
 
-  async function insert(valid: Awaited<ReturnType<typeof validate>>, input: CreateApiKeyInput) {
+  async function insert(
+    valid: Awaited<ReturnType<typeof validate>>,
+    input: CreateApiKeyInput,
+    db: Pick<Prisma, 'apiKey'> = prisma,
+    expiresAt?: Date | null,
+  ) {
     const key = generateApiKey(prefix);
-    const row = await prisma.apiKey.create({
+    const row = await db.apiKey.create({
       data: {
         id: crypto.randomUUID(),
         name: valid.name,
@@ -124,7 +129,8 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
         scopes: valid.scopes,
         audiences: valid.audiences,
         rateLimit: valid.rateLimit,
-        expiresAt: input.expiresInSeconds ? new Date(Date.now() + input.expiresInSeconds * 1000) : null,
+        expiresAt:
+          expiresAt !== undefined ? expiresAt : input.expiresInSeconds ? new Date(Date.now() + input.expiresInSeconds * 1000) : null,
       },
     });
     return { key, row };
@@ -136,12 +142,25 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
     return row;
   }
 
-  async function flushUsage(): Promise<void> {
-    const pending = [...usage];
-    usage.clear();
-    for (const [id, { count, last }] of pending) {
-      await prisma.apiKey.updateMany({ where: { id }, data: { useCount: { increment: count }, lastUsedAt: last } });
+  let flushing: Promise<void> | undefined;
+  async function writeUsage(): Promise<void> {
+    for (const [id, { count, last }] of [...usage]) {
+      usage.delete(id);
+      try {
+        await prisma.apiKey.updateMany({ where: { id }, data: { useCount: { increment: count }, lastUsedAt: last } });
+      } catch (error) {
+        // Put the counts back for the next flush rather than lose them.
+        const since = usage.get(id);
+        usage.set(id, { count: count + (since?.count ?? 0), last: since && since.last > last ? since.last : last });
+        throw error;
+      }
     }
+  }
+  /** Writes pending use counts; one flush at a time, and a caller waits for the one in progress. */
+  async function flushUsage(): Promise<void> {
+    while (flushing) await flushing;
+    flushing = writeUsage().finally(() => (flushing = undefined));
+    return flushing;
   }
   // Last-used time and use count go to the database in batches, not on every request.
   const flusher = setInterval(() => void flushUsage().catch(() => undefined), USAGE_FLUSH_MS);
@@ -200,6 +219,7 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
         throw new InputError('grace', 'must be from 0 seconds to 90 days');
       const old = await findOwned(id, ownerUserId);
       if (old.revokedAt) throw new InputError('id', 'a revoked key cannot be rotated');
+      if (old.expiresAt && old.expiresAt.getTime() <= Date.now()) throw new InputError('id', 'an expired key cannot be rotated');
       const input: CreateApiKeyInput = {
         name: old.name,
         scope: (old.scopes as string[]).join(' '),
@@ -208,11 +228,19 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
         ...(old.ownerClientId ? { ownerClientId: old.ownerClientId } : {}),
         ...(old.rateLimit ? { rateLimit: old.rateLimit } : {}),
       };
-      const { key, row } = await insert(await validate(input), input);
-      if (old.expiresAt) await prisma.apiKey.update({ where: { id: row.id }, data: { expiresAt: old.expiresAt } });
+      const valid = await validate(input);
       const graceEnds = new Date(Date.now() + graceSeconds * 1000);
       const oldEnds = old.expiresAt && old.expiresAt < graceEnds ? old.expiresAt : graceEnds;
-      await prisma.apiKey.update({ where: { id }, data: { expiresAt: oldEnds } });
+      // One transaction, conditioned on the old key being as we read it: of two rotations (or a
+      // rotation and a revocation) at once, one wins and the other is told so.
+      const { key, row } = await prisma.$transaction(async (tx) => {
+        const { count } = await tx.apiKey.updateMany({
+          where: { id, revokedAt: null, expiresAt: old.expiresAt },
+          data: { expiresAt: oldEnds },
+        });
+        if (count !== 1) throw new ConflictError('the key was rotated or revoked at the same time; look again');
+        return insert(valid, input, tx, old.expiresAt);
+      });
       cache.clear();
       await audit.record({
         type: 'api_key.rotated',
@@ -244,12 +272,23 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
       let entry = cache.get(hash);
       if (!entry || now - entry.at > VERIFY_CACHE_MS) {
         stats.lookups += 1;
-        entry = { row: await prisma.apiKey.findUnique({ where: { keyHash: hash } }), at: now };
+        const row = await prisma.apiKey.findUnique({ where: { keyHash: hash } });
+        // A disabled user's keys stop working with the account.
+        const owner = row?.ownerUserId
+          ? await prisma.user.findUnique({ where: { id: row.ownerUserId }, select: { disabled: true } })
+          : undefined;
+        entry = { row, ownerDisabled: owner === null || owner?.disabled === true, at: now };
         if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
         cache.set(hash, entry);
       }
-      const { row } = entry;
-      const reason = !row ? 'unknown' : row.revokedAt ? 'revoked' : row.expiresAt && row.expiresAt.getTime() <= now ? 'expired' : undefined;
+      const { row, ownerDisabled } = entry;
+      const reason = !row
+        ? 'unknown'
+        : row.revokedAt || ownerDisabled
+          ? 'revoked'
+          : row.expiresAt && row.expiresAt.getTime() <= now
+            ? 'expired'
+            : undefined;
       onVerify?.(reason ?? (row ? 'valid' : 'unknown'));
       if (reason || !row) {
         await audit.record({
@@ -268,10 +307,16 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
       return { ok: true, key: { ...summary, subject: row.ownerUserId ?? row.ownerClientId ?? `apikey:${row.id}` } };
     },
 
+    /** Whether a key is still good, by id (for JWTs exchanged from it). Same cache lifetime as verify. */
+    async isActive(id: string): Promise<boolean> {
+      const row = await prisma.apiKey.findUnique({ where: { id }, select: { revokedAt: true, expiresAt: true } });
+      return Boolean(row && !row.revokedAt && (!row.expiresAt || row.expiresAt.getTime() > Date.now()));
+    },
+
     flushUsage,
-    close() {
+    async close() {
       clearInterval(flusher);
-      return flushUsage();
+      await flushUsage();
     },
   };
 }

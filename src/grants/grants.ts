@@ -46,6 +46,13 @@ export function createGrantService({ prisma, pepper, audit }: { prisma: Prisma; 
       });
     },
 
+    /** Every API scope a person has granted to any app for one API (the most their own API keys may carry). */
+    async grantedScopes(accountId: string, audience: string): Promise<Set<string>> {
+      const scopes = new Set<string>();
+      for (const grant of await this.listForAccount(accountId)) for (const scope of words(grant.resources[audience])) scopes.add(scope);
+      return scopes;
+    },
+
     /** The id of the newest live grant a person gave a client, from any browser session. */
     async latestFor(accountId: string, clientId: string): Promise<string | undefined> {
       const row = await prisma.providerArtifact.findFirst({

@@ -309,6 +309,18 @@ export function createInteractionRoutes({
     const body = ctx.request.body as Record<string, unknown>;
     const text = (value: unknown) => (typeof value === 'string' ? value : '');
     try {
+      // A person's own key carries at most what they have already granted apps for that API:
+      // scopes on an API are the administrators' to hand out, through the clients they register.
+      const audience = text(body.audience);
+      if (!audience) throw new InputError('audience', 'choose the API the key is for');
+      const granted = await grantService.grantedScopes(ctx.state.session.accountId, audience);
+      const beyond = text(body.scope)
+        .split(' ')
+        .filter(Boolean)
+        .find((scope) => !granted.has(scope));
+      if (beyond !== undefined) {
+        throw new InputError('scope', `${beyond} is not a scope you have granted an app for this API, so a key of yours cannot carry it`);
+      }
       const expires = Number(text(body.expires));
       const created = await apiKeys.create(
         {

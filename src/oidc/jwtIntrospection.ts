@@ -6,7 +6,7 @@ import type { Middleware } from 'koa';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
-export function jwtIntrospection(issuer: string, publicJwks: JSONWebKeySet): Middleware {
+export function jwtIntrospection(issuer: string, publicJwks: JSONWebKeySet, apiKeyActive?: (id: string) => Promise<boolean>): Middleware {
   const keys = createLocalJWKSet(publicJwks);
   return async function introspectJwt(ctx, next) {
     await next();
@@ -17,8 +17,22 @@ export function jwtIntrospection(issuer: string, publicJwks: JSONWebKeySet): Mid
     ctx.status = 200;
     try {
       const { payload } = await jwtVerify(token, keys, { issuer, typ: 'at+jwt' });
-      const { iss, sub, aud, exp, iat, jti, scope, client_id } = payload;
-      ctx.body = { active: true, token_type: 'Bearer', iss, sub, aud, exp, iat, jti, scope, client_id };
+      const { iss, sub, aud, exp, iat, jti, scope, client_id, api_key_id } = payload;
+      // A token exchanged from an API key is live only while the key is.
+      if (typeof api_key_id === 'string' && !(await apiKeyActive?.(api_key_id))) throw new Error('API key no longer active');
+      ctx.body = {
+        active: true,
+        token_type: 'Bearer',
+        iss,
+        sub,
+        aud,
+        exp,
+        iat,
+        jti,
+        scope,
+        client_id,
+        ...(api_key_id ? { api_key_id } : {}),
+      };
     } catch {
       ctx.body = { active: false };
     }

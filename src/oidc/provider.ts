@@ -240,7 +240,7 @@ export function createProvider({
   );
   provider.use(unauthorizedClientForGrantType);
   provider.use(apiKeyIntrospection(apiKeys, rateLimiter));
-  provider.use(jwtIntrospection(config.issuer, keys.publicJwks as never));
+  provider.use(jwtIntrospection(config.issuer, keys.publicJwks as never, (id) => apiKeys.isActive(id)));
   provider.on('grant.error', (ctx, error) => {
     // A refresh token found already consumed is a reuse: oidc-provider has just revoked the grant.
     const token = ctx.oidc?.entities?.RefreshToken;

@@ -35,6 +35,8 @@ beforeAll(async () => {
     '--public',
     '--grant',
     'urn:ietf:params:oauth:grant-type:token-exchange',
+    '--scope',
+    'invoices:read invoices:write',
   ])) as typeof exchanger;
   owner = (await run(['client', 'create', '--name', 'integration', '--grant', 'client_credentials'])) as typeof owner;
 });
@@ -210,9 +212,13 @@ test('a malformed key (bad checksum) is refused without a database query', async
 test('use is counted in batches: last used and use count reach the database', async () => {
   const { id, key } = await createKey();
   for (let i = 0; i < 3; i += 1) await introspect(key);
+  // Nothing is written per request...
+  const before = await running.db.prisma.apiKey.findUniqueOrThrow({ where: { id } });
+  expect(before.useCount).toBe(0);
+  // ...the batch brings all three.
   await running.server.services.apiKeys.flushUsage();
   const row = await running.db.prisma.apiKey.findUniqueOrThrow({ where: { id } });
-  expect(row.useCount).toBeGreaterThanOrEqual(1);
+  expect(row.useCount).toBe(3);
   expect(row.lastUsedAt).not.toBeNull();
 });
 
@@ -236,4 +242,81 @@ test('a database dump holds no API key, only hashes and display prefixes', async
   expect(dump).not.toContain(key);
   expect(dump).not.toContain(key.slice(9, 40));
   expect(dump).toContain(key.slice(0, 15));
+});
+
+test('an exchanged JWT never outlives its key, and stops introspecting as active when the key is revoked', async () => {
+  const { id, key } = await createKey(['--expires-in', '120s']);
+  const response = await exchange(key, { resource: API });
+  const { access_token, expires_in } = (await response.json()) as { access_token: string; expires_in: number };
+  expect(expires_in).toBeLessThanOrEqual(120);
+  const { payload } = await jwtVerify(access_token, createRemoteJWKSet(new URL(as.jwks_uri!)), { issuer: running.url, audience: API });
+  const keyExpiry = (await running.db.prisma.apiKey.findUniqueOrThrow({ where: { id } })).expiresAt!.getTime() / 1000;
+  expect(payload.exp!).toBeLessThanOrEqual(Math.ceil(keyExpiry));
+  expect(await (await introspect(access_token)).json()).toMatchObject({ active: true, api_key_id: id });
+  await running.server.services.apiKeys.revoke(id);
+  expect(await (await introspect(access_token)).json()).toEqual({ active: false });
+});
+
+test("exchange is bounded by the exchanging client's registered scopes too", async () => {
+  const narrow = (await run([
+    'client',
+    'create',
+    '--name',
+    'narrow',
+    '--public',
+    '--grant',
+    'urn:ietf:params:oauth:grant-type:token-exchange',
+    '--scope',
+    'invoices:read',
+  ])) as {
+    client_id: string;
+  };
+  const { key } = (await run(['apikey', 'create', '--name', 'wide', '--scope', 'invoices:read invoices:write', '--audience', API])) as {
+    key: string;
+  };
+  const response = await fetch(as.token_endpoint!, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      client_id: narrow.client_id,
+      subject_token: key,
+      subject_token_type: TOKEN_TYPE,
+      resource: API,
+      scope: 'invoices:write',
+    }),
+  });
+  expect(response.status).toBe(400);
+  expect(await response.json()).toMatchObject({ error: 'invalid_scope' });
+});
+
+test('rotation keeps the expiry; creation, rotation and revocation are audited without the key', async () => {
+  const { id, key } = await createKey(['--expires-in', '30d']);
+  const original = await running.db.prisma.apiKey.findUniqueOrThrow({ where: { id } });
+  const rotated = (await run(['apikey', 'rotate', id, '--grace', '1h'])) as {
+    id: string;
+    key: string;
+    expires_at: string;
+    previous_key_expires_at: string;
+  };
+  expect(rotated.expires_at).toBe(original.expiresAt!.toISOString());
+  expect(Date.parse(rotated.previous_key_expires_at) - Date.now()).toBeGreaterThan(3500_000);
+  await run(['apikey', 'revoke', rotated.id]);
+  const types = (await running.server.services.audit.list({ limit: 1000 }))
+    .filter((event) => [id, rotated.id].includes(event.subject ?? ''))
+    .map((event) => event.type);
+  expect(types).toEqual(expect.arrayContaining(['api_key.created', 'api_key.rotated', 'api_key.revoked']));
+  const everything = JSON.stringify(await running.db.prisma.auditEvent.findMany());
+  expect(everything).not.toContain(key);
+  expect(everything).not.toContain(rotated.key);
+});
+
+test("a disabled user's keys stop working", async () => {
+  const user = await run(['user', 'create', '--email', 'leaver@example.com', '--password-stdin'], 'long enough password');
+  const { key } = (await run(['apikey', 'create', '--name', 'theirs', '--scope', 'invoices:read', '--owner-user', user.id as string])) as {
+    key: string;
+  };
+  expect(await (await introspect(key)).json()).toMatchObject({ active: true });
+  await running.db.prisma.user.update({ where: { id: user.id as string }, data: { disabled: true } });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  expect(await (await introspect(key)).json()).toEqual({ active: false });
 });

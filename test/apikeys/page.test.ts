@@ -26,7 +26,20 @@ beforeAll(async () => {
   );
   const app = (
     await cli(
-      ['client', 'create', '--name', 'Console', '--public', '--grant', 'authorization_code', '--redirect-uri', REDIRECT, '--json'],
+      [
+        'client',
+        'create',
+        '--name',
+        'Console',
+        '--public',
+        '--grant',
+        'authorization_code',
+        '--redirect-uri',
+        REDIRECT,
+        '--scope',
+        'tiles:read',
+        '--json',
+      ],
       running.env,
     )
   ).json<{ client_id: string }>();
@@ -36,7 +49,8 @@ beforeAll(async () => {
   const verifier = client.randomPKCECodeVerifier();
   const url = client.buildAuthorizationUrl(config, {
     redirect_uri: REDIRECT,
-    scope: 'openid',
+    scope: 'openid tiles:read',
+    resource: 'https://maps.example.com',
     code_challenge: await client.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
   });
@@ -85,7 +99,11 @@ test('create shows the key once with a copy button; it works; rotate and revoke 
     form: { csrf: csrfFrom(listed.body), name: 'x', audience: 'https://maps.example.com', scope: 'admin' },
   });
   expect(bad.status).toBe(400);
-  expect(bad.body).toContain('not accepted');
+  expect(bad.body).toContain('not a scope you have granted');
+  const noApi = await agent.request(`${running.url}/account/keys`, {
+    form: { csrf: csrfFrom(listed.body), name: 'x', audience: '', scope: 'tiles:read' },
+  });
+  expect(noApi.status).toBe(400);
 
   const forged = await agent.request(formAction(listed.body, '/revoke', listed.url), { form: { csrf: 'forged' } });
   expect(forged.status).toBe(403);

@@ -19,6 +19,16 @@ export interface AuditEventInput {
 export interface AuditLog {
   record(event: AuditEventInput): Promise<void>;
   list(filter?: { type?: string; subject?: string; limit?: number }): Promise<AuditEventInput[]>;
+  /** Events newest first, filtered, a page at a time; `cursor` is the last id of the previous page. */
+  query(filter: {
+    since?: Date;
+    until?: Date;
+    type?: string;
+    actor?: string;
+    subject?: string;
+    limit: number;
+    cursor?: string;
+  }): Promise<{ events: (AuditEventInput & { id: string; at: string })[]; next_cursor: string | null }>;
   /** Deletes events older than `before` (retention). Returns how many went. */
   purgeBefore(before: Date): Promise<number>;
 }
@@ -39,6 +49,36 @@ export function createAuditLog(prisma: Prisma): AuditLog {
           ...(event.details ? { details: event.details as object } : {}),
         },
       });
+    },
+    async query({ since, until, type, actor, subject, limit, cursor }) {
+      const after = cursor ? await prisma.auditEvent.findUnique({ where: { id: cursor }, select: { at: true, id: true } }) : null;
+      const rows = await prisma.auditEvent.findMany({
+        where: {
+          ...(type ? { type } : {}),
+          ...(actor ? { actorId: actor } : {}),
+          ...(subject ? { subject } : {}),
+          at: { ...(since ? { gte: since } : {}), ...(until ? { lte: until } : {}) },
+          ...(after ? { OR: [{ at: { lt: after.at } }, { at: after.at, id: { lt: after.id } }] } : {}),
+        },
+        orderBy: [{ at: 'desc' }, { id: 'desc' }],
+        take: limit + 1,
+      });
+      const page = rows.slice(0, limit);
+      return {
+        events: page.map((row) => ({
+          id: row.id,
+          at: row.at.toISOString(),
+          type: row.type,
+          actorType: row.actorType as ActorType,
+          ...(row.actorId ? { actorId: row.actorId } : {}),
+          ...(row.subject ? { subject: row.subject } : {}),
+          ...(row.ip ? { ip: row.ip } : {}),
+          ...(row.userAgent ? { userAgent: row.userAgent } : {}),
+          outcome: row.outcome as 'success' | 'failure',
+          ...(row.details ? { details: row.details as Record<string, unknown> } : {}),
+        })),
+        next_cursor: rows.length > limit ? page.at(-1)!.id : null,
+      };
     },
     async purgeBefore(before) {
       const { count } = await prisma.auditEvent.deleteMany({ where: { at: { lt: before } } });

@@ -101,6 +101,21 @@ function validateJwks(jwks: unknown): { keys: Record<string, unknown>[] } {
   return { keys: keys as Record<string, unknown>[] };
 }
 
+function summarize(row: { id: string; name: string; public: boolean; metadata: unknown; createdAt: Date }): ClientSummary {
+  const metadata = row.metadata as Record<string, unknown>;
+  return {
+    client_id: row.id,
+    name: row.name,
+    public: row.public,
+    grant_types: metadata.grant_types as string[],
+    redirect_uris: metadata.redirect_uris as string[],
+    scope: metadata.scope as string,
+    token_endpoint_auth_method: metadata.token_endpoint_auth_method as string,
+    default_resource: (metadata.default_resource as string | undefined) ?? null,
+    created_at: row.createdAt.toISOString(),
+  };
+}
+
 export interface ClientServiceOptions {
   prisma: Prisma;
   pepper: string;
@@ -206,22 +221,72 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
       return { client_id: clientId, ...(secret ? { client_secret: secret } : {}) };
     },
 
+    async get(clientId: string): Promise<ClientSummary> {
+      const row = isStorableText(clientId) ? await prisma.client.findUnique({ where: { id: clientId } }) : null;
+      if (!row) throw new NotFoundError(`client ${clientId}`);
+      return summarize(row);
+    },
+
+    /** Changes a client's name, redirect URIs or scope; the same rules as creation apply. */
+    async update(
+      clientId: string,
+      changes: { name?: string; redirectUris?: string[]; postLogoutRedirectUris?: string[]; scope?: string },
+    ): Promise<ClientSummary> {
+      const row = isStorableText(clientId) ? await prisma.client.findUnique({ where: { id: clientId } }) : null;
+      if (!row) throw new NotFoundError(`client ${clientId}`);
+      const metadata = row.metadata as Record<string, unknown>;
+      const current: CreateClientInput = {
+        name: changes.name ?? row.name,
+        grantTypes: metadata.grant_types as string[],
+        redirectUris: changes.redirectUris ?? (metadata.redirect_uris as string[]),
+        postLogoutRedirectUris: changes.postLogoutRedirectUris ?? (metadata.post_logout_redirect_uris as string[] | undefined) ?? [],
+        scope: changes.scope ?? (metadata.scope as string),
+        public: row.public,
+        tokenEndpointAuthMethod: row.public ? undefined : (metadata.token_endpoint_auth_method as string),
+        ...(metadata.jwks ? { jwks: metadata.jwks } : {}),
+        ...(metadata.default_resource ? { defaultResource: metadata.default_resource as string } : {}),
+        alwaysIssueRefreshToken: metadata.always_issue_refresh_token === true,
+      };
+      const valid = validate(current);
+      const updated = await prisma.client.update({
+        where: { id: clientId },
+        data: {
+          name: valid.name,
+          metadata: {
+            ...metadata,
+            client_name: valid.name,
+            redirect_uris: valid.redirectUris,
+            scope: valid.scope,
+            ...(valid.postLogoutRedirectUris.length
+              ? { post_logout_redirect_uris: valid.postLogoutRedirectUris }
+              : { post_logout_redirect_uris: [] }),
+          } as object,
+        },
+      });
+      await audit.record({
+        type: 'client.updated',
+        actorType: 'admin',
+        subject: clientId,
+        outcome: 'success',
+        details: { fields: Object.keys(changes) },
+      });
+      return summarize(updated);
+    },
+
+    /** Deletes a client and every token, code and grant issued to it. */
+    async delete(clientId: string): Promise<void> {
+      const row = isStorableText(clientId) ? await prisma.client.findUnique({ where: { id: clientId }, select: { id: true } }) : null;
+      if (!row) throw new NotFoundError(`client ${clientId}`);
+      await prisma.$transaction([
+        prisma.providerArtifact.deleteMany({ where: { clientId } }),
+        prisma.client.delete({ where: { id: clientId } }),
+      ]);
+      await audit.record({ type: 'client.deleted', actorType: 'admin', subject: clientId, outcome: 'success' });
+    },
+
     async list(): Promise<ClientSummary[]> {
       const rows = await prisma.client.findMany({ orderBy: { createdAt: 'asc' } });
-      return rows.map((row) => {
-        const metadata = row.metadata as Record<string, unknown>;
-        return {
-          client_id: row.id,
-          name: row.name,
-          public: row.public,
-          grant_types: metadata.grant_types as string[],
-          redirect_uris: metadata.redirect_uris as string[],
-          scope: metadata.scope as string,
-          token_endpoint_auth_method: metadata.token_endpoint_auth_method as string,
-          default_resource: (metadata.default_resource as string | undefined) ?? null,
-          created_at: row.createdAt.toISOString(),
-        };
-      });
+      return rows.map(summarize);
     },
 
     /** The client as oidc-provider sees it: its metadata, with the secret's hash as `client_secret`. */

@@ -23,8 +23,18 @@ const words = (value: unknown) =>
 export function createGrantService({ prisma, pepper, audit }: { prisma: Prisma; pepper: string; audit: AuditLog }) {
   return {
     async listForAccount(accountId: string): Promise<GrantSummary[]> {
+      return this.list({ accountId });
+    },
+
+    /** Live grants, by account or client or both. */
+    async list({ accountId, clientId }: { accountId?: string; clientId?: string }): Promise<GrantSummary[]> {
       const rows = await prisma.providerArtifact.findMany({
-        where: { kind: 'Grant', accountId, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+        where: {
+          kind: 'Grant',
+          ...(accountId !== undefined ? { accountId } : {}),
+          ...(clientId !== undefined ? { clientId } : {}),
+          OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }],
+        },
         orderBy: { createdAt: 'asc' },
       });
       return rows.map((row) => {

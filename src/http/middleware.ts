@@ -37,6 +37,14 @@ export function errorHandler(logger: Logger, metrics?: { databaseError(): void }
         ctx.body = { error: error.code, error_description: error.message, ...('field' in error ? { field: error.field } : {}) };
         return;
       }
+      // Koa's own client errors (a body too large, invalid JSON, a wrong content length) keep their status.
+      const status = Number((error as { status?: number }).status);
+      if (status >= 400 && status < 500) {
+        ctx.status = status;
+        const description = (error as { expose?: boolean }).expose ? (error as Error).message : 'the request body could not be read';
+        ctx.body = { error: status === 413 ? 'request_too_large' : 'invalid_request', error_description: description };
+        return;
+      }
       if (isDatabaseError(error)) metrics?.databaseError();
       logger.error({ err: error, requestId: ctx.state.requestId }, 'unhandled error');
       ctx.status = 500;

@@ -15,6 +15,7 @@ import {
   purgeExpiredArtifacts,
   type LiveProvider,
 } from '../oidc/index.ts';
+import { ADMIN_SCOPES, adminAudience, createAdminRoutes } from '../admin/index.ts';
 import { createInteractionRoutes, createViews } from '../interactions/index.ts';
 import { createMetrics, isDatabaseError, type Metrics } from '../metrics/index.ts';
 import { createServices, type Services } from '../services.ts';
@@ -44,6 +45,8 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   const metrics = createMetrics();
   const services = createServices({ config, db, metrics });
   const views = createViews();
+  // Portcullis's own admin API is an API resource like any other.
+  await services.resources.ensure(adminAudience(config.issuer), `${ADMIN_SCOPES.read} ${ADMIN_SCOPES.write}`, 'Portcullis admin API');
   const created = await services.keys.ensure();
   if (created.length) logger.info({ kids: created }, 'created signing keys');
 
@@ -134,6 +137,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
       csrfKey: config.cookieKeys[0]!,
     }),
   );
+  app.use(createAdminRoutes({ services, issuer: config.issuer, publicJwks: () => live.current().keys.publicJwks as never }));
   app.use(live.middleware);
 
   const timers: NodeJS.Timeout[] = [];

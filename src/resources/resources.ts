@@ -64,6 +64,19 @@ export function createResourceService({ prisma, audit }: { prisma: Prisma; audit
       return summarize(row);
     },
 
+    /** Creates the resource if it is missing (used for Portcullis's own admin API). */
+    async ensure(audience: string, scope: string, name: string): Promise<ApiResourceSummary> {
+      const existing = await prisma.apiResource.findUnique({ where: { audience } });
+      if (existing) return summarize(existing);
+      try {
+        return summarize(
+          await prisma.apiResource.create({ data: { id: crypto.randomUUID(), audience, scope, name, accessTokenTtl: 300 } }),
+        );
+      } catch {
+        return summarize((await prisma.apiResource.findUnique({ where: { audience } }))!);
+      }
+    },
+
     async list(): Promise<ApiResourceSummary[]> {
       return (await prisma.apiResource.findMany({ orderBy: { createdAt: 'asc' } })).map(summarize);
     },

@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import type { AuditLog } from '../audit/index.ts';
 import { hashPassword, passwordNeedsRehash, verifyPassword } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
-import { ConflictError, InputError } from '../errors/index.ts';
+import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
 import { hasControlCharacters, isStorableText } from '../oauth/index.ts';
 
 export interface CreateUserInput {
@@ -69,6 +69,52 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
         disabled: row.disabled,
         created_at: row.createdAt.toISOString(),
       }));
+    },
+
+    /** Disables or re-enables a user. A disabled user cannot log in, and their API keys stop working. */
+    async setDisabled(id: string, disabled: boolean, actor: { type: 'admin'; id?: string } = { type: 'admin' }): Promise<UserSummary> {
+      const user = isStorableText(id) ? await prisma.user.findUnique({ where: { id } }) : null;
+      if (!user) throw new NotFoundError(`user ${id}`);
+      const row = await prisma.user.update({ where: { id }, data: { disabled } });
+      if (disabled) await prisma.providerArtifact.deleteMany({ where: { kind: 'Session', accountId: id } });
+      await audit.record({
+        type: disabled ? 'user.disabled' : 'user.enabled',
+        actorType: actor.type,
+        ...(actor.id ? { actorId: actor.id } : {}),
+        subject: id,
+        outcome: 'success',
+      });
+      return { id: row.id, email: row.email, name: row.name, disabled: row.disabled, created_at: row.createdAt.toISOString() };
+    },
+
+    /** Sets a new password (argon2id) and ends the user's sessions. */
+    async resetPassword(id: string, password: string, actor: { type: 'admin'; id?: string } = { type: 'admin' }): Promise<void> {
+      if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH)
+        throw new InputError('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
+      if (password.length > MAX_PASSWORD_LENGTH) throw new InputError('password', `must be at most ${MAX_PASSWORD_LENGTH} characters`);
+      const user = isStorableText(id) ? await prisma.user.findUnique({ where: { id }, select: { id: true } }) : null;
+      if (!user) throw new NotFoundError(`user ${id}`);
+      await prisma.user.update({ where: { id }, data: { passwordHash: await hashPassword(password) } });
+      await prisma.providerArtifact.deleteMany({ where: { kind: 'Session', accountId: id } });
+      await audit.record({
+        type: 'user.password_reset',
+        actorType: actor.type,
+        ...(actor.id ? { actorId: actor.id } : {}),
+        subject: id,
+        outcome: 'success',
+      });
+    },
+
+    /** The user's live browser sessions (when they started and until when they last). */
+    async listSessions(id: string): Promise<{ created_at: string; expires_at: string | null }[]> {
+      if (!isStorableText(id) || !(await prisma.user.findUnique({ where: { id }, select: { id: true } })))
+        throw new NotFoundError(`user ${id}`);
+      const rows = await prisma.providerArtifact.findMany({
+        where: { kind: 'Session', accountId: id, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+        orderBy: { createdAt: 'desc' },
+        select: { createdAt: true, expiresAt: true },
+      });
+      return rows.map((row) => ({ created_at: row.createdAt.toISOString(), expires_at: row.expiresAt?.toISOString() ?? null }));
     },
 
     async findById(id: string) {

@@ -1,0 +1,196 @@
+// The admin API over HTTP: its authorization, every resource's operations, the OpenAPI
+// document, and bad input. Tokens come from Portcullis itself (client credentials).
+import { adminRoutes } from '../../src/admin/index.ts';
+import { cli } from '../support/cli.ts';
+import { startServer, type RunningServer } from '../support/server.ts';
+
+let running: RunningServer;
+let writeToken: string;
+let readToken: string;
+
+async function tokenFor(scope: string, resource?: string): Promise<string> {
+  const client = (
+    await cli(['client', 'create', '--name', `admin ${scope}`, '--grant', 'client_credentials', '--scope', scope, '--json'], running.env)
+  ).json<{ client_id: string; client_secret: string }>();
+  const response = await fetch(`${running.url}/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: resource ?? `${running.url}/admin` }),
+  });
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+async function admin(method: string, path: string, body?: unknown, token = writeToken, contentType = 'application/json') {
+  const response = await fetch(`${running.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+beforeAll(async () => {
+  running = await startServer();
+  writeToken = await tokenFor('admin:write');
+  readToken = await tokenFor('admin:read');
+});
+afterAll(() => running.stop());
+
+describe('authorization', () => {
+  test('no token is 401 with a Bearer challenge', async () => {
+    const response = await fetch(`${running.url}/admin/clients`);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="portcullis-admin"');
+  });
+
+  test('a token for another audience is 401 invalid_token', async () => {
+    await cli(['resource', 'create', '--audience', 'https://elsewhere.example.com', '--scope', 'admin:write', '--json'], running.env);
+    const other = await tokenFor('admin:write', 'https://elsewhere.example.com');
+    const response = await admin('GET', '/admin/clients', undefined, other);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
+    expect((await admin('GET', '/admin/clients', undefined, 'not.a.jwt')).status).toBe(401);
+  });
+
+  test('admin:read reads but cannot write (403 insufficient_scope)', async () => {
+    expect((await admin('GET', '/admin/clients', undefined, readToken)).status).toBe(200);
+    const refused = await admin('POST', '/admin/users', { email: 'x@example.com', password: 'long enough password' }, readToken);
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('www-authenticate')).toMatch(/error="insufficient_scope"/);
+    expect(refused.headers.get('www-authenticate')).toMatch(/scope="admin:write"/);
+  });
+});
+
+describe('resources', () => {
+  test('clients: create, read, update, rotate the secret, delete', async () => {
+    const created = await admin('POST', '/admin/clients', { name: 'billing', grant_types: ['client_credentials'], scope: 'a' });
+    expect(created.status).toBe(201);
+    const { client_id, client_secret } = created.body;
+    expect(client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await admin('GET', `/admin/clients/${client_id}`)).body).toMatchObject({ client_id, name: 'billing', scope: 'a' });
+    expect((await admin('PATCH', `/admin/clients/${client_id}`, { name: 'billing v2', scope: 'a b' })).body).toMatchObject({
+      name: 'billing v2',
+      scope: 'a b',
+    });
+    const rotated = await admin('POST', `/admin/clients/${client_id}/secret`, { grace_seconds: 0 });
+    expect(rotated.body.client_secret).not.toBe(client_secret);
+    expect((await admin('GET', '/admin/clients')).body.map((c: { client_id: string }) => c.client_id)).toContain(client_id);
+    expect(JSON.stringify((await admin('GET', '/admin/clients')).body)).not.toContain(rotated.body.client_secret);
+    expect((await admin('DELETE', `/admin/clients/${client_id}`)).status).toBe(204);
+    expect((await admin('GET', `/admin/clients/${client_id}`)).status).toBe(404);
+  });
+
+  test('users: create, disable, enable, reset password, list sessions', async () => {
+    const created = await admin('POST', '/admin/users', { email: 'ops@example.com', password: 'long enough password', name: 'Ops' });
+    expect(created.status).toBe(201);
+    const { id } = created.body;
+    expect((await admin('POST', `/admin/users/${id}/disable`)).body).toMatchObject({ id, disabled: true });
+    expect((await admin('POST', `/admin/users/${id}/enable`)).body).toMatchObject({ disabled: false });
+    expect((await admin('POST', `/admin/users/${id}/password`, { password: 'another long password' })).status).toBe(204);
+    const user = await running.db.prisma.user.findUniqueOrThrow({ where: { id } });
+    expect(user.passwordHash).toMatch(/^\$argon2id\$/);
+    expect((await admin('GET', `/admin/users/${id}/sessions`)).body).toEqual([]);
+    expect((await admin('GET', '/admin/users/nobody/sessions')).status).toBe(404);
+    expect((await admin('GET', '/admin/users')).body.map((u: { email: string }) => u.email)).toContain('ops@example.com');
+  });
+
+  test('API resources, API keys and signing keys', async () => {
+    expect((await admin('POST', '/admin/resources', { audience: 'https://api.example.com', scope: 'r w', ttl: 600 })).status).toBe(201);
+    expect((await admin('GET', '/admin/resources')).body.map((r: { audience: string }) => r.audience)).toContain('https://api.example.com');
+    const key = await admin('POST', '/admin/api-keys', {
+      name: 'k',
+      scope: 'r',
+      audiences: ['https://api.example.com'],
+      rate_limit: '10/1m',
+    });
+    expect(key.status).toBe(201);
+    expect(key.body.key).toMatch(/^pcl_test_/);
+    const rotated = await admin('POST', `/admin/api-keys/${key.body.id}/rotate`, { grace_seconds: 0 });
+    expect(rotated.body.key).not.toBe(key.body.key);
+    expect((await admin('POST', `/admin/api-keys/${rotated.body.id}/revoke`)).body.revoked_at).toBeTruthy();
+    expect(JSON.stringify((await admin('GET', '/admin/api-keys')).body)).not.toContain(key.body.key);
+    const keys = (await admin('GET', '/admin/signing-keys')).body as { state: string }[];
+    expect(keys.map((k) => k.state).sort()).toEqual(['current', 'next']);
+    const rotation = await admin('POST', '/admin/signing-keys/rotate', { force: true });
+    expect(rotation.status).toBe(200);
+    expect(rotation.body).toMatchObject({ current: expect.any(String), previous: expect.any(String) });
+  });
+
+  test('grants: list by user or client, and revoke', async () => {
+    const grantId = 'grant-for-admin-test';
+    await running.db.prisma.providerArtifact.create({
+      data: {
+        kind: 'Grant',
+        idHash: 'x'.repeat(43),
+        payload: JSON.stringify({ jti: grantId, accountId: 'acct-1', clientId: 'client-1', openid: { scope: 'openid' } }),
+        accountId: 'acct-1',
+        clientId: 'client-1',
+      },
+    });
+    const listed = await admin('GET', '/admin/grants?client_id=client-1');
+    expect(listed.body).toEqual([expect.objectContaining({ id: grantId, account_id: 'acct-1', client_id: 'client-1' })]);
+    expect((await admin('POST', '/admin/grants/revoke', {})).status).toBe(400);
+  });
+
+  test('audit events: filtered by type, paged with a cursor', async () => {
+    for (let i = 0; i < 5; i += 1)
+      await running.server.services.audit.record({ type: 'test.page', actorType: 'system', subject: `s${i}`, outcome: 'success' });
+    const first = await admin('GET', '/admin/audit-events?type=test.page&limit=2');
+    expect(first.body.events).toHaveLength(2);
+    const second = await admin('GET', `/admin/audit-events?type=test.page&limit=2&cursor=${first.body.next_cursor}`);
+    const third = await admin('GET', `/admin/audit-events?type=test.page&limit=2&cursor=${second.body.next_cursor}`);
+    const subjects = [...first.body.events, ...second.body.events, ...third.body.events].map((event: { subject: string }) => event.subject);
+    expect(new Set(subjects).size).toBe(5);
+    expect(third.body.next_cursor).toBeNull();
+    const admins = await admin('GET', '/admin/audit-events?type=user.disabled');
+    expect(admins.body.events[0]).toMatchObject({ actorType: 'admin', actorId: expect.any(String) });
+  });
+});
+
+describe('the OpenAPI document', () => {
+  test('is OpenAPI 3.1 and describes every route, with valid examples', async () => {
+    const response = await fetch(`${running.url}/admin/openapi.json`);
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: unknown; security: unknown }>>;
+    };
+    expect(document.openapi).toBe('3.1.0');
+    for (const route of adminRoutes) {
+      const operation = document.paths[route.path]?.[route.method];
+      expect(operation).toBeDefined();
+      expect(operation!.security).toBeDefined();
+      if (route.body) {
+        expect(operation!.requestBody).toBeDefined();
+        expect(route.example).toBeDefined();
+        expect(route.body.strict().safeParse(route.example).success).toBe(true);
+      }
+    }
+    const documented = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method} ${path}`),
+    );
+    expect(documented.sort()).toEqual(adminRoutes.map((route) => `${route.method} ${route.path}`).sort());
+  });
+});
+
+describe('bad input', () => {
+  test.each([
+    ['a missing field', { grant_types: ['client_credentials'] }, 'name'],
+    ['a wrongly typed field', { name: 'x', grant_types: 'client_credentials' }, 'grant_types'],
+    ['an unknown field', { name: 'x', grant_types: ['client_credentials'], colour: 'red' }, 'colour'],
+    ['a rule of the service', { name: 'x', grant_types: ['password'] }, 'grant'],
+  ])('%s is a 400 naming the field', async (_name, body, field) => {
+    const response = await admin('POST', '/admin/clients', body);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ error: 'invalid_input', field });
+  });
+
+  test('invalid JSON is 400, another content type 415, a huge body 413, never a 500', async () => {
+    expect((await admin('POST', '/admin/clients', '{"name": ', undefined, 'application/json')).status).toBe(400);
+    expect((await admin('POST', '/admin/clients', 'name=x', undefined, 'application/x-www-form-urlencoded')).status).toBe(415);
+    expect((await admin('POST', '/admin/clients', JSON.stringify({ name: 'x'.repeat(100_000) }))).status).toBe(413);
+    expect((await admin('GET', '/admin/audit-events?limit=nine')).status).toBe(400);
+    expect((await admin('GET', '/admin/audit-events?since=yesterday')).body).toMatchObject({ field: 'since' });
+  });
+});

@@ -1,5 +1,5 @@
-// The service layer, assembled once from a config and a database. The CLI, the HTTP server
-// (and later the admin API) all receive this object, so every rule lives in one place.
+// The service layer, assembled once from a config and a database. The CLI, the admin API and
+// the pages all receive this object, so every rule lives in one place.
 import { createApiKeyService, createRateLimiter } from './apikeys/index.ts';
 import { createAuditLog } from './audit/index.ts';
 import { createClientService } from './clients/index.ts';

@@ -408,6 +408,18 @@ export function createAdminRoutes({
         actor: ctx.state.adminClientId as string,
       };
       const result = await route.handler(input, services);
+      if (route.access === 'write') {
+        // Every change made through the admin API is an admin action on the record, by client.
+        await services.audit.record({
+          type: 'admin.action',
+          actorType: 'admin',
+          actorId: input.actor,
+          subject: ctx.path,
+          ip: ctx.ip,
+          outcome: 'success',
+          details: { operation: `${route.method.toUpperCase()} ${route.path}` },
+        });
+      }
       ctx.status = route.status ?? 200;
       if (ctx.status !== 204) ctx.body = result ?? {};
     });

@@ -65,6 +65,11 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
         apiKeys,
         rateLimiter,
         findGrantId: (accountId, clientId) => services.grants.latestFor(accountId, clientId),
+        onTokenRevoked: ({ clientId, ip }) => {
+          audit
+            .record({ type: 'token.revoked', actorType: 'client', actorId: clientId, ip, outcome: 'success' })
+            .catch((error: unknown) => logger.error({ err: error }, 'recording an audit event failed'));
+        },
         onRefreshTokenReuse: ({ clientId, accountId, grantId, ip }) => {
           logger.warn({ clientId, accountId }, 'refresh token reused; grant revoked');
           audit

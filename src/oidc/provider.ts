@@ -35,6 +35,8 @@ export interface ProviderDependencies {
   rateLimiter: RateLimiter;
   /** The newest grant an account gave a client, so consent is remembered across browsers. */
   findGrantId?: (accountId: string, clientId: string) => Promise<string | undefined>;
+  /** Called after a successful RFC 7009 revocation. */
+  onTokenRevoked?: (details: { clientId: string; ip: string }) => void;
   /** Called when a refresh token is presented a second time (the grant has been revoked). */
   onRefreshTokenReuse?: (details: { clientId: string; accountId?: string; grantId?: string; ip: string }) => void;
 }
@@ -82,6 +84,7 @@ export function createProvider({
   apiKeys,
   rateLimiter,
   findGrantId,
+  onTokenRevoked,
   onRefreshTokenReuse,
 }: ProviderDependencies): Provider {
   const accessTokenTtl = (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
@@ -241,6 +244,11 @@ export function createProvider({
   provider.use(unauthorizedClientForGrantType);
   provider.use(apiKeyIntrospection(apiKeys, rateLimiter));
   provider.use(jwtIntrospection(config.issuer, keys.publicJwks as never, (id) => apiKeys.isActive(id)));
+  provider.use(async function auditRevocation(ctx, next) {
+    await next();
+    const { oidc } = ctx as unknown as { oidc?: { route?: string; client?: { clientId: string } } };
+    if (oidc?.route === 'revocation' && ctx.status === 200 && oidc.client) onTokenRevoked?.({ clientId: oidc.client.clientId, ip: ctx.ip });
+  });
   provider.on('grant.error', (ctx, error) => {
     // A refresh token found already consumed is a reuse: oidc-provider has just revoked the grant.
     const token = ctx.oidc?.entities?.RefreshToken;

@@ -15,13 +15,15 @@ export interface RunningServer {
   config: Config;
   db: Database;
   server: Server;
+  httpServer: http.Server;
   testDatabase: TestDatabase;
   /** Environment for running the CLI against this server's database. */
   env: Record<string, string>;
   stop(): Promise<void>;
 }
 
-export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+/** `logs`: when given, every log line (at debug level) is collected there. */
+export async function startServer(env: Record<string, string> = {}, { logs }: { logs?: string[] } = {}): Promise<RunningServer> {
   const testDatabase = await createTestDatabase();
   const httpServer = http.createServer();
   await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
@@ -30,13 +32,15 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   const config = loadConfig(fullEnv);
   await migrate(config.databaseUrl);
   const db = openDatabase(config.databaseUrl);
-  const server = await createServer({ config, db, logger: pino({ level: config.logLevel }) });
+  const logger = logs ? pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) }) : pino({ level: config.logLevel });
+  const server = await createServer({ config, db, logger });
   server.attach(httpServer);
   return {
     url,
     config,
     db,
     server,
+    httpServer,
     testDatabase,
     env: fullEnv,
     async stop() {

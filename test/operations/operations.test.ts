@@ -1,0 +1,204 @@
+// What operators rely on: logs that never hold a secret, an audit event for every security-
+// relevant thing, and a shutdown that finishes what it started.
+import * as client from 'openid-client';
+import { cli } from '../support/cli.ts';
+import { signIn, UserAgent } from '../support/browser.ts';
+import { startServer, type RunningServer } from '../support/server.ts';
+
+const REDIRECT = 'http://127.0.0.1:8126/callback';
+const PASSWORD = 'operations passphrase';
+let running: RunningServer;
+const logs: string[] = [];
+const secrets: string[] = [];
+
+async function run(args: string[], stdin = '') {
+  const result = await cli([...args, '--json'], running.env, stdin);
+  if (result.code !== 0) throw new Error(`portcullis ${args.join(' ')}: ${result.stderr}`);
+  return result.json<Record<string, string>>();
+}
+
+beforeAll(async () => {
+  running = await startServer({}, { logs });
+  await run(['user', 'create', '--email', 'ops@example.com', '--password-stdin'], PASSWORD);
+  secrets.push(PASSWORD);
+  await run(['resource', 'create', '--audience', 'https://ops.example.com', '--scope', 'ops:read']);
+
+  // A full login with refresh, reuse and revocation.
+  const app = await run([
+    'client',
+    'create',
+    '--name',
+    'Ops App',
+    '--grant',
+    'authorization_code',
+    '--grant',
+    'refresh_token',
+    '--redirect-uri',
+    REDIRECT,
+  ]);
+  secrets.push(app.client_secret!);
+  const config = await client.discovery(new URL(running.url), app.client_id!, app.client_secret!, undefined, {
+    execute: [client.allowInsecureRequests],
+  });
+  const verifier = client.randomPKCECodeVerifier();
+  const agent = new UserAgent();
+  const failed = await signIn(
+    agent,
+    client
+      .buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      })
+      .toString(),
+    {
+      email: 'ops@example.com',
+      password: 'wrong password here',
+      redirectUri: REDIRECT,
+    },
+  );
+  expect(failed.status).toBe(401);
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid offline_access',
+    prompt: 'consent',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const step = await signIn(agent, url.toString(), { email: 'ops@example.com', password: PASSWORD, redirectUri: REDIRECT });
+  secrets.push(new URL(step.location!).searchParams.get('code')!);
+  const tokens = await client.authorizationCodeGrant(config, new URL(step.location!), { pkceCodeVerifier: verifier });
+  secrets.push(tokens.access_token, tokens.refresh_token!, tokens.id_token!, verifier);
+  const rotated = await client.refreshTokenGrant(config, tokens.refresh_token!);
+  secrets.push(rotated.access_token, rotated.refresh_token!);
+  await client.refreshTokenGrant(config, tokens.refresh_token!).catch(() => undefined); // reuse
+  const again = await client.authorizationCodeGrant(
+    config,
+    new URL(
+      (
+        await signIn(
+          agent,
+          client
+            .buildAuthorizationUrl(config, {
+              redirect_uri: REDIRECT,
+              scope: 'openid offline_access',
+              prompt: 'consent',
+              code_challenge: await client.calculatePKCECodeChallenge(verifier),
+              code_challenge_method: 'S256',
+            })
+            .toString(),
+          { email: 'ops@example.com', password: PASSWORD, redirectUri: REDIRECT },
+        )
+      ).location!,
+    ),
+    { pkceCodeVerifier: verifier },
+  );
+  await client.tokenRevocation(config, again.refresh_token!);
+  for (const cookie of await agent.jar.getCookies(running.url)) secrets.push(cookie.value);
+
+  // A service, an API key and the admin API.
+  const service = await run(['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--scope', 'ops:read admin:write']);
+  secrets.push(service.client_secret!);
+  const basic = { authorization: `Basic ${Buffer.from(`${service.client_id}:${service.client_secret}`).toString('base64')}` };
+  const adminToken = (
+    (await (
+      await fetch(`${running.url}/token`, {
+        method: 'POST',
+        headers: basic,
+        body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${running.url}/admin` }),
+      })
+    ).json()) as { access_token: string }
+  ).access_token;
+  secrets.push(adminToken);
+  const created = (await (
+    await fetch(`${running.url}/admin/api-keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ops', scope: 'ops:read' }),
+    })
+  ).json()) as { id: string; key: string };
+  secrets.push(created.key);
+  await fetch(`${running.url}/token/introspection`, { method: 'POST', headers: basic, body: new URLSearchParams({ token: created.key }) });
+  await fetch(`${running.url}/admin/api-keys/${created.id}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` } });
+  await fetch(`${running.url}/token/introspection`, { method: 'POST', headers: basic, body: new URLSearchParams({ token: created.key }) });
+  await fetch(`${running.url}/admin/users`, { headers: { authorization: `Bearer ${adminToken}` } });
+  const account = await agent.request(`${running.url}/account`);
+  expect(account.status).toBe(200);
+}, 60_000);
+afterAll(() => running.stop());
+
+test('the logs of all that hold request ids and no secret, token, code, cookie or password', () => {
+  expect(logs.length).toBeGreaterThan(20);
+  const text = logs.join('\n');
+  expect(text).toMatch(/"requestId":"[0-9a-f-]{36}"/);
+  for (const secret of secrets) {
+    expect(secret.length).toBeGreaterThanOrEqual(8);
+    expect(text).not.toContain(secret);
+  }
+});
+
+test('every kind of security event is in the audit log, and none holds a secret', async () => {
+  const events = (await running.server.services.audit.query({ limit: 500 })).events;
+  const kinds = new Set(events.map((event) => `${event.type}:${event.outcome}`));
+  for (const kind of [
+    'login:success',
+    'login:failure',
+    'consent.given:success',
+    'refresh_token.reused:failure',
+    'token.revoked:success',
+    'client.created:success',
+    'user.created:success',
+    'resource.created:success',
+    'signing_key.created:success',
+    'api_key.created:success',
+    'api_key.revoked:success',
+    'api_key.verification_failed:failure',
+    'admin.action:success',
+  ]) {
+    expect(kinds).toContain(kind);
+  }
+  const text = JSON.stringify(await running.db.prisma.auditEvent.findMany());
+  for (const secret of secrets) expect(text).not.toContain(secret);
+  const login = events.find((event) => event.type === 'login' && event.outcome === 'success')!;
+  expect(login).toMatchObject({ ip: expect.any(String), userAgent: expect.any(String), actorType: 'user' });
+});
+
+test('closing finishes the requests in flight and refuses new connections', async () => {
+  const second = await startServer();
+  try {
+    const service = (
+      await cli(['client', 'create', '--name', 'ops', '--grant', 'client_credentials', '--scope', 'admin:write', '--json'], second.env)
+    ).json<{ client_id: string; client_secret: string }>();
+    const basic = { authorization: `Basic ${Buffer.from(`${service.client_id}:${service.client_secret}`).toString('base64')}` };
+    const token = (
+      (await (
+        await fetch(`${second.url}/token`, {
+          method: 'POST',
+          headers: basic,
+          body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${second.url}/admin` }),
+        })
+      ).json()) as { access_token: string }
+    ).access_token;
+    // Creating a user hashes a password with argon2id: slow enough to still be running at close.
+    let received = 0;
+    const allReceived = new Promise<void>((resolve) => second.httpServer.on('request', () => ++received === 4 && resolve()));
+    const inFlight = [0, 1, 2, 3].map((i) =>
+      fetch(`${second.url}/admin/users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', connection: 'close' },
+        body: JSON.stringify({ email: `late-${i}@example.com`, password: 'a long enough password' }),
+      }),
+    );
+    await allReceived;
+    const closing = second.server.close();
+    const statuses = await Promise.all(inFlight.map(async (response) => (await response).status));
+    await closing;
+    expect(statuses).toEqual([201, 201, 201, 201]);
+    expect(await second.db.prisma.user.count()).toBe(4);
+    await expect(fetch(`${second.url}/healthz`)).rejects.toThrow();
+  } finally {
+    await second.db.close();
+    await second.testDatabase.drop();
+  }
+});

@@ -3,6 +3,7 @@
 import { adminRoutes } from '../../src/admin/index.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
+import { basicAuth } from '../support/browser.ts';
 
 let running: RunningServer;
 let writeToken: string;
@@ -14,7 +15,7 @@ async function tokenFor(scope: string, resource?: string): Promise<string> {
   ).json<{ client_id: string; client_secret: string }>();
   const response = await fetch(`${running.url}/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` },
+    headers: basicAuth(client.client_id, client.client_secret),
     body: new URLSearchParams({ grant_type: 'client_credentials', resource: resource ?? `${running.url}/admin` }),
   });
   return ((await response.json()) as { access_token: string }).access_token;

@@ -4,6 +4,7 @@ import * as oauth from 'oauth4webapi';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
+import { basicAuth } from '../support/browser.ts';
 
 const API = 'https://billing.example.com';
 const TOKEN_TYPE = 'urn:portcullis:params:oauth:token-type:api_key';
@@ -45,7 +46,7 @@ afterAll(() => running.stop());
 async function introspect(token: string) {
   return fetch(as.introspection_endpoint!, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${resourceServer.client_id}:${resourceServer.client_secret}`).toString('base64')}` },
+    headers: basicAuth(resourceServer.client_id, resourceServer.client_secret),
     body: new URLSearchParams({ token }),
   });
 }

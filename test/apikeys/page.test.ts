@@ -1,7 +1,7 @@
 // The developer page: a signed-in person creates, lists, rotates and revokes their own keys.
 import * as client from 'openid-client';
 import { cli } from '../support/cli.ts';
-import { csrfFrom, formAction, signIn, UserAgent } from '../support/browser.ts';
+import { csrfFrom, formAction, signIn, UserAgent, basicAuth } from '../support/browser.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
 const REDIRECT = 'http://127.0.0.1:8125/callback';
@@ -11,7 +11,7 @@ let agent: UserAgent;
 async function introspect(key: string, rs: { client_id: string; client_secret: string }) {
   const response = await fetch(`${running.url}/token/introspection`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${rs.client_id}:${rs.client_secret}`).toString('base64')}` },
+    headers: basicAuth(rs.client_id, rs.client_secret),
     body: new URLSearchParams({ token: key }),
   });
   return (await response.json()) as { active: boolean; sub?: string; scope?: string };

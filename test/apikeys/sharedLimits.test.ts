@@ -2,6 +2,7 @@
 // database add up to one limit. Runs when TEST_REDIS_URL is set (CI sets it).
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
+import { basicAuth } from '../support/browser.ts';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 const maybe = redisUrl ? describe : describe.skip;
@@ -33,7 +34,7 @@ maybe('rate limits across instances (Redis)', () => {
     const introspect = (server: RunningServer) =>
       fetch(`${server.url}/token/introspection`, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${rs.client_id}:${rs.client_secret}`).toString('base64')}` },
+        headers: basicAuth(rs.client_id, rs.client_secret),
         body: new URLSearchParams({ token: key }),
       });
     const statuses = [];

@@ -4,6 +4,7 @@ import { decodeProtectedHeader } from 'jose';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { freePort, runCommand, startServeProcess, type ServeProcess } from '../support/process.ts';
 import { testPepper } from '../support/server.ts';
+import { basicAuth } from '../support/browser.ts';
 
 const API = 'https://inventory.example.com';
 let testDatabase: TestDatabase;
@@ -43,7 +44,7 @@ test('a key rotation reaches every instance within its poll interval', async () 
     const port = new URL(instance.url).port;
     const response = await fetch(`http://127.0.0.1:${port}/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` },
+      headers: basicAuth(client.client_id, client.client_secret),
       body: new URLSearchParams({ grant_type: 'client_credentials', resource: API }),
     });
     expect(response.status).toBe(200);

@@ -4,6 +4,7 @@
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { freePort, runCommand, startServeProcess, type ServeProcess } from '../support/process.ts';
 import { testPepper } from '../support/server.ts';
+import { basicAuth } from '../support/browser.ts';
 
 let testDatabase: TestDatabase;
 let serve: ServeProcess | undefined;
@@ -47,7 +48,7 @@ test('serve on an empty database, create a client with the CLI, get a token with
   const response = await fetch(discovery.token_endpoint, {
     method: 'POST',
     headers: {
-      authorization: `Basic ${Buffer.from(`${encodeURIComponent(client_id)}:${encodeURIComponent(client_secret)}`).toString('base64')}`,
+      ...basicAuth(encodeURIComponent(client_id), encodeURIComponent(client_secret)),
     },
     body: new URLSearchParams({ grant_type: 'client_credentials' }),
   });

@@ -5,6 +5,7 @@ import { createIntrospectionApi } from '../../examples/resource-server-introspec
 import { createJwtApi } from '../../examples/resource-server-jwt.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
+import { basicAuth } from '../support/browser.ts';
 
 const ORDERS = 'https://orders.example.com';
 let running: RunningServer;
@@ -23,7 +24,7 @@ async function listen(server: http.Server): Promise<string> {
 async function token(client: Record<string, string>, parameters: Record<string, string>) {
   const response = await fetch(`${running.url}/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` },
+    headers: basicAuth(client.client_id, client.client_secret),
     body: new URLSearchParams({ grant_type: 'client_credentials', ...parameters }),
   });
   return ((await response.json()) as { access_token: string }).access_token;
@@ -86,7 +87,7 @@ test('the introspection example asks Portcullis and honours revocation', async (
 
   await fetch(`${running.url}/token/revocation`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${caller.client_id}:${caller.client_secret}`).toString('base64')}` },
+    headers: basicAuth(caller.client_id, caller.client_secret),
     body: new URLSearchParams({ token: opaque }),
   });
   const revoked = await fetch(`${url}/reports`, { headers: { authorization: `Bearer ${opaque}` } });

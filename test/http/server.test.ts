@@ -4,6 +4,7 @@ import * as oauth from 'oauth4webapi';
 import { decryptPrivateJwk } from '../../src/crypto/index.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
+import { basicAuth } from '../support/browser.ts';
 
 let running: RunningServer;
 let as: oauth.AuthorizationServer;
@@ -144,7 +145,7 @@ describe('token endpoint', () => {
   test('a grant type the client may not use is unauthorized_client', async () => {
     const response = await fetch(`${running.url}/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` },
+      headers: basicAuth(client.client_id, client.client_secret),
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x' }),
     });
     expect(response.status).toBe(400);
@@ -182,9 +183,7 @@ describe('hostile input', () => {
     ['a NUL in scope', { grant_type: 'client_credentials', scope: 'read\u0000' }, 400, undefined],
   ])('%s is a 4xx, never a 500', async (_name, parameters, status, error) => {
     const form = parameters as Record<string, string>;
-    const headers: Record<string, string> = form.client_id
-      ? {}
-      : { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` };
+    const headers: Record<string, string> = form.client_id ? {} : basicAuth(client.client_id, client.client_secret);
     const response = await fetch(`${running.url}/token`, { method: 'POST', headers, body: new URLSearchParams(form) });
     expect(response.status).toBe(status);
     if (error) expect(await response.json()).toMatchObject({ error });

@@ -4,7 +4,7 @@
 import * as client from 'openid-client';
 import { decodeProtectedHeader, jwtVerify, createRemoteJWKSet } from 'jose';
 import { cli } from '../support/cli.ts';
-import { csrfFrom, formAction, signIn, UserAgent } from '../support/browser.ts';
+import { csrfFrom, formAction, signIn, UserAgent, basicAuth } from '../support/browser.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
 const REDIRECT = 'http://127.0.0.1:8123/callback';
@@ -212,7 +212,7 @@ describe('bad input', () => {
   async function exchange(code: string, verifier?: string) {
     return fetch(`${running.url}/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}` },
+      headers: basicAuth(app.client_id, app.client_secret),
       body: new URLSearchParams({
         grant_type: 'authorization_code',
         code,

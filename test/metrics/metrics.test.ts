@@ -1,6 +1,7 @@
 // Signals for operators: Prometheus metrics, health and readiness, audit retention.
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
+import { basicAuth } from '../support/browser.ts';
 
 let running: RunningServer;
 beforeAll(async () => {
@@ -27,7 +28,7 @@ test('requests, latency, tokens by grant type and API-key checks by outcome are 
   ).json<{ client_id: string; client_secret: string }>();
   const { key } = (await cli(['apikey', 'create', '--name', 'k', '--scope', 'r', '--json'], running.env)).json<{ key: string }>();
   const before = await metrics();
-  const basic = { authorization: `Basic ${Buffer.from(`${service.client_id}:${service.client_secret}`).toString('base64')}` };
+  const basic = basicAuth(service.client_id, service.client_secret);
   for (let i = 0; i < 2; i += 1) {
     expect(
       (

@@ -4,6 +4,7 @@ import * as oauth from 'oauth4webapi';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
+import { basicAuth } from '../support/browser.ts';
 
 const API = 'https://ledger.example.com';
 let running: RunningServer;
@@ -170,7 +171,7 @@ test('an RS256 key set signs RS256 tokens that verify against its JWKS', async (
     ).json<{ client_id: string; client_secret: string }>();
     const response = await fetch(`${rs.url}/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` },
+      headers: basicAuth(client.client_id, client.client_secret),
       body: new URLSearchParams({ grant_type: 'client_credentials', resource: API }),
     });
     const { access_token } = (await response.json()) as { access_token: string };

@@ -2,7 +2,7 @@
 // relevant thing, and a shutdown that finishes what it started.
 import * as client from 'openid-client';
 import { cli } from '../support/cli.ts';
-import { signIn, UserAgent } from '../support/browser.ts';
+import { signIn, UserAgent, basicAuth } from '../support/browser.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
 const REDIRECT = 'http://127.0.0.1:8126/callback';
@@ -100,7 +100,7 @@ beforeAll(async () => {
   // A service, an API key and the admin API.
   const service = await run(['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--scope', 'ops:read admin:write']);
   secrets.push(service.client_secret!);
-  const basic = { authorization: `Basic ${Buffer.from(`${service.client_id}:${service.client_secret}`).toString('base64')}` };
+  const basic = basicAuth(service.client_id, service.client_secret);
   const adminToken = (
     (await (
       await fetch(`${running.url}/token`, {
@@ -170,7 +170,7 @@ test('closing finishes the requests in flight and refuses new connections', asyn
     const service = (
       await cli(['client', 'create', '--name', 'ops', '--grant', 'client_credentials', '--scope', 'admin:write', '--json'], second.env)
     ).json<{ client_id: string; client_secret: string }>();
-    const basic = { authorization: `Basic ${Buffer.from(`${service.client_id}:${service.client_secret}`).toString('base64')}` };
+    const basic = basicAuth(service.client_id, service.client_secret);
     const token = (
       (await (
         await fetch(`${second.url}/token`, {

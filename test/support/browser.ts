@@ -88,3 +88,10 @@ export async function signIn(
   }
   return step;
 }
+
+/** The Authorization header of HTTP Basic client authentication (RFC 6749 section 2.3.1). */
+export function basicAuth(clientId: string | undefined, secret: string | undefined): { authorization: string } {
+  return {
+    authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId ?? '')}:${encodeURIComponent(secret ?? '')}`).toString('base64')}`,
+  };
+}

@@ -138,6 +138,16 @@ export const configVariables = {
       .optional(),
     example: '',
   },
+  LOGIN_MAX_FAILURES: {
+    description: 'Failed logins allowed per account (in 15 minutes) before the account is locked for a while.',
+    schema: z.coerce.number().int().min(1).max(1000).default(5),
+    example: '5',
+  },
+  LOGIN_LOCK_SECONDS: {
+    description: "The first lock's length after too many failed logins; each further lock the same day doubles it (up to a day).",
+    schema: z.coerce.number().int().min(1).max(86_400).default(60),
+    example: '60',
+  },
   AUDIT_RETENTION_DAYS: {
     description: 'Audit events older than this many days are deleted.',
     schema: z.coerce.number().int().min(1).max(3650).default(365),
@@ -173,6 +183,7 @@ export interface Config {
   keyRotationIntervalSeconds: number;
   apiKeyPrefix: string;
   redisUrl: string | undefined;
+  login: { maxFailures: number; lockSeconds: number };
   auditRetentionDays: number;
   purgeIntervalSeconds: number;
   logLevel: string;
@@ -279,6 +290,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyRotationIntervalSeconds: (values.KEY_ROTATION_INTERVAL_SECONDS as number | undefined) ?? (production ? 30 * 24 * 3600 : 0),
     apiKeyPrefix: (values.API_KEY_PREFIX as string | undefined) ?? (production ? 'pcl_live' : 'pcl_test'),
     redisUrl: values.REDIS_URL as string | undefined,
+    login: { maxFailures: values.LOGIN_MAX_FAILURES as number, lockSeconds: values.LOGIN_LOCK_SECONDS as number },
     auditRetentionDays: values.AUDIT_RETENTION_DAYS as number,
     purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS as number,
     logLevel: values.LOG_LEVEL as string,

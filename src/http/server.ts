@@ -20,6 +20,7 @@ import { createInteractionRoutes, createViews } from '../interactions/index.ts';
 import { createMetrics, isDatabaseError, type Metrics } from '../metrics/index.ts';
 import { createServices, type Services } from '../services.ts';
 import { staticAsset } from './assets.ts';
+import { createAbuseLimits } from './abuse.ts';
 import { errorHandler, requestLogger, securityHeaders } from './middleware.ts';
 
 export interface Server {
@@ -45,6 +46,11 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   const metrics = createMetrics();
   const services = createServices({ config, db, metrics });
   const views = createViews();
+  const limits = createAbuseLimits({
+    redisUrl: config.redisUrl,
+    accountFailures: config.login.maxFailures,
+    lockSeconds: config.login.lockSeconds,
+  });
   // Portcullis's own admin API is an API resource like any other.
   await services.resources.ensure(adminAudience(config.issuer), `${ADMIN_SCOPES.read} ${ADMIN_SCOPES.write}`, 'Portcullis admin API');
   const created = await services.keys.ensure();
@@ -139,6 +145,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
       audit: services.audit,
       grants: services.grants,
       apiKeys: services.apiKeys,
+      limits,
       csrfKey: config.cookieKeys[0]!,
     }),
   );
@@ -202,6 +209,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
           server.closeIdleConnections();
         });
       }
+      limits.close();
       await services.close();
     },
   };

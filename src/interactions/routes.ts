@@ -7,6 +7,7 @@ import type { Context, Middleware } from 'koa';
 import Provider, { type InteractionResults } from 'oidc-provider';
 import type { AuditLog } from '../audit/index.ts';
 import type { ApiKeyService } from '../apikeys/index.ts';
+import type { AbuseLimits } from '../http/abuse.ts';
 import { InputError, NotFoundError } from '../errors/index.ts';
 import type { GrantService } from '../grants/index.ts';
 import type { ResourceService } from '../resources/index.ts';
@@ -23,6 +24,7 @@ export interface InteractionDependencies {
   audit: AuditLog;
   grants: GrantService;
   apiKeys: ApiKeyService;
+  limits: AbuseLimits;
   csrfKey: string;
 }
 
@@ -49,6 +51,7 @@ export function createInteractionRoutes({
   audit,
   grants: grantService,
   apiKeys,
+  limits,
   csrfKey,
 }: InteractionDependencies): Middleware {
   const router = new Router();
@@ -161,7 +164,7 @@ export function createInteractionRoutes({
     if (prompt.name !== 'login') ctx.throw(400, 'not expecting a login');
     const body = ctx.request.body as Record<string, unknown>;
     const email = typeof body.email === 'string' ? body.email.slice(0, 320) : '';
-    const user = await users.verifyLogin(email, typeof body.password === 'string' ? body.password : '');
+    const account = email.trim().toLowerCase();
     const event = {
       type: 'login',
       actorType: 'user' as const,
@@ -169,10 +172,21 @@ export function createInteractionRoutes({
       userAgent: ctx.get('user-agent').slice(0, 300),
       details: { client_id: params.client_id },
     };
+    // Brute force: too many failures lock the account (and the IP) for a while. The answer is the
+    // same whether or not the account exists, and no password is checked while locked.
+    const wait = await limits.loginBlockedFor(account, ctx.ip);
+    if (wait > 0) {
+      await audit.record({ ...event, type: 'login.blocked', outcome: 'failure' });
+      ctx.set('Retry-After', String(wait));
+      return renderLogin(ctx, 429, `Too many attempts. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`, email);
+    }
+    const user = await users.verifyLogin(email, typeof body.password === 'string' ? body.password : '');
     if (!user) {
+      await limits.loginFailed(account, ctx.ip);
       await audit.record({ ...event, outcome: 'failure' });
       return renderLogin(ctx, 401, LOGIN_FAILED, email);
     }
+    await limits.loginSucceeded(account);
     await audit.record({ ...event, actorId: user.id, subject: user.id, outcome: 'success' });
     const result: InteractionResults = { login: { accountId: user.id } };
     await provider().interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });

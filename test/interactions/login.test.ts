@@ -500,3 +500,42 @@ test('token lifetimes follow the configuration', async () => {
     await custom.stop();
   }
 });
+
+test('repeated failed logins lock the account for a while, with the same answer for an unknown email', async () => {
+  const guarded = await startServer({ LOGIN_MAX_FAILURES: '3', LOGIN_LOCK_SECONDS: '2' });
+  try {
+    await cli(['user', 'create', '--email', EMAIL, '--password-stdin', '--json'], guarded.env, PASSWORD);
+    const created = (
+      await cli(
+        ['client', 'create', '--name', 'Guarded', '--grant', 'authorization_code', '--redirect-uri', REDIRECT, '--json'],
+        guarded.env,
+      )
+    ).json<{ client_id: string; client_secret: string }>();
+    const guardedConfig = await client.discovery(new URL(guarded.url), created.client_id, created.client_secret, undefined, {
+      execute: [client.allowInsecureRequests],
+    });
+    const attempt = async (email: string, password: string) => {
+      const url = client.buildAuthorizationUrl(guardedConfig, {
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+      });
+      return signIn(new UserAgent(), url.toString(), { email, password, redirectUri: REDIRECT });
+    };
+    for (const email of [EMAIL, 'nobody@example.com']) {
+      for (let i = 0; i < 3; i += 1) expect((await attempt(email, 'wrong password')).status).toBe(401);
+      const locked = await attempt(email, PASSWORD);
+      expect(locked.status).toBe(429);
+      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(locked.body).toContain('Too many attempts');
+    }
+    // The lock passes; the right password works again.
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+    expect((await attempt(EMAIL, PASSWORD)).location).toMatch(/code=/);
+    const blocked = await guarded.server.services.audit.list({ type: 'login.blocked' });
+    expect(blocked.length).toBe(2);
+  } finally {
+    await guarded.stop();
+  }
+});

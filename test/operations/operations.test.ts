@@ -164,6 +164,27 @@ test('every kind of security event is in the audit log, and none holds a secret'
   expect(login).toMatchObject({ ip: expect.any(String), userAgent: expect.any(String), actorType: 'user' });
 });
 
+test('a dump of every table holds no password, secret, key, token, code or private key', async () => {
+  const tables =
+    running.db.provider === 'sqlite'
+      ? (await running.db.prisma.$queryRawUnsafe<{ name: string }[]>(`SELECT name FROM sqlite_master WHERE type = 'table'`)).map((row) => row.name)
+      : (await running.db.prisma.$queryRawUnsafe<{ name: string }[]>(`SELECT tablename::text AS name FROM pg_tables WHERE schemaname = 'public'`)).map((row) => row.name);
+  expect(tables).toEqual(expect.arrayContaining(['User', 'Client', 'ProviderArtifact', 'SigningKey', 'ApiKey', 'AuditEvent']));
+  let dump = '';
+  for (const table of tables) {
+    const rows = await running.db.prisma.$queryRawUnsafe<Record<string, unknown>[]>(`SELECT * FROM "${table}"`);
+    dump += JSON.stringify(rows, (_key, value) => (typeof value === 'bigint' ? value.toString() : value));
+  }
+  expect(dump.length).toBeGreaterThan(1000);
+  for (const secret of secrets) expect(dump).not.toContain(secret);
+  // Private signing keys: the `d` of each, from the decrypted JWE, appears nowhere.
+  const { decryptPrivateJwk } = await import('../../src/crypto/index.ts');
+  for (const key of await running.db.prisma.signingKey.findMany()) {
+    const jwk = await decryptPrivateJwk(running.config.keyEncryptionKey, key.privateJwkEncrypted);
+    expect(dump).not.toContain(jwk.d!);
+  }
+});
+
 test('closing finishes the requests in flight and refuses new connections', async () => {
   const second = await startServer();
   try {

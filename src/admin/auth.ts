@@ -23,7 +23,12 @@ function challenge(
 }
 
 /** Requires a valid admin token carrying `scope`; puts the caller's client id in ctx.state.adminClientId. */
-export function requireAdminScope(issuer: string, publicJwks: () => JSONWebKeySet, scope: string): Middleware {
+export function requireAdminScope(
+  issuer: string,
+  publicJwks: () => JSONWebKeySet,
+  scope: string,
+  clientScope: (clientId: string) => Promise<Set<string> | undefined>,
+): Middleware {
   let cachedFor: JSONWebKeySet | undefined;
   let keys: ReturnType<typeof createLocalJWKSet> | undefined;
   return async function authorizeAdmin(ctx, next) {
@@ -40,7 +45,20 @@ export function requireAdminScope(issuer: string, publicJwks: () => JSONWebKeySe
       }
       try {
         const { payload } = await jwtVerify(match[1]!, keys!, { issuer, audience: adminAudience(issuer), typ: 'at+jwt' });
-        const scopes = new Set(String(payload.scope ?? '').split(' '));
+        // Only a client acting for itself (client credentials): not a person's token from a
+        // login, nor a token exchanged from an API key.
+        if (typeof payload.client_id !== 'string' || payload.sub !== payload.client_id || payload.api_key_id !== undefined) {
+          throw new Error('not a client-credentials token');
+        }
+        // The client must still exist and still hold the scope: deleting a client or taking the
+        // scope away ends its admin access at once, not when its token expires.
+        const current = await clientScope(payload.client_id);
+        if (!current) throw new Error('client no longer exists');
+        const scopes = new Set(
+          String(payload.scope ?? '')
+            .split(' ')
+            .filter((item) => current.has(item)),
+        );
         // admin:write includes reading.
         if (!scopes.has(scope) && !(scope === ADMIN_SCOPES.read && scopes.has(ADMIN_SCOPES.write))) {
           refusal = challenge(403, 'insufficient_scope', `this needs the ${scope} scope`, scope);

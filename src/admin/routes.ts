@@ -8,6 +8,7 @@ import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import type { JSONWebKeySet } from 'jose';
 import { InputError, PortcullisError } from '../errors/index.ts';
+import { hasControlCharacters } from '../oauth/index.ts';
 import type { Services } from '../services.ts';
 import { ADMIN_SCOPES, requireAdminScope } from './auth.ts';
 
@@ -32,9 +33,19 @@ export interface AdminRoute {
   ): Promise<unknown>;
 }
 
-const id = z.object({ id: z.string().min(1).max(200).describe('identifier') });
-const uri = z.string().min(1).max(2000);
-const scope = z.string().max(2000).describe('space-separated scopes');
+/** Text from a request: no control characters (PostgreSQL cannot even store NUL). */
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((value) => !hasControlCharacters(value), 'must not contain control characters');
+const id = z.object({ id: text(200).min(1).describe('identifier') });
+const uri = text(2000).min(1);
+const scope = text(2000).describe('space-separated scopes');
+const timestamp = z.iso.datetime().refine((value) => {
+  const year = new Date(value).getUTCFullYear();
+  return year >= 1970 && year <= 9999;
+}, 'must be between 1970 and 9999');
 const duration = z
   .number()
   .int()
@@ -59,8 +70,8 @@ export const adminRoutes: AdminRoute[] = [
     access: 'write',
     status: 201,
     body: z.object({
-      name: z.string().min(1).max(200),
-      grant_types: z.array(z.string()).min(1),
+      name: text(200).min(1),
+      grant_types: z.array(text(200)).min(1),
       redirect_uris: z.array(uri).optional(),
       post_logout_redirect_uris: z.array(uri).optional(),
       scope: scope.optional(),
@@ -102,7 +113,7 @@ export const adminRoutes: AdminRoute[] = [
     access: 'write',
     params: id,
     body: z.object({
-      name: z.string().min(1).max(200).optional(),
+      name: text(200).min(1).optional(),
       redirect_uris: z.array(uri).optional(),
       post_logout_redirect_uris: z.array(uri).optional(),
       scope: scope.optional(),
@@ -146,7 +157,7 @@ export const adminRoutes: AdminRoute[] = [
     tag: 'users',
     access: 'write',
     status: 201,
-    body: z.object({ email: z.string().min(3).max(320), password: z.string().min(8).max(1024), name: z.string().max(200).optional() }),
+    body: z.object({ email: text(320).min(3), password: z.string().min(8).max(1024), name: text(200).optional() }),
     example: { email: 'ada@example.com', password: 'a long passphrase', name: 'Ada Lovelace' },
     handler: ({ body }, s) =>
       s.users.create({
@@ -210,7 +221,7 @@ export const adminRoutes: AdminRoute[] = [
     tag: 'resources',
     access: 'write',
     status: 201,
-    body: z.object({ audience: uri, scope, ttl: z.number().int().optional(), name: z.string().max(200).optional() }),
+    body: z.object({ audience: uri, scope, ttl: z.number().int().optional(), name: text(200).optional() }),
     example: { audience: 'https://billing.example.com', scope: 'invoices:read invoices:write', ttl: 600 },
     handler: ({ body }, s) =>
       s.resources.create({
@@ -237,13 +248,13 @@ export const adminRoutes: AdminRoute[] = [
     access: 'write',
     status: 201,
     body: z.object({
-      name: z.string().min(1).max(200),
+      name: text(200).min(1),
       scope,
       audiences: z.array(uri).optional(),
       expires_in_seconds: z.number().int().optional(),
-      owner_user_id: z.string().max(200).optional(),
-      owner_client_id: z.string().max(200).optional(),
-      rate_limit: z.string().max(40).optional(),
+      owner_user_id: text(200).optional(),
+      owner_client_id: text(200).optional(),
+      rate_limit: text(40).optional(),
     }),
     example: { name: 'nightly export', scope: 'invoices:read', audiences: ['https://billing.example.com'], rate_limit: '100/1m' },
     handler: ({ body, actor }, s) =>
@@ -307,7 +318,7 @@ export const adminRoutes: AdminRoute[] = [
     summary: 'List grants, by user or client',
     tag: 'grants',
     access: 'read',
-    query: z.object({ account_id: z.string().max(200).optional(), client_id: z.string().max(200).optional() }),
+    query: z.object({ account_id: text(200).optional(), client_id: text(200).optional() }),
     handler: ({ query }, s) =>
       s.grants.list({
         ...(query.account_id ? { accountId: query.account_id as string } : {}),
@@ -320,17 +331,14 @@ export const adminRoutes: AdminRoute[] = [
     summary: "Revoke grants (and all they issued) of a user, a client, or a user's grants to a client",
     tag: 'grants',
     access: 'write',
-    body: z.object({ account_id: z.string().max(200).optional(), client_id: z.string().max(200).optional() }),
+    body: z.object({ account_id: text(200).optional(), client_id: text(200).optional() }),
     example: { client_id: 'a-client-id' },
-    async handler({ body }, s) {
-      if (!body.account_id && !body.client_id) throw new InputError('account_id', 'name a user, a client, or both');
-      const grants = await s.grants.list({
+    handler: async ({ body }, s) => ({
+      revoked: await s.grants.revokeWhere({
         ...(body.account_id ? { accountId: body.account_id as string } : {}),
         ...(body.client_id ? { clientId: body.client_id as string } : {}),
-      });
-      for (const grant of grants) await s.grants.revoke(grant.id, { actor: 'admin' });
-      return { revoked: grants.length };
-    },
+      }),
+    }),
   },
   // Audit events
   {
@@ -340,13 +348,13 @@ export const adminRoutes: AdminRoute[] = [
     tag: 'audit',
     access: 'read',
     query: z.object({
-      since: z.iso.datetime().optional(),
-      until: z.iso.datetime().optional(),
-      type: z.string().max(100).optional(),
-      actor: z.string().max(200).optional(),
-      subject: z.string().max(200).optional(),
+      since: timestamp.optional(),
+      until: timestamp.optional(),
+      type: text(100).optional(),
+      actor: text(200).optional(),
+      subject: text(200).optional(),
       limit: z.coerce.number().int().min(1).max(500).optional(),
-      cursor: z.string().max(100).optional(),
+      cursor: text(100).optional(),
     }),
     handler: ({ query }, s) =>
       s.audit.query({
@@ -382,9 +390,13 @@ export function createAdminRoutes({
 }): Middleware {
   const router = new Router();
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' });
+  const clientScope = async (clientId: string) => {
+    const metadata = await services.clients.findProviderMetadata(clientId);
+    return metadata ? new Set(String((metadata as Record<string, unknown>).allowed_scope ?? '').split(' ')) : undefined;
+  };
   const guards = {
-    read: requireAdminScope(issuer, publicJwks, ADMIN_SCOPES.read),
-    write: requireAdminScope(issuer, publicJwks, ADMIN_SCOPES.write),
+    read: requireAdminScope(issuer, publicJwks, ADMIN_SCOPES.read, clientScope),
+    write: requireAdminScope(issuer, publicJwks, ADMIN_SCOPES.write, clientScope),
   };
 
   const expectJson: Middleware = async function expectJson(ctx, next) {
@@ -455,7 +467,8 @@ export function openApiDocument(issuer: string) {
       ...(route.body
         ? {
             requestBody: {
-              required: true,
+              // Required only when some field is: a body of optional fields may be left out.
+              required: Object.values(route.body.shape).some((field) => !(field as z.ZodType).safeParse(undefined).success),
               content: { 'application/json': { schema: toSchema(route.body), ...(route.example ? { example: route.example } : {}) } },
             },
           }

@@ -7,7 +7,7 @@ import type { AuditLog } from '../audit/index.ts';
 import { keyedHash } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
-import { normalizeScope } from '../oauth/index.ts';
+import { hasControlCharacters, isStorableText, normalizeScope } from '../oauth/index.ts';
 import type { ResourceService } from '../resources/index.ts';
 import { generateApiKey, parseApiKey } from './format.ts';
 import { parseRateLimit } from './rateLimit.ts';
@@ -82,7 +82,8 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
   async function validate(input: CreateApiKeyInput) {
     const name = input.name?.trim();
     if (!name) throw new InputError('name', 'is required');
-    if (name.length > 200) throw new InputError('name', 'must be at most 200 characters');
+    if (name.length > 200 || hasControlCharacters(name))
+      throw new InputError('name', 'must be at most 200 characters, without control characters');
     const scopes = normalizeScope(input.scope).split(' ').filter(Boolean);
     if (scopes.length === 0) throw new InputError('scope', 'at least one scope is required');
     const audiences = [...new Set(input.audiences ?? [])];
@@ -95,6 +96,8 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
     const outside = audiences.length ? scopes.find((scope) => !accepted.has(scope)) : undefined;
     if (outside) throw new InputError('scope', `${outside} is not accepted by any of the key's audiences`);
     if (input.ownerUserId && input.ownerClientId) throw new InputError('owner', 'a key has one owner: a user or a client');
+    if (input.ownerUserId !== undefined && !isStorableText(input.ownerUserId)) throw new InputError('owner_user', 'no such user');
+    if (input.ownerClientId !== undefined && !isStorableText(input.ownerClientId)) throw new InputError('owner_client', 'no such client');
     if (input.ownerUserId && !(await prisma.user.findUnique({ where: { id: input.ownerUserId }, select: { id: true } }))) {
       throw new InputError('owner_user', 'no such user');
     }

@@ -2,6 +2,8 @@
 // subjects by id and never carries a secret; callers pass only what is safe to keep.
 import crypto from 'node:crypto';
 import type { Prisma } from '../db/index.ts';
+import { InputError } from '../errors/index.ts';
+import { isStorableText } from '../oauth/index.ts';
 
 export type ActorType = 'user' | 'client' | 'admin' | 'system';
 
@@ -51,7 +53,12 @@ export function createAuditLog(prisma: Prisma): AuditLog {
       });
     },
     async query({ since, until, type, actor, subject, limit, cursor }) {
+      for (const [field, value] of Object.entries({ type, actor, subject, cursor })) {
+        if (value !== undefined && !isStorableText(value)) throw new InputError(field, 'is not a valid value');
+      }
       const after = cursor ? await prisma.auditEvent.findUnique({ where: { id: cursor }, select: { at: true, id: true } }) : null;
+      // A cursor that names no event (mistyped, or purged since) must not restart from page one.
+      if (cursor && !after) throw new InputError('cursor', 'names no event; start again without a cursor');
       const rows = await prisma.auditEvent.findMany({
         where: {
           ...(type ? { type } : {}),

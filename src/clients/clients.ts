@@ -9,7 +9,7 @@ import type { AuditLog } from '../audit/index.ts';
 import { constantTimeEqual, keyedHash, randomSecret } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
-import { isStorableText, normalizeScope, validateAudience } from '../oauth/index.ts';
+import { hasControlCharacters, isStorableText, normalizeScope, validateAudience } from '../oauth/index.ts';
 
 export const supportedGrantTypes = [
   'client_credentials',
@@ -75,6 +75,7 @@ function validateRedirectUri(uri: string, isPublic: boolean, field = 'redirect_u
   } catch {
     throw new InputError(field, `${JSON.stringify(uri)} is not an absolute URI`);
   }
+  if (hasControlCharacters(uri)) throw new InputError(field, 'must not contain control characters');
   if (url.hash || uri.includes('#')) throw new InputError(field, 'must not contain a fragment (RFC 6749 section 3.1.2)');
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
   if (url.protocol === 'http:' && !loopback) {
@@ -129,6 +130,7 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
     const name = input.name?.trim();
     if (!name) throw new InputError('name', 'is required');
     if (name.length > 200) throw new InputError('name', 'must be at most 200 characters');
+    if (hasControlCharacters(name)) throw new InputError('name', 'must not contain control characters');
     const grantTypes = [...new Set(input.grantTypes)];
     if (grantTypes.length === 0) throw new InputError('grant', 'at least one grant type is required');
     for (const grant of grantTypes) {

@@ -2,6 +2,8 @@
 // adapter, readable); this service lists them and revokes them with everything issued from them.
 import type { AuditLog } from '../audit/index.ts';
 import type { Prisma } from '../db/index.ts';
+import { InputError } from '../errors/index.ts';
+import { isStorableText } from '../oauth/index.ts';
 import { artifactIdHash } from '../oidc/adapter.ts';
 
 export interface GrantSummary {
@@ -28,6 +30,7 @@ export function createGrantService({ prisma, pepper, audit }: { prisma: Prisma; 
 
     /** Live grants, by account or client or both. */
     async list({ accountId, clientId }: { accountId?: string; clientId?: string }): Promise<GrantSummary[]> {
+      if ((accountId !== undefined && !isStorableText(accountId)) || (clientId !== undefined && !isStorableText(clientId))) return [];
       const rows = await prisma.providerArtifact.findMany({
         where: {
           kind: 'Grant',
@@ -54,6 +57,16 @@ export function createGrantService({ prisma, pepper, audit }: { prisma: Prisma; 
           expires_at: row.expiresAt?.toISOString() ?? null,
         };
       });
+    },
+
+    /** Revokes every grant of a user, of a client, or of a user to a client. Returns how many went. */
+    async revokeWhere({ accountId, clientId }: { accountId?: string; clientId?: string }): Promise<number> {
+      if (!accountId && !clientId) throw new InputError('account_id', 'name a user, a client, or both');
+      let revoked = 0;
+      for (const grant of await this.list({ ...(accountId ? { accountId } : {}), ...(clientId ? { clientId } : {}) })) {
+        if (await this.revoke(grant.id, { actor: 'admin' })) revoked += 1;
+      }
+      return revoked;
     },
 
     /** Every API scope a person has granted to any app for one API (the most their own API keys may carry). */

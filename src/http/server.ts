@@ -36,6 +36,9 @@ export interface Server {
   close(): Promise<void>;
 }
 
+/** How long shutdown waits for requests in flight before cutting their connections. */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
 export interface ServerOptions {
   config: Config;
   db: Database;
@@ -106,7 +109,13 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   const app = new Koa();
   // oidc-provider runs inside this app (koa-mount), so its signed cookies use this app's keys.
   app.keys = config.cookieKeys;
+  let closing = false;
   app.use(requestLogger(logger));
+  app.use(async function drain(ctx, next) {
+    // While shutting down, every response closes its connection, so keep-alive clients move on.
+    if (closing) ctx.set('Connection', 'close');
+    await next();
+  });
   app.use(metrics.middleware);
   app.use(errorHandler(logger, metrics));
   app.use(securityHeaders());
@@ -121,6 +130,11 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
       return;
     }
     if (ctx.path === '/readyz') {
+      if (closing) {
+        ctx.status = 503;
+        ctx.body = { status: 'stopping' };
+        return;
+      }
       try {
         await db.prisma.$queryRawUnsafe('SELECT 1');
         ctx.body = { status: 'ready', database: 'ok', signing_kid: live.current().keys.signing.kid };
@@ -202,10 +216,18 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
     async close() {
       for (const timer of timers) clearInterval(timer);
       live.close();
+      closing = true;
       if (httpServer) {
         const server = httpServer;
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
+          // Requests in flight finish; a connection that is still open after the deadline (a
+          // slow or stuck client) is cut, so shutdown always ends.
+          const deadline = setTimeout(() => server.closeAllConnections(), SHUTDOWN_DEADLINE_MS);
+          deadline.unref();
+          server.close(() => {
+            clearTimeout(deadline);
+            resolve();
+          });
           server.closeIdleConnections();
         });
       }

@@ -183,7 +183,8 @@ export function createInteractionRoutes({
     const user = await users.verifyLogin(email, typeof body.password === 'string' ? body.password : '');
     if (!user) {
       await limits.loginFailed(account, ctx.ip);
-      await audit.record({ ...event, outcome: 'failure' });
+      // The address tried is kept (not the password), so attacks on one account can be found.
+      await audit.record({ ...event, subject: account.slice(0, 320), outcome: 'failure' });
       return renderLogin(ctx, 401, LOGIN_FAILED, email);
     }
     await limits.loginSucceeded(account);

@@ -83,5 +83,9 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function isDatabaseError(error: unknown): boolean {
   const name = (error as { name?: string } | null)?.name ?? '';
   const code = (error as { code?: string } | null)?.code ?? '';
-  return name.startsWith('PrismaClient') || /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|57P0\d|08\d\d\d|SQLITE_)/.test(code);
+  return (
+    name.startsWith('PrismaClient') ||
+    name === 'DriverAdapterError' ||
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|57P0\d|08\d\d\d|SQLITE_)/.test(code)
+  );
 }

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import type { AuditLog } from '../audit/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError } from '../errors/index.ts';
-import { isStorableText, normalizeScope, validateAudience } from '../oauth/index.ts';
+import { hasControlCharacters, isStorableText, normalizeScope, validateAudience } from '../oauth/index.ts';
 
 export const DEFAULT_ACCESS_TOKEN_TTL = 15 * 60;
 export const MIN_ACCESS_TOKEN_TTL = 60;
@@ -50,6 +50,9 @@ export function createResourceService({ prisma, audit }: { prisma: Prisma; audit
     async create(input: CreateResourceInput): Promise<ApiResourceSummary> {
       const audience = validateAudience(input.audience ?? '');
       const scope = normalizeScope(input.scope);
+      if (input.name !== undefined && (input.name.length > 200 || hasControlCharacters(input.name))) {
+        throw new InputError('name', 'must be at most 200 characters, without control characters');
+      }
       const ttl = input.ttl ?? DEFAULT_ACCESS_TOKEN_TTL;
       if (!Number.isInteger(ttl) || ttl < MIN_ACCESS_TOKEN_TTL || ttl > MAX_ACCESS_TOKEN_TTL) {
         throw new InputError('ttl', `must be a whole number of seconds from ${MIN_ACCESS_TOKEN_TTL} to ${MAX_ACCESS_TOKEN_TTL}`);

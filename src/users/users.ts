@@ -50,7 +50,8 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
       if (input.password.length > MAX_PASSWORD_LENGTH)
         throw new InputError('password', `must be at most ${MAX_PASSWORD_LENGTH} characters`);
       const name = input.name?.trim() || null;
-      if (name && name.length > 200) throw new InputError('name', 'must be at most 200 characters');
+      if (name && (name.length > 200 || hasControlCharacters(name)))
+        throw new InputError('name', 'must be at most 200 characters, without control characters');
       if (await prisma.user.findUnique({ where: { email }, select: { id: true } })) {
         throw new ConflictError('a user with this email already exists');
       }

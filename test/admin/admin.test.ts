@@ -195,3 +195,121 @@ describe('bad input', () => {
     expect((await admin('GET', '/admin/audit-events?since=yesterday')).body).toMatchObject({ field: 'since' });
   });
 });
+
+describe('who may not use the admin API', () => {
+  test("a person's token from a login is refused, even with admin scopes", async () => {
+    const client = await import('openid-client');
+    const { signIn, UserAgent } = await import('../support/browser.ts');
+    const redirect = 'http://127.0.0.1:8128/callback';
+    await cli(['user', 'create', '--email', 'person@example.com', '--password-stdin', '--json'], running.env, 'person passphrase');
+    const app = (
+      await cli(
+        [
+          'client',
+          'create',
+          '--name',
+          'console',
+          '--grant',
+          'authorization_code',
+          '--redirect-uri',
+          redirect,
+          '--scope',
+          'admin:write',
+          '--json',
+        ],
+        running.env,
+      )
+    ).json<{ client_id: string; client_secret: string }>();
+    const config = await client.discovery(new URL(running.url), app.client_id, app.client_secret, undefined, {
+      execute: [client.allowInsecureRequests],
+    });
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: redirect,
+      scope: 'openid admin:write',
+      resource: `${running.url}/admin`,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const step = await signIn(new UserAgent(), url.toString(), {
+      email: 'person@example.com',
+      password: 'person passphrase',
+      redirectUri: redirect,
+    });
+    const tokens = await client.authorizationCodeGrant(config, new URL(step.location!), { pkceCodeVerifier: verifier });
+    expect(tokens.scope).toContain('admin:write');
+    const refused = await admin('GET', '/admin/clients', undefined, tokens.access_token);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toMatch(/invalid_token/);
+  });
+
+  test('a token exchanged from an API key is refused', async () => {
+    const exchanger = (
+      await cli(
+        [
+          'client',
+          'create',
+          '--name',
+          'x',
+          '--public',
+          '--grant',
+          'urn:ietf:params:oauth:grant-type:token-exchange',
+          '--scope',
+          'admin:write',
+          '--json',
+        ],
+        running.env,
+      )
+    ).json<{ client_id: string }>();
+    const { key } = (await cli(['apikey', 'create', '--name', 'k', '--scope', 'admin:write', '--json'], running.env)).json<{
+      key: string;
+    }>();
+    const response = await fetch(`${running.url}/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        client_id: exchanger.client_id,
+        subject_token: key,
+        subject_token_type: 'urn:portcullis:params:oauth:token-type:api_key',
+        resource: `${running.url}/admin`,
+      }),
+    });
+    const { access_token } = (await response.json()) as { access_token: string };
+    expect((await admin('GET', '/admin/clients', undefined, access_token)).status).toBe(401);
+  });
+
+  test("a deleted client's token stops working at once; so does a scope taken away", async () => {
+    const created = (
+      await cli(['client', 'create', '--name', 'temp', '--grant', 'client_credentials', '--scope', 'admin:write', '--json'], running.env)
+    ).json<{ client_id: string; client_secret: string }>();
+    const response = await fetch(`${running.url}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${created.client_id}:${created.client_secret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${running.url}/admin` }),
+    });
+    const { access_token } = (await response.json()) as { access_token: string };
+    expect((await admin('GET', '/admin/clients', undefined, access_token)).status).toBe(200);
+    expect((await admin('PATCH', `/admin/clients/${created.client_id}`, { scope: 'admin:read' })).status).toBe(200);
+    expect((await admin('POST', '/admin/resources', { audience: 'https://t.example.com', scope: 'x' }, access_token)).status).toBe(403);
+    expect((await admin('DELETE', `/admin/clients/${created.client_id}`)).status).toBe(204);
+    expect((await admin('GET', '/admin/clients', undefined, access_token)).status).toBe(401);
+  });
+
+  test('NUL bytes and control characters anywhere are a 400, never a 500', async () => {
+    for (const [method, path, body] of [
+      ['POST', '/admin/clients', { name: 'a\u0000b', grant_types: ['client_credentials'] }],
+      ['POST', '/admin/users', { email: 'n@example.com', password: 'long enough password', name: 'x\u0000' }],
+      ['POST', '/admin/resources', { audience: 'https://nul.example.com', scope: 'x', name: '\u0000' }],
+      ['POST', '/admin/api-keys', { name: 'k\u0000', scope: 'x' }],
+      ['POST', '/admin/api-keys', { name: 'k', scope: 'x', owner_user_id: 'u\u0000' }],
+      ['POST', '/admin/grants/revoke', { account_id: 'a\u0000' }],
+      ['GET', `/admin/grants?account_id=${encodeURIComponent('a\u0000')}`, undefined],
+      ['GET', `/admin/audit-events?type=${encodeURIComponent('t\u0000')}`, undefined],
+      ['GET', '/admin/audit-events?since=0000-01-01T00:00:00Z', undefined],
+      ['GET', '/admin/audit-events?cursor=no-such-event', undefined],
+    ] as const) {
+      const response = await admin(method, path, body);
+      expect([path, response.status]).toEqual([path, 400]);
+    }
+  });
+});

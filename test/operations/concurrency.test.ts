@@ -16,7 +16,22 @@ beforeAll(async () => {
   second = await startServer({ DATABASE_URL: first.testDatabase.url, ISSUER: first.url });
   await cli(['user', 'create', '--email', 'c@example.com', '--password-stdin', '--json'], first.env, 'concurrent passphrase');
   app = (
-    await cli(['client', 'create', '--name', 'C', '--grant', 'authorization_code', '--grant', 'refresh_token', '--redirect-uri', REDIRECT, '--json'], first.env)
+    await cli(
+      [
+        'client',
+        'create',
+        '--name',
+        'C',
+        '--grant',
+        'authorization_code',
+        '--grant',
+        'refresh_token',
+        '--redirect-uri',
+        REDIRECT,
+        '--json',
+      ],
+      first.env,
+    )
   ).json();
 });
 afterAll(async () => {
@@ -27,7 +42,9 @@ afterAll(async () => {
 });
 
 async function codeAndVerifier(server: RunningServer) {
-  const config = await client.discovery(new URL(server.config.issuer), app.client_id, app.client_secret, undefined, { execute: [client.allowInsecureRequests] });
+  const config = await client.discovery(new URL(server.config.issuer), app.client_id, app.client_secret, undefined, {
+    execute: [client.allowInsecureRequests],
+  });
   const verifier = client.randomPKCECodeVerifier();
   const url = client.buildAuthorizationUrl(config, {
     redirect_uri: REDIRECT,
@@ -36,7 +53,11 @@ async function codeAndVerifier(server: RunningServer) {
     code_challenge: await client.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
   });
-  const step = await signIn(new UserAgent(), url.toString().replace(server.config.issuer, server.url), { email: 'c@example.com', password: 'concurrent passphrase', redirectUri: REDIRECT });
+  const step = await signIn(new UserAgent(), url.toString().replace(server.config.issuer, server.url), {
+    email: 'c@example.com',
+    password: 'concurrent passphrase',
+    redirectUri: REDIRECT,
+  });
   return { code: new URL(step.location!).searchParams.get('code')!, verifier };
 }
 
@@ -46,7 +67,9 @@ const token = (server: RunningServer, body: Record<string, string>) =>
 test('one code presented by 10 requests at once (across two servers) gives tokens exactly once', async () => {
   const { code, verifier } = await codeAndVerifier(first);
   const responses = await Promise.all(
-    Array.from({ length: 10 }, (_, i) => token(i % 2 ? second : first, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT })),
+    Array.from({ length: 10 }, (_, i) =>
+      token(i % 2 ? second : first, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT }),
+    ),
   );
   expect(responses.filter((response) => response.status === 200)).toHaveLength(1);
   expect(responses.filter((response) => response.status === 400)).toHaveLength(9);
@@ -54,21 +77,39 @@ test('one code presented by 10 requests at once (across two servers) gives token
 
 test('one refresh token presented by 10 requests at once is honoured exactly once', async () => {
   const { code, verifier } = await codeAndVerifier(first);
-  const tokens = (await (await token(first, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT })).json()) as { refresh_token: string };
-  const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => token(i % 2 ? second : first, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token })));
+  const tokens = (await (
+    await token(first, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT })
+  ).json()) as { refresh_token: string };
+  const responses = await Promise.all(
+    Array.from({ length: 10 }, (_, i) =>
+      token(i % 2 ? second : first, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }),
+    ),
+  );
   expect(responses.filter((response) => response.status === 200)).toHaveLength(1);
 });
 
 test('a token issued by one server is refreshed, introspected and revoked through the other', async () => {
   const { code, verifier } = await codeAndVerifier(first);
-  const issued = (await (await token(first, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT })).json()) as { refresh_token: string; access_token: string };
+  const issued = (await (
+    await token(first, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT })
+  ).json()) as { refresh_token: string; access_token: string };
   const refreshed = await token(second, { grant_type: 'refresh_token', refresh_token: issued.refresh_token });
   expect(refreshed.status).toBe(200);
   const { access_token, refresh_token } = (await refreshed.json()) as { access_token: string; refresh_token: string };
   const introspect = async (server: RunningServer, value: string) =>
-    (await (await fetch(`${server.url}/token/introspection`, { method: 'POST', headers: basicAuth(app.client_id, app.client_secret), body: new URLSearchParams({ token: value }) })).json()) as { active: boolean };
+    (await (
+      await fetch(`${server.url}/token/introspection`, {
+        method: 'POST',
+        headers: basicAuth(app.client_id, app.client_secret),
+        body: new URLSearchParams({ token: value }),
+      })
+    ).json()) as { active: boolean };
   expect(await introspect(first, access_token)).toMatchObject({ active: true });
-  const revoked = await fetch(`${first.url}/token/revocation`, { method: 'POST', headers: basicAuth(app.client_id, app.client_secret), body: new URLSearchParams({ token: refresh_token }) });
+  const revoked = await fetch(`${first.url}/token/revocation`, {
+    method: 'POST',
+    headers: basicAuth(app.client_id, app.client_secret),
+    body: new URLSearchParams({ token: refresh_token }),
+  });
   expect(revoked.status).toBe(200);
   expect(await introspect(second, refresh_token)).toEqual({ active: false });
   expect(await introspect(second, access_token)).toEqual({ active: false });

@@ -167,8 +167,14 @@ test('every kind of security event is in the audit log, and none holds a secret'
 test('a dump of every table holds no password, secret, key, token, code or private key', async () => {
   const tables =
     running.db.provider === 'sqlite'
-      ? (await running.db.prisma.$queryRawUnsafe<{ name: string }[]>(`SELECT name FROM sqlite_master WHERE type = 'table'`)).map((row) => row.name)
-      : (await running.db.prisma.$queryRawUnsafe<{ name: string }[]>(`SELECT tablename::text AS name FROM pg_tables WHERE schemaname = 'public'`)).map((row) => row.name);
+      ? (await running.db.prisma.$queryRawUnsafe<{ name: string }[]>(`SELECT name FROM sqlite_master WHERE type = 'table'`)).map(
+          (row) => row.name,
+        )
+      : (
+          await running.db.prisma.$queryRawUnsafe<{ name: string }[]>(
+            `SELECT tablename::text AS name FROM pg_tables WHERE schemaname = 'public'`,
+          )
+        ).map((row) => row.name);
   expect(tables).toEqual(expect.arrayContaining(['User', 'Client', 'ProviderArtifact', 'SigningKey', 'ApiKey', 'AuditEvent']));
   let dump = '';
   for (const table of tables) {

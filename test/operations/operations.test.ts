@@ -94,6 +94,12 @@ beforeAll(async () => {
     ),
     { pkceCodeVerifier: verifier },
   );
+  // The person takes back the app's access on the account page.
+  const accountPage = await agent.request(`${running.url}/account`);
+  const revoke = /action="(\/account\/apps\/[^"]+\/revoke)"/.exec(accountPage.body)![1]!;
+  const csrf = /name="csrf" value="([^"]+)"/.exec(accountPage.body)![1]!;
+  expect((await agent.request(`${running.url}${revoke}`, { form: { csrf } })).status).toBe(200);
+  secrets.push(again.access_token, again.refresh_token!);
   await client.tokenRevocation(config, again.refresh_token!);
   for (const cookie of await agent.jar.getCookies(running.url)) secrets.push(cookie.value);
 
@@ -125,6 +131,38 @@ beforeAll(async () => {
   await fetch(`${running.url}/admin/users`, { headers: { authorization: `Bearer ${adminToken}` } });
   const account = await agent.request(`${running.url}/account`);
   expect(account.status).toBe(200);
+
+  // The rest of the changes an operator makes, through the admin API.
+  const call = (method: string, path: string, body?: unknown) =>
+    fetch(`${running.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+  const second = (await (await call('POST', '/admin/api-keys', { name: 'second', scope: 'ops:read' })).json()) as {
+    id: string;
+    key: string;
+  };
+  secrets.push(second.key);
+  const rotatedKey = (await (await call('POST', `/admin/api-keys/${second.id}/rotate`, { grace_seconds: 0 })).json()) as { key: string };
+  secrets.push(rotatedKey.key);
+  expect((await call('POST', '/admin/signing-keys/rotate', { force: true })).status).toBe(200);
+  const spare = (await (await call('POST', '/admin/clients', { name: 'spare', grant_types: ['client_credentials'] })).json()) as {
+    client_id: string;
+    client_secret: string;
+  };
+  secrets.push(spare.client_secret);
+  const rotatedSecret = (await (await call('POST', `/admin/clients/${spare.client_id}/secret`, { grace_seconds: 0 })).json()) as {
+    client_secret: string;
+  };
+  secrets.push(rotatedSecret.client_secret);
+  expect((await call('PATCH', `/admin/clients/${spare.client_id}`, { name: 'spare 2' })).status).toBe(200);
+  expect((await call('DELETE', `/admin/clients/${spare.client_id}`)).status).toBe(204);
+  const users = (await (await call('GET', '/admin/users')).json()) as { id: string; email: string }[];
+  const ops = users.find((user) => user.email === 'ops@example.com')!;
+  secrets.push('a brand new passphrase');
+  expect((await call('POST', `/admin/users/${ops.id}/password`, { password: 'a brand new passphrase' })).status).toBe(204);
+  expect((await call('POST', `/admin/users/${ops.id}/disable`)).status).toBe(200);
 }, 60_000);
 afterAll(() => running.stop());
 
@@ -155,6 +193,14 @@ test('every kind of security event is in the audit log, and none holds a secret'
     'api_key.revoked:success',
     'api_key.verification_failed:failure',
     'admin.action:success',
+    'consent.revoked:success',
+    'api_key.rotated:success',
+    'signing_key.rotated:success',
+    'client.updated:success',
+    'client.deleted:success',
+    'client.secret_rotated:success',
+    'user.password_reset:success',
+    'user.disabled:success',
   ]) {
     expect(kinds).toContain(kind);
   }

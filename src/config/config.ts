@@ -138,6 +138,20 @@ export const configVariables = {
       .optional(),
     example: '',
   },
+  TRUST_PROXY_HOPS: {
+    description:
+      'How many reverse proxies in front of Portcullis to trust for X-Forwarded-For/-Proto/-Host (0: none, the default). Set it to the number of proxies you run, never more.',
+    schema: z.coerce.number().int().min(0).max(10).default(0),
+    example: '0',
+  },
+  TOKEN_RATE_LIMIT: {
+    description: 'Token endpoint requests allowed per client (by HTTP Basic client id, else per IP address), e.g. 600/1m.',
+    schema: z
+      .string()
+      .regex(/^\d{1,7}\/\d{0,6}[smhd]?$/, 'a rate such as 600/1m')
+      .default('600/1m'),
+    example: '600/1m',
+  },
   LOGIN_MAX_FAILURES: {
     description: 'Failed logins allowed per account (in 15 minutes) before the account is locked for a while.',
     schema: z.coerce.number().int().min(1).max(1000).default(5),
@@ -184,6 +198,8 @@ export interface Config {
   apiKeyPrefix: string;
   redisUrl: string | undefined;
   login: { maxFailures: number; lockSeconds: number };
+  trustProxyHops: number;
+  tokenRateLimit: string;
   auditRetentionDays: number;
   purgeIntervalSeconds: number;
   logLevel: string;
@@ -291,6 +307,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiKeyPrefix: (values.API_KEY_PREFIX as string | undefined) ?? (production ? 'pcl_live' : 'pcl_test'),
     redisUrl: values.REDIS_URL as string | undefined,
     login: { maxFailures: values.LOGIN_MAX_FAILURES as number, lockSeconds: values.LOGIN_LOCK_SECONDS as number },
+    trustProxyHops: values.TRUST_PROXY_HOPS as number,
+    tokenRateLimit: values.TOKEN_RATE_LIMIT as string,
     auditRetentionDays: values.AUDIT_RETENTION_DAYS as number,
     purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS as number,
     logLevel: values.LOG_LEVEL as string,

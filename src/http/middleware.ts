@@ -60,7 +60,7 @@ export function errorHandler(logger: Logger, metrics?: { databaseError(): void }
  * it to the redirects after a form is posted, and the consent form's answer is a redirect to
  * the application. `frame-ancestors 'none'` and X-Frame-Options stop clickjacking of the forms.
  */
-export function securityHeaders(): Middleware {
+export function securityHeaders({ https }: { https: boolean }): Middleware {
   const policy = [
     "default-src 'none'",
     "script-src 'self'",
@@ -74,6 +74,8 @@ export function securityHeaders(): Middleware {
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
+    // RFC 6797: browsers that once saw the https issuer never fall back to http for it.
+    if (https) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
     await next();
   };
 }

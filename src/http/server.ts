@@ -109,6 +109,12 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   const app = new Koa();
   // oidc-provider runs inside this app (koa-mount), so its signed cookies use this app's keys.
   app.keys = config.cookieKeys;
+  // Behind reverse proxies: trust X-Forwarded-* from exactly that many hops (client IP, scheme,
+  // host), so ctx.ip is the client's and cookies are Secure when the client used https.
+  if (config.trustProxyHops > 0) {
+    app.proxy = true;
+    app.maxIpsCount = config.trustProxyHops;
+  }
   let closing = false;
   app.use(requestLogger(logger));
   app.use(async function drain(ctx, next) {
@@ -118,7 +124,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   });
   app.use(metrics.middleware);
   app.use(errorHandler(logger, metrics));
-  app.use(securityHeaders());
+  app.use(securityHeaders({ https: config.issuer.startsWith('https:') }));
   app.use(async function wellKnownAliases(ctx, next) {
     // RFC 8414 section 3: OAuth clients look for metadata here; it is the same document.
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
@@ -164,6 +170,25 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
     }),
   );
   app.use(createAdminRoutes({ services, issuer: config.issuer, publicJwks: () => live.current().keys.publicJwks as never }));
+  app.use(async function limitTokenRequests(ctx, next) {
+    // Per client at the token endpoint: by the HTTP Basic client id when there is one (read
+    // without trusting it: a wrong one only spends its own budget), else by IP address.
+    if (ctx.method === 'POST' && ctx.path === '/token') {
+      const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(ctx.get('authorization'));
+      const clientId = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':')[0] : undefined;
+      const verdict = await services.rateLimiter.consume(
+        clientId ? `token-client:${clientId}` : `token-ip:${ctx.ip}`,
+        config.tokenRateLimit,
+      );
+      if (!verdict.allowed) {
+        ctx.status = 429;
+        ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+        ctx.body = { error: 'rate_limited', error_description: `too many token requests; retry after ${verdict.retryAfterSeconds} s` };
+        return;
+      }
+    }
+    await next();
+  });
   app.use(live.middleware);
 
   const timers: NodeJS.Timeout[] = [];

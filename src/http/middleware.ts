@@ -45,7 +45,16 @@ export function errorHandler(logger: Logger, metrics?: { databaseError(): void }
         ctx.body = { error: status === 413 ? 'request_too_large' : 'invalid_request', error_description: description };
         return;
       }
-      if (isDatabaseError(error)) metrics?.databaseError();
+      if (isDatabaseError(error)) {
+        // Fail fast and say so: the database is down, not the request wrong. Recovery needs no
+        // restart: the next request opens a new connection.
+        metrics?.databaseError();
+        logger.error({ err: error, requestId: ctx.state.requestId }, 'database unavailable');
+        ctx.status = 503;
+        ctx.set('Retry-After', '5');
+        ctx.body = { error: 'temporarily_unavailable', error_description: 'the database is unavailable; try again shortly' };
+        return;
+      }
       logger.error({ err: error, requestId: ctx.state.requestId }, 'unhandled error');
       ctx.status = 500;
       ctx.body = { error: 'server_error', error_description: 'an unexpected error occurred' };

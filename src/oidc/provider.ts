@@ -15,6 +15,7 @@ import type { Config } from '../config/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { MAX_ACCESS_TOKEN_TTL, type ResourceService } from '../resources/index.ts';
 import type { Views } from '../interactions/views.ts';
+import { isDatabaseError } from '../metrics/index.ts';
 import type { UserService } from '../users/index.ts';
 import { createAdapterFactory } from './adapter.ts';
 import { clientCredentialsDuplicates, clientCredentialsParameters, createClientCredentialsGrant } from './clientCredentials.ts';
@@ -244,6 +245,19 @@ export function createProvider({
   provider.use(unauthorizedClientForGrantType);
   provider.use(apiKeyIntrospection(apiKeys, rateLimiter));
   provider.use(jwtIntrospection(config.issuer, keys.publicJwks as never, (id) => apiKeys.isActive(id)));
+  // RFC 6749 section 4.1.2.1's temporarily_unavailable, with 503, when the database is down,
+  // rather than oidc-provider's generic 500 server_error.
+  provider.on('server_error', (ctx, error) => {
+    if (isDatabaseError(error)) ctx.state.databaseUnavailable = true;
+  });
+  provider.use(async function databaseOutage(ctx, next) {
+    await next();
+    if (ctx.status === 500 && ctx.state.databaseUnavailable) {
+      ctx.status = 503;
+      ctx.set('Retry-After', '5');
+      ctx.body = { error: 'temporarily_unavailable', error_description: 'the database is unavailable; try again shortly' };
+    }
+  });
   provider.use(async function auditRevocation(ctx, next) {
     await next();
     const { oidc } = ctx as unknown as { oidc?: { route?: string; client?: { clientId: string } } };

@@ -54,40 +54,52 @@ afterAll(async () => {
   await testDatabase?.drop();
 });
 
-postgresOnly('an unreachable database gives fast 503s and a failing /readyz; service resumes when it returns', async () => {
-  testDatabase = await createTestDatabase();
-  const target = new URL(testDatabase.url);
-  link = relay(target);
-  await link.start();
-  const relayed = new URL(testDatabase.url);
-  relayed.port = String(link.port);
-  running = await startServer({ DATABASE_URL: relayed.toString() });
-  const service = (await cli(['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--json'], { ...running.env })).json<{ client_id: string; client_secret: string }>();
-  const token = () => fetch(`${running!.url}/token`, { method: 'POST', headers: basicAuth(service.client_id, service.client_secret), body: new URLSearchParams({ grant_type: 'client_credentials' }) });
-  expect((await token()).status).toBe(200);
+postgresOnly(
+  'an unreachable database gives fast 503s and a failing /readyz; service resumes when it returns',
+  async () => {
+    testDatabase = await createTestDatabase();
+    const target = new URL(testDatabase.url);
+    link = relay(target);
+    await link.start();
+    const relayed = new URL(testDatabase.url);
+    relayed.port = String(link.port);
+    running = await startServer({ DATABASE_URL: relayed.toString() });
+    const service = (await cli(['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--json'], { ...running.env })).json<{
+      client_id: string;
+      client_secret: string;
+    }>();
+    const token = () =>
+      fetch(`${running!.url}/token`, {
+        method: 'POST',
+        headers: basicAuth(service.client_id, service.client_secret),
+        body: new URLSearchParams({ grant_type: 'client_credentials' }),
+      });
+    expect((await token()).status).toBe(200);
 
-  await link.stop();
-  const started = Date.now();
-  const failed = await token();
-  expect(failed.status).toBe(503);
-  expect(failed.headers.get('retry-after')).toBe('5');
-  expect(await failed.json()).toMatchObject({ error: 'temporarily_unavailable' });
-  expect(Date.now() - started).toBeLessThan(5000);
-  const ready = await fetch(`${running.url}/readyz`);
-  expect(ready.status).toBe(503);
-  expect(await ready.json()).toMatchObject({ database: 'unreachable' });
-  expect((await fetch(`${running.url}/admin/clients`)).status).toBe(401); // no database needed to refuse
-  expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+    await link.stop();
+    const started = Date.now();
+    const failed = await token();
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get('retry-after')).toBe('5');
+    expect(await failed.json()).toMatchObject({ error: 'temporarily_unavailable' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    const ready = await fetch(`${running.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ database: 'unreachable' });
+    expect((await fetch(`${running.url}/admin/clients`)).status).toBe(401); // no database needed to refuse
+    expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
 
-  await link.start();
-  const deadline = Date.now() + 10_000;
-  let status = 0;
-  while (status !== 200 && Date.now() < deadline) {
-    status = (await token()).status;
-    if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  expect(status).toBe(200);
-  expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
-  const metrics = await (await fetch(`${running.url}/metrics`)).text();
-  expect(metrics).toMatch(/portcullis_database_errors_total [1-9]/);
-}, 60_000);
+    await link.start();
+    const deadline = Date.now() + 10_000;
+    let status = 0;
+    while (status !== 200 && Date.now() < deadline) {
+      status = (await token()).status;
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(status).toBe(200);
+    expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    expect(metrics).toMatch(/portcullis_database_errors_total [1-9]/);
+  },
+  60_000,
+);

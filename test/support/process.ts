@@ -5,8 +5,12 @@ import net from 'node:net';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
 const main = path.join(root, 'src/cli/main.ts');
+/**
+ * Node itself with tsx's loader, not the `tsx` command: that one runs the program in a child
+ * process, so a signal sent to it (SIGKILL above all) would not reach the server.
+ */
+const nodeArgs = (args: string[]) => ['--import', 'tsx', main, ...args];
 
 /** The environment of a child: ours without jest's NODE_OPTIONS, plus `env`. */
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
@@ -31,7 +35,7 @@ export interface CommandResult {
 /** Runs `portcullis ARGS` to completion (bounded by `timeoutMs`). */
 export function runCommand(args: string[], env: Record<string, string>, stdin = '', timeoutMs = 30_000): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, [main, ...args], { cwd: root, env: childEnv(env), timeout: timeoutMs });
+    const child = spawn(process.execPath, nodeArgs(args), { cwd: root, env: childEnv(env), timeout: timeoutMs });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -53,7 +57,7 @@ export interface ServeProcess {
 /** Starts `portcullis serve` and resolves once it logs that it is listening. */
 export function startServeProcess(env: Record<string, string>, timeoutMs = 30_000): Promise<ServeProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, [main, 'serve'], { cwd: root, env: childEnv({ HOST: '127.0.0.1', ...env }) });
+    const child = spawn(process.execPath, nodeArgs(['serve']), { cwd: root, env: childEnv({ HOST: '127.0.0.1', ...env }) });
     let output = '';
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
     const timer = setTimeout(() => {

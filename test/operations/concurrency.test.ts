@@ -2,7 +2,7 @@
 // servers on one database behave as one for tokens: issued by one, refreshed, introspected and
 // revoked through the other.
 import * as client from 'openid-client';
-import { basicAuth, signIn, UserAgent } from '../support/browser.ts';
+import { basicAuth, csrfFrom, formAction, signIn, UserAgent } from '../support/browser.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
@@ -113,4 +113,45 @@ test('a token issued by one server is refreshed, introspected and revoked throug
   expect(revoked.status).toBe(200);
   expect(await introspect(second, refresh_token)).toEqual({ active: false });
   expect(await introspect(second, access_token)).toEqual({ active: false });
+});
+
+test('a login moves between servers: started on one, pages and posts on the other, code exchanged on either', async () => {
+  const config = await client.discovery(new URL(first.config.issuer), app.client_id, app.client_secret, undefined, {
+    execute: [client.allowInsecureRequests],
+  });
+  const verifier = client.randomPKCECodeVerifier();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const servers = [first, second];
+  let turn = 0;
+  /** Sends each step to the next server in turn, as a load balancer without affinity would. */
+  const elsewhere = (target: string) => {
+    const next = new URL(target);
+    const server = servers[turn++ % 2]!;
+    next.host = new URL(server.url).host;
+    return next.toString();
+  };
+  const agent = new UserAgent();
+  let step = await agent.request(elsewhere(url.toString()));
+  for (let hops = 0; hops < 12 && !step.location?.startsWith(REDIRECT); hops += 1) {
+    if (step.location) {
+      step = await agent.request(elsewhere(step.location));
+    } else if (step.body.includes('name="password"')) {
+      step = await agent.request(elsewhere(formAction(step.body, '/login', step.url)), {
+        form: { csrf: csrfFrom(step.body), email: 'c@example.com', password: 'concurrent passphrase' },
+      });
+    } else if (step.body.includes('/confirm"')) {
+      step = await agent.request(elsewhere(formAction(step.body, '/confirm', step.url)), { form: { csrf: csrfFrom(step.body) } });
+    } else {
+      throw new Error(`stuck at ${step.status} ${step.url}`);
+    }
+  }
+  expect(turn).toBeGreaterThanOrEqual(4);
+  const code = new URL(step.location!).searchParams.get('code')!;
+  const exchanged = await token(second, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT });
+  expect(exchanged.status).toBe(200);
 });

@@ -8,7 +8,8 @@ const base = {
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
 };
-const databaseFree = ['<rootDir>/test/config/', '<rootDir>/test/crypto/'];
+// Tests that never touch the database under test, or (the bench smoke run) bring their own.
+const databaseFree = ['<rootDir>/test/config/', '<rootDir>/test/crypto/', '<rootDir>/test/bench/'];
 
 export default {
   // A global option: jest ignores it inside a project. Tests that start processes need more than 5 s.

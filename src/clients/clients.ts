@@ -7,6 +7,7 @@
 import type { AdapterPayload } from 'oidc-provider';
 import type { AuditLog } from '../audit/index.ts';
 import { constantTimeEqual, keyedHash, randomSecret } from '../crypto/index.ts';
+import { createTtlCache } from '../cache/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
 import { hasControlCharacters, isStorableText, normalizeScope, validateAudience } from '../oauth/index.ts';
@@ -123,7 +124,11 @@ export interface ClientServiceOptions {
   audit: AuditLog;
 }
 
+/** How long a client's metadata is reused between lookups (other instances see changes this late). */
+export const CLIENT_CACHE_MS = 1000;
+
 export function createClientService({ prisma, pepper, audit }: ClientServiceOptions) {
+  const cache = createTtlCache<AdapterPayload | null>(CLIENT_CACHE_MS);
   const hashSecret = (secret: string) => SECRET_HASH_PREFIX + keyedHash(pepper, secret);
 
   function validate(input: CreateClientInput) {
@@ -265,6 +270,7 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
           } as object,
         },
       });
+      cache.delete(clientId);
       await audit.record({
         type: 'client.updated',
         actorType: 'admin',
@@ -283,6 +289,7 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
         prisma.providerArtifact.deleteMany({ where: { clientId } }),
         prisma.client.delete({ where: { id: clientId } }),
       ]);
+      cache.delete(clientId);
       await audit.record({ type: 'client.deleted', actorType: 'admin', subject: clientId, outcome: 'success' });
     },
 
@@ -294,6 +301,13 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
     /** The client as oidc-provider sees it: its metadata, with the secret's hash as `client_secret`. */
     async findProviderMetadata(clientId: string): Promise<AdapterPayload | undefined> {
       if (!isStorableText(clientId)) return undefined;
+      if (cache.has(clientId)) return cache.get(clientId) ?? undefined;
+      const metadata = await this.loadProviderMetadata(clientId);
+      cache.set(clientId, metadata ?? null);
+      return metadata;
+    },
+
+    async loadProviderMetadata(clientId: string): Promise<AdapterPayload | undefined> {
       const row = await prisma.client.findUnique({ where: { id: clientId } });
       if (!row) return undefined;
       // oidc-provider accepts in `scope` only the OpenID scopes it is configured with; API
@@ -346,6 +360,7 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
         data: { secretHash: hashSecret(secret), previousSecretHash: row.secretHash, previousSecretExpiresAt },
       });
       if (count !== 1) throw new ConflictError('the secret was rotated by someone else at the same time; try again');
+      cache.delete(clientId);
       await audit.record({
         type: 'client.secret_rotated',
         actorType: 'admin',

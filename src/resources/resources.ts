@@ -2,6 +2,7 @@
 // scopes each accepts, and how long its tokens live (RFC 8707, RFC 9068).
 import crypto from 'node:crypto';
 import type { AuditLog } from '../audit/index.ts';
+import { createTtlCache } from '../cache/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError } from '../errors/index.ts';
 import { hasControlCharacters, isStorableText, normalizeScope, validateAudience } from '../oauth/index.ts';
@@ -46,6 +47,8 @@ function summarize(row: {
 }
 
 export function createResourceService({ prisma, audit }: { prisma: Prisma; audit: AuditLog }) {
+  // Looked up on every token request for an API; other instances see a change within a second.
+  const cache = createTtlCache<ApiResourceSummary | null>(1000);
   return {
     async create(input: CreateResourceInput): Promise<ApiResourceSummary> {
       const audience = validateAudience(input.audience ?? '');
@@ -63,6 +66,7 @@ export function createResourceService({ prisma, audit }: { prisma: Prisma; audit
       const row = await prisma.apiResource.create({
         data: { id: crypto.randomUUID(), audience, scope, accessTokenTtl: ttl, name: input.name?.trim() || null },
       });
+      cache.delete(audience);
       await audit.record({ type: 'resource.created', actorType: 'admin', subject: audience, outcome: 'success', details: { scope } });
       return summarize(row);
     },
@@ -86,7 +90,9 @@ export function createResourceService({ prisma, audit }: { prisma: Prisma; audit
 
     async findByAudience(audience: string): Promise<ApiResourceSummary | undefined> {
       if (!isStorableText(audience)) return undefined;
+      if (cache.has(audience)) return cache.get(audience) ?? undefined;
       const row = await prisma.apiResource.findUnique({ where: { audience } });
+      cache.set(audience, row ? summarize(row) : null);
       return row ? summarize(row) : undefined;
     },
   };

@@ -242,6 +242,8 @@ describe('client secret rotation', () => {
       where: { id: client.client_id! },
       data: { previousSecretExpiresAt: new Date(Date.now() - 1000) },
     });
+    // Changed behind the service's back: the client lookup cache (CLIENT_CACHE_MS) must expire first.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await request(client.client_secret!)).status).toBe(401);
     expect((await request(rotated.client_secret!)).status).toBe(200);
   });

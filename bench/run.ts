@@ -1,0 +1,372 @@
+// `npm run bench`: Portcullis's throughput and latency per scenario, against a production build
+// started for the run, next to the ceiling (bare oidc-provider, in-memory, same key type).
+// Writes bench/RESULTS.md and bench/results.json. Talks only to 127.0.0.1; bounded in time.
+//
+//   npm run bench                          SQLite, 8 s per scenario
+//   BENCH_DATABASE_URL=postgresql://… npm run bench   also PostgreSQL
+//   node --import tsx bench/run.ts --seconds 1 --out /tmp/x   (the smoke run the tests do)
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import * as client from 'openid-client';
+import { signIn, UserAgent } from '../test/support/browser.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const index = args.indexOf(`--${name}`);
+  return index >= 0 ? args[index + 1]! : fallback;
+};
+const SECONDS = Number(option('seconds', '8'));
+const CONNECTIONS = Number(option('connections', '16'));
+const OUT = path.resolve(option('out', path.join(root, 'bench')));
+const REDIRECT = 'http://127.0.0.1:9/callback';
+
+interface Measure {
+  scenario: string;
+  database: string;
+  target: 'portcullis' | 'ceiling';
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  peakRssMb: number;
+}
+
+function startProcess(command: string[], env: Record<string, string>): Promise<{ child: ChildProcess; line: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, command, {
+      cwd: root,
+      env: { ...process.env, NODE_OPTIONS: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`did not start:\n${output}`)), 60_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk;
+      const line = output.split('\n').find((candidate) => candidate.startsWith('{') && candidate.includes('"url"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve({ child, line });
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+    child.on('exit', (code) => reject(new Error(`exited ${code}:\n${output}`)));
+  });
+}
+
+/** Samples the process's resident memory while `work` runs; returns the peak in MB. */
+async function peakRss<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakRssMb: number }> {
+  let peak = 0;
+  const sample = () => {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    peak = Math.max(peak, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0));
+  };
+  sample();
+  const timer = setInterval(sample, 100);
+  try {
+    const result = await work();
+    sample();
+    return { result, peakRssMb: Math.round(peak / 1024) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function load(options: autocannon.Options, expected = 200): Promise<Pick<Measure, 'rps' | 'p50' | 'p99' | 'errors'>> {
+  const result = await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...options });
+  const statuses = (result as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {};
+  const unexpected = Object.entries(statuses).reduce((sum, [status, { count }]) => sum + (Number(status) === expected ? 0 : count), 0);
+  if (process.env.BENCH_DEBUG) console.log(JSON.stringify(statuses));
+  return {
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + unexpected,
+  };
+}
+
+/** Runs `work` in `workers` parallel loops for the scenario's duration; for flows autocannon cannot chain. */
+async function loop(workers: number, work: (worker: number) => Promise<unknown>): Promise<Pick<Measure, 'rps' | 'p50' | 'p99' | 'errors'>> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = Date.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, worker) => {
+      while (Date.now() < deadline) {
+        const started = performance.now();
+        try {
+          await work(worker);
+          latencies.push(performance.now() - started);
+        } catch {
+          errors += 1;
+        }
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 10) / 10;
+  return { rps: Math.round((latencies.length / SECONDS) * 10) / 10, p50: at(0.5), p99: at(0.99), errors };
+}
+
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+const formHeaders = (authorization: string) => ({ authorization, 'content-type': 'application/x-www-form-urlencoded' });
+
+async function runCli(env: Record<string, string>, cliArgs: string[], stdin = ''): Promise<Record<string, string>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, 'dist/cli/main.js'), ...cliArgs, '--json'], {
+      cwd: root,
+      env: { ...process.env, NODE_OPTIONS: '', ...env },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (err += chunk));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${cliArgs.join(' ')}: ${err}`))));
+    child.stdin.end(stdin);
+  });
+}
+
+async function benchPortcullis(databaseUrl: string, label: string): Promise<Measure[]> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const issuer = `http://127.0.0.1:${port}`;
+  const env = {
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: issuer,
+    DATABASE_URL: databaseUrl,
+    COOKIE_KEYS: crypto.randomBytes(32).toString('base64url'),
+    KEY_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64url'),
+    HASH_PEPPER: crypto.randomBytes(32).toString('base64url'),
+    LOG_LEVEL: 'warn',
+    TOKEN_RATE_LIMIT: '9999999/1m',
+    LOGIN_MAX_FAILURES: '1000',
+  };
+  const audience = 'https://bench.example.com';
+  await runCli(env, ['migrate']);
+  // Logs at info, as in production, written to nowhere so the load generator does not read them.
+  const child = spawn(process.execPath, [path.join(root, 'dist/cli/main.js'), 'serve'], {
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: '', ...env, LOG_LEVEL: 'info' },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let waited = 0; ; waited += 100) {
+    if ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200) break;
+    if (waited > 60_000 || child.exitCode !== null) throw new Error('Portcullis did not start');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const measures: Measure[] = [];
+  const record = async (scenario: string, work: () => Promise<Pick<Measure, 'rps' | 'p50' | 'p99' | 'errors'>>) => {
+    const { result, peakRssMb } = await peakRss(child.pid!, work);
+    measures.push({ scenario, database: label, target: 'portcullis', ...result, peakRssMb });
+    console.log(`${label} ${scenario}: ${result.rps}/s p50 ${result.p50} ms p99 ${result.p99} ms errors ${result.errors}`);
+  };
+  try {
+    await runCli(env, ['resource', 'create', '--audience', audience, '--scope', 'read']);
+    const service = await runCli(env, [
+      'client',
+      'create',
+      '--name',
+      'bench',
+      '--grant',
+      'client_credentials',
+      '--scope',
+      'read admin:read',
+    ]);
+    const exchanger = await runCli(env, [
+      'client',
+      'create',
+      '--name',
+      'exchanger',
+      '--grant',
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+      '--scope',
+      'read',
+    ]);
+    const app = await runCli(env, [
+      'client',
+      'create',
+      '--name',
+      'app',
+      '--grant',
+      'authorization_code',
+      '--grant',
+      'refresh_token',
+      '--redirect-uri',
+      REDIRECT,
+    ]);
+    await runCli(env, ['user', 'create', '--email', 'bench@example.com', '--password-stdin'], 'benchmark passphrase');
+    const { key } = await runCli(env, ['apikey', 'create', '--name', 'bench', '--scope', 'read', '--audience', audience]);
+    const auth = basic(service.client_id!, service.client_secret!);
+    const ccBody = `grant_type=client_credentials&resource=${encodeURIComponent(audience)}`;
+    const opaque = (
+      (await (
+        await fetch(`${url}/token`, { method: 'POST', headers: formHeaders(auth), body: 'grant_type=client_credentials' })
+      ).json()) as { access_token: string }
+    ).access_token;
+    const admin = (
+      (await (
+        await fetch(`${url}/token`, {
+          method: 'POST',
+          headers: formHeaders(auth),
+          body: `grant_type=client_credentials&resource=${encodeURIComponent(`${issuer}/admin`)}`,
+        })
+      ).json()) as { access_token: string }
+    ).access_token;
+    const etag = (await fetch(`${url}/jwks`)).headers.get('etag')!;
+
+    await record('client credentials (JWT)', () => load({ url: `${url}/token`, method: 'POST', headers: formHeaders(auth), body: ccBody }));
+    await record('introspection (opaque token)', () =>
+      load({ url: `${url}/token/introspection`, method: 'POST', headers: formHeaders(auth), body: `token=${opaque}` }),
+    );
+    await record('introspection (API key)', () =>
+      load({ url: `${url}/token/introspection`, method: 'POST', headers: formHeaders(auth), body: `token=${key}` }),
+    );
+    await record('API key exchange (JWT)', () =>
+      load({
+        url: `${url}/token`,
+        method: 'POST',
+        headers: formHeaders(basic(exchanger.client_id!, exchanger.client_secret!)),
+        body: `grant_type=${encodeURIComponent('urn:ietf:params:oauth:grant-type:token-exchange')}&subject_token=${key}&subject_token_type=${encodeURIComponent('urn:portcullis:params:oauth:token-type:api_key')}&resource=${encodeURIComponent(audience)}`,
+      }),
+    );
+    await record('JWKS', () => load({ url: `${url}/jwks` }));
+    await record('JWKS (If-None-Match, 304)', () => load({ url: `${url}/jwks`, headers: { 'if-none-match': etag } }, 304));
+    await record('admin list clients', () => load({ url: `${url}/admin/clients`, headers: { authorization: `Bearer ${admin}` } }));
+
+    // Refresh-token rotation: each connection follows its own chain of refresh tokens.
+    const config = await client.discovery(new URL(url), app.client_id!, app.client_secret!, undefined, {
+      execute: [client.allowInsecureRequests],
+    });
+    const login = async () => {
+      const verifier = client.randomPKCECodeVerifier();
+      const authorization = client.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid offline_access',
+        prompt: 'consent',
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      });
+      const step = await signIn(new UserAgent(), authorization.toString().replace(issuer, url), {
+        email: 'bench@example.com',
+        password: 'benchmark passphrase',
+        redirectUri: REDIRECT,
+      });
+      const code = new URL(step.location!).searchParams.get('code')!;
+      const response = await fetch(`${url}/token`, {
+        method: 'POST',
+        headers: formHeaders(basic(app.client_id!, app.client_secret!)),
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT }),
+      });
+      if (response.status !== 200) throw new Error(`code exchange failed: ${response.status}`);
+      return ((await response.json()) as { refresh_token: string }).refresh_token;
+    };
+    // Each worker follows its own chain: every refresh token is used once, as a client would.
+    const chains = await Promise.all(Array.from({ length: CONNECTIONS }, login));
+    await record('refresh-token rotation', () =>
+      loop(CONNECTIONS, async (worker) => {
+        const response = await fetch(`${url}/token`, {
+          method: 'POST',
+          headers: formHeaders(basic(app.client_id!, app.client_secret!)),
+          body: `grant_type=refresh_token&refresh_token=${chains[worker]}`,
+        });
+        if (response.status !== 200) throw new Error(String(response.status));
+        chains[worker] = ((await response.json()) as { refresh_token: string }).refresh_token;
+      }),
+    );
+
+    // Whole authorization-code flows (login page, password, consent, code exchange) per second.
+    await record('authorization-code flow (login + consent + exchange)', () => loop(Math.min(CONNECTIONS, 4), login));
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+  return measures;
+}
+
+async function benchCeiling(): Promise<Measure[]> {
+  const { child, line } = await startProcess(['--import', 'tsx', path.join(root, 'bench/ceiling.ts')], {});
+  const { url, client_id, client_secret, audience } = JSON.parse(line) as Record<string, string>;
+  const auth = basic(client_id!, client_secret!);
+  const measures: Measure[] = [];
+  const record = async (scenario: string, work: () => Promise<Pick<Measure, 'rps' | 'p50' | 'p99' | 'errors'>>) => {
+    const { result, peakRssMb } = await peakRss(child.pid!, work);
+    measures.push({ scenario, database: 'memory', target: 'ceiling', ...result, peakRssMb });
+    console.log(`ceiling ${scenario}: ${result.rps}/s p50 ${result.p50} ms p99 ${result.p99} ms errors ${result.errors}`);
+  };
+  try {
+    const opaque = (
+      (await (
+        await fetch(`${url}/token`, { method: 'POST', headers: formHeaders(auth), body: 'grant_type=client_credentials&scope=read' })
+      ).json()) as { access_token: string }
+    ).access_token;
+    await record('client credentials (JWT)', () =>
+      load({
+        url: `${url}/token`,
+        method: 'POST',
+        headers: formHeaders(auth),
+        body: `grant_type=client_credentials&resource=${encodeURIComponent(audience!)}`,
+      }),
+    );
+    await record('introspection (opaque token)', () =>
+      load({ url: `${url}/token/introspection`, method: 'POST', headers: formHeaders(auth), body: `token=${opaque}` }),
+    );
+    await record('JWKS', () => load({ url: `${url}/jwks` }));
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+  return measures;
+}
+
+function report(measures: Measure[]): string {
+  const ceiling = new Map(measures.filter((m) => m.target === 'ceiling').map((m) => [m.scenario, m.rps]));
+  const rows = measures
+    .filter((m) => m.target === 'portcullis')
+    .map((m) => {
+      const base = ceiling.get(m.scenario.replace(' (If-None-Match, 304)', ''));
+      return `| ${m.scenario} | ${m.database} | ${m.rps} | ${m.p50} | ${m.p99} | ${m.errors} | ${m.peakRssMb} | ${base ? `${base} | ${(m.rps / base).toFixed(2)}` : '– | –'} |`;
+    });
+  const ceilingRows = measures
+    .filter((m) => m.target === 'ceiling')
+    .map((m) => `| ${m.scenario} | ${m.rps} | ${m.p50} | ${m.p99} | ${m.errors} | ${m.peakRssMb} |`);
+  return [
+    '# Benchmark results',
+    '',
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, ${SECONDS} s per scenario, ${CONNECTIONS} connections (4 for whole login flows), load generator on the same machine. Made by \`npm run bench\`.`,
+    '',
+    '| scenario | database | requests/s | p50 ms | p99 ms | errors | peak RSS MB | ceiling requests/s | ratio to ceiling |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    'The ceiling: bare oidc-provider 9 with its in-memory adapter and an ES256 key, same machine, same load.',
+    '',
+    '| ceiling scenario | requests/s | p50 ms | p99 ms | errors | peak RSS MB |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...ceilingRows,
+    '',
+  ].join('\n');
+}
+
+const measures: Measure[] = [];
+measures.push(...(await benchCeiling()));
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-bench-'));
+try {
+  measures.push(...(await benchPortcullis(`file:${path.join(scratch, 'bench.db')}`, 'sqlite')));
+  if (process.env.BENCH_DATABASE_URL) measures.push(...(await benchPortcullis(process.env.BENCH_DATABASE_URL, 'postgres')));
+} finally {
+  fs.rmSync(scratch, { recursive: true, force: true });
+}
+fs.mkdirSync(OUT, { recursive: true });
+const existingNotes = fs.existsSync(path.join(OUT, 'NOTES.md')) ? `\n${fs.readFileSync(path.join(OUT, 'NOTES.md'), 'utf8')}` : '';
+fs.writeFileSync(path.join(OUT, 'RESULTS.md'), report(measures) + existingNotes);
+fs.writeFileSync(
+  path.join(OUT, 'results.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, seconds: SECONDS, connections: CONNECTIONS, measures }, null, 2)}\n`,
+);
+console.log(`wrote ${path.join(OUT, 'RESULTS.md')}`);

@@ -1,0 +1,51 @@
+// A smoke run of the benchmark harness (one second per scenario) so it cannot rot. It asserts
+// that every scenario ran without errors and the reports were written, never how fast anything
+// was: speed is measured by `npm run bench`, not asserted by tests.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+test('npm run bench runs every scenario and writes RESULTS.md and results.json', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-bench-smoke-'));
+  const { NODE_OPTIONS: _ignored, BENCH_DATABASE_URL: _none, ...env } = process.env;
+  try {
+    // The harness runs the production build; make sure it is the current one.
+    const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, env, encoding: 'utf8', timeout: 120_000 });
+    expect(build.status).toBe(0);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--seconds', '1', '--connections', '2', '--out', out], {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
+    expect(run.status).toBe(0);
+    const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as {
+      cpus: number;
+      measures: { scenario: string; target: string; errors: number; rps: number }[];
+    };
+    expect(results.cpus).toBe(os.cpus().length);
+    const scenarios = results.measures.filter((m) => m.target === 'portcullis').map((m) => m.scenario);
+    expect(scenarios).toEqual([
+      'client credentials (JWT)',
+      'introspection (opaque token)',
+      'introspection (API key)',
+      'API key exchange (JWT)',
+      'JWKS',
+      'JWKS (If-None-Match, 304)',
+      'admin list clients',
+      'refresh-token rotation',
+      'authorization-code flow (login + consent + exchange)',
+    ]);
+    expect(results.measures.filter((m) => m.target === 'ceiling')).toHaveLength(3);
+    for (const measure of results.measures) {
+      expect([measure.scenario, measure.errors]).toEqual([measure.scenario, 0]);
+      expect(measure.rps).toBeGreaterThan(0);
+    }
+    expect(fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8')).toContain('| scenario | database | requests/s |');
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+}, 300_000);

@@ -220,6 +220,8 @@ async function benchPortcullis(databaseUrl: string, label: string): Promise<Meas
     ).access_token;
     const etag = (await fetch(`${url}/jwks`)).headers.get('etag')!;
 
+    // Warm up (JIT, connection pools, caches) before anything is recorded, as for the ceiling.
+    await load({ url: `${url}/token`, method: 'POST', headers: formHeaders(auth), body: ccBody, duration: Math.min(3, SECONDS) });
     await record('client credentials (JWT)', () => load({ url: `${url}/token`, method: 'POST', headers: formHeaders(auth), body: ccBody }));
     await record('introspection (opaque token)', () =>
       load({ url: `${url}/token/introspection`, method: 'POST', headers: formHeaders(auth), body: `token=${opaque}` }),
@@ -305,14 +307,9 @@ async function benchCeiling(): Promise<Measure[]> {
         await fetch(`${url}/token`, { method: 'POST', headers: formHeaders(auth), body: 'grant_type=client_credentials&scope=read' })
       ).json()) as { access_token: string }
     ).access_token;
-    await record('client credentials (JWT)', () =>
-      load({
-        url: `${url}/token`,
-        method: 'POST',
-        headers: formHeaders(auth),
-        body: `grant_type=client_credentials&resource=${encodeURIComponent(audience!)}`,
-      }),
-    );
+    const ccBody = `grant_type=client_credentials&resource=${encodeURIComponent(audience!)}`;
+    await load({ url: `${url}/token`, method: 'POST', headers: formHeaders(auth), body: ccBody, duration: Math.min(3, SECONDS) });
+    await record('client credentials (JWT)', () => load({ url: `${url}/token`, method: 'POST', headers: formHeaders(auth), body: ccBody }));
     await record('introspection (opaque token)', () =>
       load({ url: `${url}/token/introspection`, method: 'POST', headers: formHeaders(auth), body: `token=${opaque}` }),
     );

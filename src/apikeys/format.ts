@@ -12,7 +12,6 @@ export const RANDOM_LENGTH = 33;
 export const CHECKSUM_LENGTH = 6;
 /** How many characters of a key are kept in the clear to recognise it in lists. */
 export const DISPLAY_LENGTH = 6;
-export const PREFIX_PATTERN = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
 
 function base62(value: bigint, length: number): string {
   let out = '';

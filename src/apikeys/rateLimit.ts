@@ -1,4 +1,5 @@
-// Per-key rate limits ("N requests per window"), counted with rate-limiter-flexible: in memory
+// Rate limits ("N requests per window") for API keys and the token endpoint, counted with
+// rate-limiter-flexible: in memory
 // for one instance, in Redis when REDIS_URL is set so that every instance shares the counts.
 // If Redis fails, counting falls back to memory (the library's insurance limiter) rather than
 // letting everything through or refusing everything.

@@ -3,7 +3,8 @@
 //
 // A client secret is 256 bits from the CSPRNG, shown once at creation, and stored only as
 // HMAC-SHA256 under the pepper. oidc-provider receives that hash as `client_secret` and checks
-// a presented secret through `verifyClientSecret` (see src/oidc/provider.ts).
+// a presented secret through `verifySecret`, which oidc-provider calls via compareClientSecret
+// (see src/oidc/provider.ts).
 import type { AdapterPayload } from 'oidc-provider';
 import type { AuditLog } from '../audit/index.ts';
 import { constantTimeEqual, keyedHash, randomSecret } from '../crypto/index.ts';

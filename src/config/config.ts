@@ -1,6 +1,7 @@
 // Owns Portcullis's configuration: one schema that reads, checks and documents every
 // environment variable. `.env.example` is checked against `configVariables` by a test.
 import { z } from 'zod';
+import { parseRateLimit } from '../apikeys/index.ts';
 
 /** Secrets that ship with the code so that `npm start` works out of the box. Refused in production. */
 export const developmentSecrets = {
@@ -148,7 +149,14 @@ export const configVariables = {
     description: 'Token endpoint requests allowed per client (by HTTP Basic client id, else per IP address), e.g. 600/1m.',
     schema: z
       .string()
-      .regex(/^\d{1,7}\/\d{0,6}[smhd]?$/, 'a rate such as 600/1m')
+      .refine((value) => {
+        try {
+          parseRateLimit(value);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'a rate such as 600/1m (at most one day per window)')
       .default('600/1m'),
     example: '600/1m',
   },

@@ -4,7 +4,7 @@ import type { AuditLog } from '../audit/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { InputError } from '../errors/index.ts';
 import { isStorableText } from '../oauth/index.ts';
-import { artifactIdHash } from '../oidc/adapter.ts';
+import { artifactIdHash } from '../oidc/index.ts';
 
 export interface GrantSummary {
   id: string;

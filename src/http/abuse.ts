@@ -1,8 +1,8 @@
-// Limits against abuse, counted with rate-limiter-flexible (in Redis when REDIS_URL is set, so
-// every instance sees the same counts):
-// - login: failures per account and per client IP; past the limit the account (or the IP) is
-//   locked for a while, and each new lock lasts twice as long as the one before (up to a day);
-//   a locked login gets the same answer whether or not the account exists;
+// Login limits against password guessing, counted with rate-limiter-flexible (in Redis when
+// REDIS_URL is set, so every instance sees the same counts): failures per account and per client
+// IP; past the limit the account (or the IP) is locked for a while, and each new lock lasts
+// twice as long as the one before (up to a day). A locked login gets the same answer whether or
+// not the account exists. (Token-endpoint limits use the rate limiter in src/apikeys.)
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 

@@ -1,4 +1,5 @@
-// Serves the one stylesheet the pages use, from views/assets, read once at start.
+// Serves the pages' static files (the stylesheet, the API-key page's copy script) from
+// views/assets, read once at start.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';

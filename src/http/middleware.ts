@@ -65,7 +65,7 @@ export function errorHandler(logger: Logger, metrics?: { databaseError(): void }
 /**
  * Security headers for every response, set before the response is made so that oidc-provider
  * can add the hash of its one inline script (the form_post page) to `script-src`. The pages use
- * no scripts and one same-origin stylesheet. `form-action` is left out on purpose: browsers apply
+ * only same-origin files: one stylesheet, and one script (the copy button of the API-key page). `form-action` is left out on purpose: browsers apply
  * it to the redirects after a form is posted, and the consent form's answer is a redirect to
  * the application. `frame-ancestors 'none'` and X-Frame-Options stop clickjacking of the forms.
  */

@@ -7,7 +7,7 @@ import type { Context, Middleware } from 'koa';
 import Provider, { type InteractionResults } from 'oidc-provider';
 import type { AuditLog } from '../audit/index.ts';
 import type { ApiKeyService } from '../apikeys/index.ts';
-import type { AbuseLimits } from '../http/abuse.ts';
+import type { AbuseLimits } from '../http/index.ts';
 import { InputError, NotFoundError } from '../errors/index.ts';
 import type { GrantService } from '../grants/index.ts';
 import type { ResourceService } from '../resources/index.ts';

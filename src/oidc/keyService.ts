@@ -1,4 +1,4 @@
-// The signing-key operations the CLI, the server's schedule (and later the admin API) share.
+// The signing-key operations the CLI, the admin API and the server's schedule share.
 import type { AuditLog } from '../audit/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Prisma } from '../db/index.ts';

@@ -14,7 +14,7 @@ import type { ClientService } from '../clients/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { MAX_ACCESS_TOKEN_TTL, type ResourceService } from '../resources/index.ts';
-import type { Views } from '../interactions/views.ts';
+import type { Views } from '../interactions/index.ts';
 import { isDatabaseError } from '../metrics/index.ts';
 import type { UserService } from '../users/index.ts';
 import { createAdapterFactory } from './adapter.ts';

@@ -93,17 +93,6 @@ export async function ensureSigningKeys(prisma: Prisma, kek: Uint8Array, alg: Si
   return created;
 }
 
-/** The key that signs: the newest current one. */
-export async function currentSigningKey(prisma: Prisma): Promise<{ kid: string; alg: string }> {
-  const row = await prisma.signingKey.findFirst({
-    where: { state: 'current' },
-    orderBy: { activatedAt: 'desc' },
-    select: { kid: true, alg: true },
-  });
-  if (!row) throw new PortcullisError('no_signing_key', 503, 'there is no current signing key');
-  return row;
-}
-
 export interface LoadedKeys {
   /** Private JWKS for oidc-provider: current first (it signs with the first key of an algorithm), then next, then previous. */
   privateJwks: { keys: JWK[] };

@@ -139,7 +139,7 @@ test('exchange gives a JWT for the API, scoped no wider than the key, verified a
 });
 
 test('the rate limit answers 429 with Retry-After, then recovers', async () => {
-  const { key } = await createKey(['--rate-limit', '3/2s']);
+  const { key } = await createKey(['--rate-limit', '3/5s']);
   for (let i = 0; i < 3; i += 1) expect((await introspect(key)).status).toBe(200);
   const limited = await introspect(key);
   expect(limited.status).toBe(429);
@@ -148,21 +148,22 @@ test('the rate limit answers 429 with Retry-After, then recovers', async () => {
   const limitedExchange = await exchange(key, { resource: API });
   expect(limitedExchange.status).toBe(429);
   expect(limitedExchange.headers.get('retry-after')).toBeTruthy();
-  await new Promise((resolve) => setTimeout(resolve, 2100));
+  await new Promise((resolve) => setTimeout(resolve, 5100));
   expect((await introspect(key)).status).toBe(200);
 });
 
 test('a key revoked from another process (the CLI) stops working within one second', async () => {
   const { id, key } = await createKey();
   expect(await (await introspect(key)).json()).toMatchObject({ active: true });
-  const revokedAt = Date.now();
   await run(['apikey', 'revoke', id]);
+  const revokedAt = Date.now();
   let answer = (await (await introspect(key)).json()) as { active: boolean };
   while (answer.active && Date.now() - revokedAt < 3000) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     answer = (await (await introspect(key)).json()) as { active: boolean };
   }
   expect(answer).toEqual({ active: false });
+  // Within one second of the revocation (the verification cache lives 0.9 s), plus a margin for a busy machine.
   expect(Date.now() - revokedAt).toBeLessThan(1500);
 });
 

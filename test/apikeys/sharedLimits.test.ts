@@ -12,7 +12,8 @@ maybe('rate limits across instances (Redis)', () => {
   let second: RunningServer;
 
   beforeAll(async () => {
-    first = await startServer({ REDIS_URL: redisUrl!, LOGIN_MAX_FAILURES: '2', TOKEN_RATE_LIMIT: '3/30s' });
+    // A trusted proxy header gives each run its own client IP, so runs do not add up in Redis.
+    first = await startServer({ REDIS_URL: redisUrl!, LOGIN_MAX_FAILURES: '2', TOKEN_RATE_LIMIT: '3/30s', TRUST_PROXY_HOPS: '1' });
     // The second instance shares the first one's database and issuer.
     second = await startServer({
       REDIS_URL: redisUrl!,
@@ -64,6 +65,7 @@ maybe('rate limits across instances (Redis)', () => {
     expect(statuses).toEqual([200, 200, 200, 429]);
 
     const email = `shared-${Date.now()}@example.com`;
+    const clientIp = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
     await cli(['user', 'create', '--email', email, '--password-stdin', '--json'], first.env, 'shared passphrase');
     const web = (
       await cli(
@@ -94,7 +96,7 @@ maybe('rate limits across instances (Redis)', () => {
       });
       const page = await agent.follow(`${server.url}/auth?${query}`);
       const action = formAction(page.body, '/login', page.url).replace(new URL(page.url).host, new URL(server.url).host);
-      return agent.request(action, { form: { csrf: csrfFrom(page.body), email, password } });
+      return agent.request(action, { form: { csrf: csrfFrom(page.body), email, password }, headers: { 'x-forwarded-for': clientIp } });
     };
     expect((await attempt(first, 'wrong one')).status).toBe(401);
     expect((await attempt(second, 'wrong two')).status).toBe(401);

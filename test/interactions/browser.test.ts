@@ -1,14 +1,18 @@
 // A person in a real browser: headless Chromium (Debian's package, driven by playwright-core)
 // signs in through the real pages and lands on the app's redirect URI with a code.
 import fs from 'node:fs';
+import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import * as client from 'openid-client';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
 const REDIRECT = 'http://127.0.0.1:8124/callback';
-/** Debian's Chromium; `.ci/run` installs it when missing. */
-const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((candidate) => fs.existsSync(candidate));
+/** Debian's Chromium, found on the PATH as `.ci/run` looks for it (and installs it when missing). */
+const chromiumPath = (process.env.PATH ?? '')
+  .split(path.delimiter)
+  .flatMap((directory) => ['chromium', 'chromium-browser'].map((name) => path.join(directory, name)))
+  .find((candidate) => fs.existsSync(candidate));
 
 let running: RunningServer;
 let browser: Browser;

@@ -502,7 +502,7 @@ test('token lifetimes follow the configuration', async () => {
 });
 
 test('repeated failed logins lock the account for a while, with the same answer for an unknown email', async () => {
-  const guarded = await startServer({ LOGIN_MAX_FAILURES: '3', LOGIN_LOCK_SECONDS: '2' });
+  const guarded = await startServer({ LOGIN_MAX_FAILURES: '3', LOGIN_LOCK_SECONDS: '6' });
   try {
     await cli(['user', 'create', '--email', EMAIL, '--password-stdin', '--json'], guarded.env, PASSWORD);
     const created = (
@@ -531,7 +531,7 @@ test('repeated failed logins lock the account for a while, with the same answer 
       expect(locked.body).toContain('Too many attempts');
     }
     // The lock passes; the right password works again.
-    await new Promise((resolve) => setTimeout(resolve, 2200));
+    await new Promise((resolve) => setTimeout(resolve, 6200));
     expect((await attempt(EMAIL, PASSWORD)).location).toMatch(/code=/);
     const blocked = await guarded.server.services.audit.list({ type: 'login.blocked' });
     expect(blocked.length).toBe(2);

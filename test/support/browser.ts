@@ -13,8 +13,11 @@ export interface Step {
 export class UserAgent {
   readonly jar = new CookieJar();
 
-  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Step> {
-    const headers: Record<string, string> = { accept: 'text/html' };
+  async request(
+    url: string,
+    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+  ): Promise<Step> {
+    const headers: Record<string, string> = { accept: 'text/html', ...init.headers };
     const cookie = await this.jar.getCookieString(url);
     if (cookie) headers.cookie = cookie;
     let body: URLSearchParams | undefined;

@@ -54,6 +54,9 @@ test.each([
   [{ PURGE_INTERVAL_SECONDS: '3000000' }, 'PURGE_INTERVAL_SECONDS'],
   [{ KEYS_POLL_INTERVAL_SECONDS: '700', JWKS_MAX_AGE_SECONDS: '600' }, 'KEYS_POLL_INTERVAL_SECONDS'],
   [{ KEY_ROTATION_INTERVAL_SECONDS: '900' }, 'KEY_ROTATION_INTERVAL_SECONDS'],
+  [{ TOKEN_RATE_LIMIT: '0/1m' }, 'TOKEN_RATE_LIMIT'],
+  [{ TOKEN_RATE_LIMIT: '600/2d' }, 'TOKEN_RATE_LIMIT'],
+  [{ TRUST_PROXY_HOPS: '-1' }, 'TRUST_PROXY_HOPS'],
 ])('%o is refused, naming %s', (env, variable) => {
   const problems = problemsOf(env);
   expect(Object.keys(problems)).toEqual([variable]);

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import * as client from 'openid-client';
-import { signIn, UserAgent } from '../test/support/browser.ts';
+import { signIn, UserAgent, pkceAuthorization } from '../test/support/browser.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -246,13 +246,10 @@ async function benchPortcullis(databaseUrl: string, label: string): Promise<Meas
       execute: [client.allowInsecureRequests],
     });
     const login = async () => {
-      const verifier = client.randomPKCECodeVerifier();
-      const authorization = client.buildAuthorizationUrl(config, {
+      const { url: authorization, verifier } = await pkceAuthorization(config, {
         redirect_uri: REDIRECT,
         scope: 'openid offline_access',
         prompt: 'consent',
-        code_challenge: await client.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
       });
       const step = await signIn(new UserAgent(), authorization.toString().replace(issuer, url), {
         email: 'bench@example.com',

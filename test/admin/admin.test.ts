@@ -3,7 +3,7 @@
 import { adminRoutes } from '../../src/admin/index.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
-import { basicAuth } from '../support/browser.ts';
+import { basicAuth, pkceAuthorization } from '../support/browser.ts';
 
 let running: RunningServer;
 let writeToken: string;
@@ -223,13 +223,10 @@ describe('who may not use the admin API', () => {
     const config = await client.discovery(new URL(running.url), app.client_id, app.client_secret, undefined, {
       execute: [client.allowInsecureRequests],
     });
-    const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(config, {
+    const { url, verifier } = await pkceAuthorization(config, {
       redirect_uri: redirect,
       scope: 'openid admin:write',
       resource: `${running.url}/admin`,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
     });
     const step = await signIn(new UserAgent(), url.toString(), {
       email: 'person@example.com',

@@ -1,7 +1,7 @@
 // The developer page: a signed-in person creates, lists, rotates and revokes their own keys.
 import * as client from 'openid-client';
 import { cli } from '../support/cli.ts';
-import { csrfFrom, formAction, signIn, UserAgent, basicAuth } from '../support/browser.ts';
+import { csrfFrom, formAction, signIn, UserAgent, basicAuth, pkceAuthorization } from '../support/browser.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
 const REDIRECT = 'http://127.0.0.1:8125/callback';
@@ -46,13 +46,10 @@ beforeAll(async () => {
   const config = await client.discovery(new URL(running.url), app.client_id, undefined, client.None(), {
     execute: [client.allowInsecureRequests],
   });
-  const verifier = client.randomPKCECodeVerifier();
-  const url = client.buildAuthorizationUrl(config, {
+  const { url } = await pkceAuthorization(config, {
     redirect_uri: REDIRECT,
     scope: 'openid tiles:read',
     resource: 'https://maps.example.com',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
   });
   agent = new UserAgent();
   const step = await signIn(agent, url.toString(), { email: 'dev@example.com', password: 'developer passphrase', redirectUri: REDIRECT });

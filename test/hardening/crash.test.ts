@@ -1,7 +1,7 @@
 // Crash safety: what a response reported as created survives a kill -9 of the server right
 // after it. Real processes, the same database before and after.
 import * as client from 'openid-client';
-import { basicAuth, signIn, UserAgent } from '../support/browser.ts';
+import { basicAuth, signIn, UserAgent, pkceAuthorization } from '../support/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { freePort, runCommand, startServeProcess, type ServeProcess } from '../support/process.ts';
 import { testPepper } from '../support/server.ts';
@@ -48,13 +48,10 @@ test('a client, an API key and a refresh token reported as created survive kill 
   const config = await client.discovery(new URL(url), app.client_id!, app.client_secret!, undefined, {
     execute: [client.allowInsecureRequests],
   });
-  const verifier = client.randomPKCECodeVerifier();
-  const authorization = client.buildAuthorizationUrl(config, {
+  const { url: authorization, verifier } = await pkceAuthorization(config, {
     redirect_uri: REDIRECT,
     scope: 'openid offline_access',
     prompt: 'consent',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
   });
   const step = await signIn(new UserAgent(), authorization.toString(), {
     email: 'crash@example.com',

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import * as client from 'openid-client';
+import { pkceAuthorization } from '../support/browser.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
@@ -49,12 +50,9 @@ test('a person signs in and consents in Chromium and lands on the redirect URI w
   const config = await client.discovery(new URL(running.url), app.client_id, undefined, client.None(), {
     execute: [client.allowInsecureRequests],
   });
-  const verifier = client.randomPKCECodeVerifier();
-  const url = client.buildAuthorizationUrl(config, {
+  const { url, verifier } = await pkceAuthorization(config, {
     redirect_uri: REDIRECT,
     scope: 'openid email',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
     state: 'browser-state',
   });
 

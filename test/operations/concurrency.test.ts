@@ -2,7 +2,7 @@
 // servers on one database behave as one for tokens: issued by one, refreshed, introspected and
 // revoked through the other.
 import * as client from 'openid-client';
-import { basicAuth, csrfFrom, formAction, signIn, UserAgent } from '../support/browser.ts';
+import { basicAuth, csrfFrom, formAction, signIn, UserAgent, pkceAuthorization } from '../support/browser.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
@@ -45,13 +45,10 @@ async function codeAndVerifier(server: RunningServer) {
   const config = await client.discovery(new URL(server.config.issuer), app.client_id, app.client_secret, undefined, {
     execute: [client.allowInsecureRequests],
   });
-  const verifier = client.randomPKCECodeVerifier();
-  const url = client.buildAuthorizationUrl(config, {
+  const { url, verifier } = await pkceAuthorization(config, {
     redirect_uri: REDIRECT,
     scope: 'openid offline_access',
     prompt: 'consent',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
   });
   const step = await signIn(new UserAgent(), url.toString().replace(server.config.issuer, server.url), {
     email: 'c@example.com',
@@ -119,12 +116,9 @@ test('a login moves between servers: started on one, pages and posts on the othe
   const config = await client.discovery(new URL(first.config.issuer), app.client_id, app.client_secret, undefined, {
     execute: [client.allowInsecureRequests],
   });
-  const verifier = client.randomPKCECodeVerifier();
-  const url = client.buildAuthorizationUrl(config, {
+  const { url, verifier } = await pkceAuthorization(config, {
     redirect_uri: REDIRECT,
     scope: 'openid',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
   });
   const servers = [first, second];
   let turn = 0;

@@ -1,5 +1,6 @@
 // A scripted user agent for the login pages: fetch with a cookie jar (tough-cookie) and manual
 // redirects, so a test walks the same HTTP path a browser does and sees every step.
+import * as client from 'openid-client';
 import { CookieJar } from 'tough-cookie';
 
 export interface Step {
@@ -97,4 +98,21 @@ export function basicAuth(clientId: string | undefined, secret: string | undefin
   return {
     authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId ?? '')}:${encodeURIComponent(secret ?? '')}`).toString('base64')}`,
   };
+}
+
+/**
+ * An authorization request with PKCE (RFC 7636, S256), built by openid-client: the URL to send
+ * the browser to, and the verifier to present with the code.
+ */
+export async function pkceAuthorization(
+  config: client.Configuration,
+  parameters: Record<string, string>,
+): Promise<{ url: string; verifier: string }> {
+  const verifier = client.randomPKCECodeVerifier();
+  const url = client.buildAuthorizationUrl(config, {
+    ...parameters,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  return { url: url.toString(), verifier };
 }

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import * as client from 'openid-client';
-import { signIn, UserAgent, pkceAuthorization } from '../test/support/browser.ts';
+import { logInWithCode } from '../test/support/browser.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -246,24 +246,12 @@ async function benchPortcullis(databaseUrl: string, label: string): Promise<Meas
       execute: [client.allowInsecureRequests],
     });
     const login = async () => {
-      const { url: authorization, verifier } = await pkceAuthorization(config, {
-        redirect_uri: REDIRECT,
-        scope: 'openid offline_access',
-        prompt: 'consent',
-      });
-      const step = await signIn(new UserAgent(), authorization.toString().replace(issuer, url), {
-        email: 'bench@example.com',
-        password: 'benchmark passphrase',
-        redirectUri: REDIRECT,
-      });
-      const code = new URL(step.location!).searchParams.get('code')!;
-      const response = await fetch(`${url}/token`, {
-        method: 'POST',
-        headers: formHeaders(basic(app.client_id!, app.client_secret!)),
-        body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT }),
-      });
-      if (response.status !== 200) throw new Error(`code exchange failed: ${response.status}`);
-      return ((await response.json()) as { refresh_token: string }).refresh_token;
+      const { tokens } = await logInWithCode(
+        config,
+        { scope: 'openid offline_access', prompt: 'consent' },
+        { email: 'bench@example.com', password: 'benchmark passphrase', redirectUri: REDIRECT },
+      );
+      return tokens.refresh_token!;
     };
     // Each worker follows its own chain: every refresh token is used once, as a client would.
     const chains = await Promise.all(Array.from({ length: CONNECTIONS }, login));

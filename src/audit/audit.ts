@@ -20,7 +20,6 @@ export interface AuditEventInput {
 
 export interface AuditLog {
   record(event: AuditEventInput): Promise<void>;
-  list(filter?: { type?: string; subject?: string; limit?: number }): Promise<AuditEventInput[]>;
   /** Events newest first, filtered, a page at a time; `cursor` is the last id of the previous page. */
   query(filter: {
     since?: Date;
@@ -90,21 +89,6 @@ export function createAuditLog(prisma: Prisma): AuditLog {
     async purgeBefore(before) {
       const { count } = await prisma.auditEvent.deleteMany({ where: { at: { lt: before } } });
       return count;
-    },
-    async list(filter = {}) {
-      const rows = await prisma.auditEvent.findMany({
-        where: { ...(filter.type ? { type: filter.type } : {}), ...(filter.subject ? { subject: filter.subject } : {}) },
-        orderBy: { at: 'desc' },
-        take: filter.limit ?? 100,
-      });
-      return rows.map((row) => ({
-        type: row.type,
-        actorType: row.actorType as ActorType,
-        ...(row.actorId ? { actorId: row.actorId } : {}),
-        ...(row.subject ? { subject: row.subject } : {}),
-        outcome: row.outcome as 'success' | 'failure',
-        ...(row.details ? { details: row.details as Record<string, unknown> } : {}),
-      }));
     },
   };
 }

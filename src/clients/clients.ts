@@ -130,6 +130,27 @@ export const CLIENT_CACHE_MS = 1000;
 
 export function createClientService({ prisma, pepper, audit }: ClientServiceOptions) {
   const cache = createTtlCache<AdapterPayload | null>(CLIENT_CACHE_MS);
+
+  async function loadProviderMetadata(clientId: string): Promise<AdapterPayload | undefined> {
+    const row = await prisma.client.findUnique({ where: { id: clientId } });
+    if (!row) return undefined;
+    // oidc-provider accepts in `scope` only the OpenID scopes it is configured with; API
+    // scopes are Portcullis's to check, so they travel as `allowed_scope` (extra metadata).
+    const { scope, ...metadata } = row.metadata as AdapterPayload;
+    return {
+      ...metadata,
+      allowed_scope: scope ?? '',
+      client_id: row.id,
+      ...(row.secretHash ? { client_secret: row.secretHash } : {}),
+      ...(row.previousSecretHash && row.previousSecretExpiresAt && row.previousSecretExpiresAt.getTime() > Date.now()
+        ? {
+            previous_secret_hash: row.previousSecretHash,
+            previous_secret_expires_at: Math.floor(row.previousSecretExpiresAt.getTime() / 1000),
+          }
+        : {}),
+    };
+  }
+
   const hashSecret = (secret: string) => SECRET_HASH_PREFIX + keyedHash(pepper, secret);
 
   function validate(input: CreateClientInput) {
@@ -303,29 +324,9 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
     async findProviderMetadata(clientId: string): Promise<AdapterPayload | undefined> {
       if (!isStorableText(clientId)) return undefined;
       if (cache.has(clientId)) return cache.get(clientId) ?? undefined;
-      const metadata = await this.loadProviderMetadata(clientId);
+      const metadata = await loadProviderMetadata(clientId);
       cache.set(clientId, metadata ?? null);
       return metadata;
-    },
-
-    async loadProviderMetadata(clientId: string): Promise<AdapterPayload | undefined> {
-      const row = await prisma.client.findUnique({ where: { id: clientId } });
-      if (!row) return undefined;
-      // oidc-provider accepts in `scope` only the OpenID scopes it is configured with; API
-      // scopes are Portcullis's to check, so they travel as `allowed_scope` (extra metadata).
-      const { scope, ...metadata } = row.metadata as AdapterPayload;
-      return {
-        ...metadata,
-        allowed_scope: scope ?? '',
-        client_id: row.id,
-        ...(row.secretHash ? { client_secret: row.secretHash } : {}),
-        ...(row.previousSecretHash && row.previousSecretExpiresAt && row.previousSecretExpiresAt.getTime() > Date.now()
-          ? {
-              previous_secret_hash: row.previousSecretHash,
-              previous_secret_expires_at: Math.floor(row.previousSecretExpiresAt.getTime() / 1000),
-            }
-          : {}),
-      };
     },
 
     /**

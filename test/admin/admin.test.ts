@@ -1,9 +1,10 @@
 // The admin API over HTTP: its authorization, every resource's operations, the OpenAPI
 // document, and bad input. Tokens come from Portcullis itself (client credentials).
 import { adminRoutes } from '../../src/admin/index.ts';
+import { createAdapterFactory } from '../../src/oidc/index.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
-import { basicAuth, pkceAuthorization } from '../support/browser.ts';
+import { basicAuth, logInWithCode } from '../support/browser.ts';
 
 let running: RunningServer;
 let writeToken: string;
@@ -118,20 +119,29 @@ describe('resources', () => {
     expect(rotation.body).toMatchObject({ current: expect.any(String), previous: expect.any(String) });
   });
 
-  test('grants: list by user or client, and revoke', async () => {
-    const grantId = 'grant-for-admin-test';
-    await running.db.prisma.providerArtifact.create({
-      data: {
-        kind: 'Grant',
-        idHash: 'x'.repeat(43),
-        payload: JSON.stringify({ jti: grantId, accountId: 'acct-1', clientId: 'client-1', openid: { scope: 'openid' } }),
-        accountId: 'acct-1',
-        clientId: 'client-1',
-      },
+  test('grants: list by user or client, and revoke with everything issued from them', async () => {
+    // Stored the way oidc-provider stores them, through the adapter.
+    const adapterFor = createAdapterFactory({
+      prisma: running.db.prisma,
+      pepper: running.config.hashPepper,
+      findClient: async () => undefined,
     });
+    const grantId = 'grant-for-admin-test';
+    const tokenId = 'token-from-that-grant-0123456789abcdef';
+    await adapterFor('Grant').upsert(
+      grantId,
+      { jti: grantId, accountId: 'acct-1', clientId: 'client-1', openid: { scope: 'openid' } },
+      3600,
+    );
+    await adapterFor('AccessToken').upsert(tokenId, { jti: tokenId, grantId, accountId: 'acct-1', clientId: 'client-1' }, 3600);
     const listed = await admin('GET', '/admin/grants?client_id=client-1');
     expect(listed.body).toEqual([expect.objectContaining({ id: grantId, account_id: 'acct-1', client_id: 'client-1' })]);
+    expect((await admin('GET', '/admin/grants?account_id=acct-2')).body).toEqual([]);
     expect((await admin('POST', '/admin/grants/revoke', {})).status).toBe(400);
+
+    expect((await admin('POST', '/admin/grants/revoke', { client_id: 'client-1' })).body).toEqual({ revoked: 1 });
+    expect((await admin('GET', '/admin/grants?client_id=client-1')).body).toEqual([]);
+    expect(await adapterFor('AccessToken').find(tokenId)).toBeUndefined();
   });
 
   test('audit events: filtered by type, paged with a cursor', async () => {
@@ -199,7 +209,6 @@ describe('bad input', () => {
 describe('who may not use the admin API', () => {
   test("a person's token from a login is refused, even with admin scopes", async () => {
     const client = await import('openid-client');
-    const { signIn, UserAgent } = await import('../support/browser.ts');
     const redirect = 'http://127.0.0.1:8128/callback';
     await cli(['user', 'create', '--email', 'person@example.com', '--password-stdin', '--json'], running.env, 'person passphrase');
     const app = (
@@ -223,17 +232,11 @@ describe('who may not use the admin API', () => {
     const config = await client.discovery(new URL(running.url), app.client_id, app.client_secret, undefined, {
       execute: [client.allowInsecureRequests],
     });
-    const { url, verifier } = await pkceAuthorization(config, {
-      redirect_uri: redirect,
-      scope: 'openid admin:write',
-      resource: `${running.url}/admin`,
-    });
-    const step = await signIn(new UserAgent(), url.toString(), {
-      email: 'person@example.com',
-      password: 'person passphrase',
-      redirectUri: redirect,
-    });
-    const tokens = await client.authorizationCodeGrant(config, new URL(step.location!), { pkceCodeVerifier: verifier });
+    const { tokens } = await logInWithCode(
+      config,
+      { scope: 'openid admin:write', resource: `${running.url}/admin` },
+      { email: 'person@example.com', password: 'person passphrase', redirectUri: redirect },
+    );
     expect(tokens.scope).toContain('admin:write');
     const refused = await admin('GET', '/admin/clients', undefined, tokens.access_token);
     expect(refused.status).toBe(401);

@@ -173,7 +173,7 @@ test('a key revoked through this server is inactive at once, and cannot be excha
   await running.server.services.apiKeys.revoke(id);
   expect(await (await introspect(key)).json()).toEqual({ active: false });
   expect((await exchange(key, { resource: API })).status).toBe(400);
-  const events = await running.server.services.audit.list({ type: 'api_key.verification_failed', subject: id });
+  const events = (await running.server.services.audit.query({ limit: 500, type: 'api_key.verification_failed', subject: id })).events;
   expect(events.length).toBeGreaterThanOrEqual(1);
   expect(events[0]!.details).toMatchObject({ reason: 'revoked' });
   expect(JSON.stringify(events)).not.toContain(key);
@@ -303,7 +303,7 @@ test('rotation keeps the expiry; creation, rotation and revocation are audited w
   expect(rotated.expires_at).toBe(original.expiresAt!.toISOString());
   expect(Date.parse(rotated.previous_key_expires_at) - Date.now()).toBeGreaterThan(3500_000);
   await run(['apikey', 'revoke', rotated.id]);
-  const types = (await running.server.services.audit.list({ limit: 1000 }))
+  const types = (await running.server.services.audit.query({ limit: 1000 })).events
     .filter((event) => [id, rotated.id].includes(event.subject ?? ''))
     .map((event) => event.type);
   expect(types).toEqual(expect.arrayContaining(['api_key.created', 'api_key.rotated', 'api_key.revoked']));

@@ -1,7 +1,7 @@
 // Crash safety: what a response reported as created survives a kill -9 of the server right
 // after it. Real processes, the same database before and after.
 import * as client from 'openid-client';
-import { basicAuth, signIn, UserAgent, pkceAuthorization } from '../support/browser.ts';
+import { basicAuth, logInWithCode } from '../support/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { freePort, runCommand, startServeProcess, type ServeProcess } from '../support/process.ts';
 import { testPepper } from '../support/server.ts';
@@ -48,17 +48,11 @@ test('a client, an API key and a refresh token reported as created survive kill 
   const config = await client.discovery(new URL(url), app.client_id!, app.client_secret!, undefined, {
     execute: [client.allowInsecureRequests],
   });
-  const { url: authorization, verifier } = await pkceAuthorization(config, {
-    redirect_uri: REDIRECT,
-    scope: 'openid offline_access',
-    prompt: 'consent',
-  });
-  const step = await signIn(new UserAgent(), authorization.toString(), {
-    email: 'crash@example.com',
-    password: 'crash test passphrase',
-    redirectUri: REDIRECT,
-  });
-  const tokens = await client.authorizationCodeGrant(config, new URL(step.location!), { pkceCodeVerifier: verifier });
+  const { tokens } = await logInWithCode(
+    config,
+    { scope: 'openid offline_access', prompt: 'consent' },
+    { email: 'crash@example.com', password: 'crash test passphrase', redirectUri: REDIRECT },
+  );
 
   // A client and an API key, through the admin API.
   const admin = (

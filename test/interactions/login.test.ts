@@ -4,7 +4,7 @@
 import * as client from 'openid-client';
 import { decodeProtectedHeader, jwtVerify, createRemoteJWKSet } from 'jose';
 import { cli } from '../support/cli.ts';
-import { csrfFrom, formAction, signIn, UserAgent, basicAuth } from '../support/browser.ts';
+import { csrfFrom, formAction, signIn, UserAgent, basicAuth, logInWithCode } from '../support/browser.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
 const REDIRECT = 'http://127.0.0.1:8123/callback';
@@ -114,7 +114,7 @@ describe('authorization code with PKCE, OpenID Connect', () => {
     await expect(client.refreshTokenGrant(config, third.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     expect(await userinfoStatus(third.access_token)).toBe(401);
     expect(await userinfoStatus(tokens.access_token)).toBe(401);
-    const events = await running.server.services.audit.list({ type: 'refresh_token.reused' });
+    const events = (await running.server.services.audit.query({ limit: 500, type: 'refresh_token.reused' })).events;
     expect(events[0]).toMatchObject({ actorId: app.client_id, outcome: 'failure' });
   });
 
@@ -184,19 +184,11 @@ describe('authorization code with PKCE, OpenID Connect', () => {
     const publicConfig = await client.discovery(new URL(running.url), spa.client_id!, undefined, client.None(), {
       execute: [client.allowInsecureRequests],
     });
-    const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(publicConfig, {
-      redirect_uri: REDIRECT,
-      scope: 'openid',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state: 's',
-    });
-    const step = await signIn(new UserAgent(), url.toString(), { email: EMAIL, password: PASSWORD, redirectUri: REDIRECT });
-    const tokens = await client.authorizationCodeGrant(publicConfig, new URL(step.location!), {
-      pkceCodeVerifier: verifier,
-      expectedState: 's',
-    });
+    const { tokens } = await logInWithCode(
+      publicConfig,
+      { scope: 'openid', state: 's' },
+      { email: EMAIL, password: PASSWORD, redirectUri: REDIRECT },
+    );
     expect(tokens.claims()!.aud).toBe(spa.client_id);
     expect(tokens.refresh_token).toBeUndefined();
   });
@@ -291,7 +283,7 @@ describe('bad input', () => {
     }
     expect(answers[0]).toBe(answers[1]);
     expect(answers[0]).toContain('That email and password do not match an account.');
-    const failures = await running.server.services.audit.list({ type: 'login' });
+    const failures = (await running.server.services.audit.query({ limit: 500, type: 'login' })).events;
     expect(failures.filter((event) => event.outcome === 'failure').length).toBeGreaterThanOrEqual(2);
   });
 
@@ -476,20 +468,11 @@ test('token lifetimes follow the configuration', async () => {
     const shortConfig = await client.discovery(new URL(custom.url), created.client_id, created.client_secret, undefined, {
       execute: [client.allowInsecureRequests],
     });
-    const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(shortConfig, {
-      redirect_uri: REDIRECT,
-      scope: 'openid offline_access',
-      prompt: 'consent',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state: 't',
-    });
-    const step = await signIn(new UserAgent(), url.toString(), { email: EMAIL, password: PASSWORD, redirectUri: REDIRECT });
-    const tokens = await client.authorizationCodeGrant(shortConfig, new URL(step.location!), {
-      pkceCodeVerifier: verifier,
-      expectedState: 't',
-    });
+    const { tokens } = await logInWithCode(
+      shortConfig,
+      { scope: 'openid offline_access', prompt: 'consent', state: 't' },
+      { email: EMAIL, password: PASSWORD, redirectUri: REDIRECT },
+    );
     expect(tokens.expires_in).toBe(300);
     const idToken = tokens.claims()!;
     expect(idToken.exp - idToken.iat).toBe(600);
@@ -533,7 +516,7 @@ test('repeated failed logins lock the account for a while, with the same answer 
     // The lock passes; the right password works again.
     await new Promise((resolve) => setTimeout(resolve, 6200));
     expect((await attempt(EMAIL, PASSWORD)).location).toMatch(/code=/);
-    const blocked = await guarded.server.services.audit.list({ type: 'login.blocked' });
+    const blocked = (await guarded.server.services.audit.query({ limit: 500, type: 'login.blocked' })).events;
     expect(blocked.length).toBe(2);
   } finally {
     await guarded.stop();

@@ -153,7 +153,7 @@ test('scheduled rotation rotates when the current key is due, and not before', a
   const rotated = await keys.rotateIfDue(3600);
   expect(rotated).toBeDefined();
   expect(await keys.rotateIfDue(3600)).toBeUndefined();
-  const events = await running.server.services.audit.list({ type: 'signing_key.rotated' });
+  const events = (await running.server.services.audit.query({ limit: 500, type: 'signing_key.rotated' })).events;
   expect(events[0]).toMatchObject({ actorType: 'system', subject: rotated!.current });
 });
 

@@ -116,3 +116,22 @@ export async function pkceAuthorization(
   });
   return { url: url.toString(), verifier };
 }
+
+/**
+ * The whole authorization-code flow as an app and a person go through it: a PKCE request, the
+ * login (and consent) pages, and the code exchange by openid-client, which validates the result.
+ */
+export async function logInWithCode(
+  config: client.Configuration,
+  parameters: Record<string, string>,
+  { email, password, redirectUri, agent = new UserAgent() }: LoginOptions & { agent?: UserAgent },
+): Promise<{ tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers; step: Step }> {
+  const { url, verifier } = await pkceAuthorization(config, { redirect_uri: redirectUri, ...parameters });
+  const step = await signIn(agent, url, { email, password, redirectUri });
+  if (!step.location?.startsWith(redirectUri)) throw new Error(`the login stopped at ${step.status} ${step.url}`);
+  const tokens = await client.authorizationCodeGrant(config, new URL(step.location), {
+    pkceCodeVerifier: verifier,
+    ...(parameters.state ? { expectedState: parameters.state } : {}),
+  });
+  return { tokens, step };
+}

@@ -12,12 +12,33 @@ export function randomSecret(bytes = 32): string {
  * or more needs no slow hash; the key means a stolen database alone cannot confirm a guess.
  */
 export function keyedHash(pepper: string, value: string): string {
-  return crypto.createHmac('sha256', pepper).update(value, 'utf8').digest('base64url');
+  return crypto.createHmac('sha256', hmacKey(pepper)).update(value, 'utf8').digest('base64url');
 }
 
-/** Compares two strings in time that does not depend on where they differ (nor on their lengths). */
+// The pepper as a KeyObject, made once: a string key is converted again on every HMAC, and this
+// runs on every token request (client secrets, artifact ids, API keys).
+const hmacKeys = new Map<string, crypto.KeyObject>();
+function hmacKey(pepper: string): crypto.KeyObject {
+  let key = hmacKeys.get(pepper);
+  if (!key) {
+    key = crypto.createSecretKey(Buffer.from(pepper, 'utf8'));
+    if (hmacKeys.size >= 16) hmacKeys.clear(); // a server has one pepper; tests make a few
+    hmacKeys.set(pepper, key);
+  }
+  return key;
+}
+
+/**
+ * Compares two strings in time that does not depend on where they differ. Only whether the
+ * lengths match can show, as with Go's subtle.ConstantTimeCompare: every caller compares
+ * against a value whose length is public (a keyed hash, a CSRF token).
+ */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const left = crypto.createHash('sha256').update(a, 'utf8').digest();
-  const right = crypto.createHash('sha256').update(b, 'utf8').digest();
-  return crypto.timingSafeEqual(left, right) && a.length === b.length;
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  if (left.length !== right.length) {
+    crypto.timingSafeEqual(left, left);
+    return false;
+  }
+  return crypto.timingSafeEqual(left, right);
 }

@@ -1,65 +1,78 @@
-// Koa middleware shared by every route outside oidc-provider: request ids and logs, and the one
-// place where Portcullis's own errors become HTTP responses.
+// The request frame every route outside oidc-provider runs inside: request ids and logs, metrics,
+// security headers, and the one place where Portcullis's own errors become HTTP responses.
 import crypto from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { fromDatabaseError, PortcullisError } from '../errors/index.ts';
 import { isDatabaseError } from '../metrics/index.ts';
 
-/** Gives each request an id (echoed as X-Request-Id) and logs one line when it ends. No bodies, no query strings. */
-export function requestLogger(logger: Logger): Middleware {
-  return async function logRequest(ctx, next) {
-    const requestId = crypto.randomUUID();
-    ctx.state.requestId = requestId;
-    ctx.set('X-Request-Id', requestId);
+export interface FrameOptions {
+  logger: Logger;
+  metrics: { observeRequest(ctx: Context, seconds: number): void; databaseError(): void };
+  /** True when the issuer is https: browsers are then told never to use plain http. */
+  https: boolean;
+  /** True while shutting down: every response then closes its connection. */
+  closing: () => boolean;
+}
+
+/**
+ * What every request outside oidc-provider's own handling goes through, in one layer (each Koa
+ * layer costs a closure and promises on every request, and this runs on every token request):
+ * a request id (echoed as X-Request-Id), the security headers, the mapping of errors to HTTP
+ * answers, the latency and count metrics, and one log line when it ends (no bodies, no query
+ * strings). While shutting down, responses say `Connection: close`, so keep-alive clients move on.
+ */
+export function requestFrame({ logger, metrics, https, closing }: FrameOptions): Middleware {
+  const headers = securityHeaders(https);
+  return async function frame(ctx, next) {
     const started = process.hrtime.bigint();
+    const requestId = crypto.randomUUID();
     const path = ctx.path;
+    ctx.state.requestId = requestId;
+    ctx.set(headers);
+    ctx.set('X-Request-Id', requestId);
+    if (closing()) ctx.set('Connection', 'close');
     try {
       await next();
+    } catch (caught) {
+      renderError(ctx, caught, logger, metrics);
     } finally {
-      logger.info(
-        { requestId, method: ctx.method, path, status: ctx.status, ms: Number(process.hrtime.bigint() - started) / 1e6 },
-        'request',
-      );
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.observeRequest(ctx, seconds);
+      logger.info({ requestId, method: ctx.method, path, status: ctx.status, ms: seconds * 1000 }, 'request');
     }
   };
 }
 
 /** Renders PortcullisError as JSON with its status; anything else is a logged 500 with no detail. */
-export function errorHandler(logger: Logger, metrics?: { databaseError(): void }): Middleware {
-  return async function renderErrors(ctx, next) {
-    try {
-      await next();
-    } catch (caught) {
-      const error = fromDatabaseError(caught);
-      if (error instanceof PortcullisError) {
-        ctx.status = error.status;
-        ctx.body = { error: error.code, error_description: error.message, ...('field' in error ? { field: error.field } : {}) };
-        return;
-      }
-      // Koa's own client errors (a body too large, invalid JSON, a wrong content length) keep their status.
-      const status = Number((error as { status?: number }).status);
-      if (status >= 400 && status < 500) {
-        ctx.status = status;
-        const description = (error as { expose?: boolean }).expose ? (error as Error).message : 'the request body could not be read';
-        ctx.body = { error: status === 413 ? 'request_too_large' : 'invalid_request', error_description: description };
-        return;
-      }
-      if (isDatabaseError(error)) {
-        // Fail fast and say so: the database is down, not the request wrong. Recovery needs no
-        // restart: the next request opens a new connection.
-        metrics?.databaseError();
-        logger.error({ err: error, requestId: ctx.state.requestId }, 'database unavailable');
-        ctx.status = 503;
-        ctx.set('Retry-After', '5');
-        ctx.body = { error: 'temporarily_unavailable', error_description: 'the database is unavailable; try again shortly' };
-        return;
-      }
-      logger.error({ err: error, requestId: ctx.state.requestId }, 'unhandled error');
-      ctx.status = 500;
-      ctx.body = { error: 'server_error', error_description: 'an unexpected error occurred' };
-    }
-  };
+function renderError(ctx: Context, caught: unknown, logger: Logger, metrics: { databaseError(): void }): void {
+  const error = fromDatabaseError(caught);
+  if (error instanceof PortcullisError) {
+    ctx.status = error.status;
+    ctx.body = { error: error.code, error_description: error.message, ...('field' in error ? { field: error.field } : {}) };
+    return;
+  }
+  // Koa's own client errors (a body too large, invalid JSON, a wrong content length) keep their status.
+  const status = Number((error as { status?: number }).status);
+  if (status >= 400 && status < 500) {
+    ctx.status = status;
+    const description = (error as { expose?: boolean }).expose ? (error as Error).message : 'the request body could not be read';
+    ctx.body = { error: status === 413 ? 'request_too_large' : 'invalid_request', error_description: description };
+    return;
+  }
+  if (isDatabaseError(error)) {
+    // Fail fast and say so: the database is down, not the request wrong. Recovery needs no
+    // restart: the next request opens a new connection.
+    metrics.databaseError();
+    logger.error({ err: error, requestId: ctx.state.requestId }, 'database unavailable');
+    ctx.status = 503;
+    ctx.set('Retry-After', '5');
+    ctx.body = { error: 'temporarily_unavailable', error_description: 'the database is unavailable; try again shortly' };
+    return;
+  }
+  logger.error({ err: error, requestId: ctx.state.requestId }, 'unhandled error');
+  ctx.status = 500;
+  ctx.body = { error: 'server_error', error_description: 'an unexpected error occurred' };
 }
 
 /**
@@ -69,7 +82,7 @@ export function errorHandler(logger: Logger, metrics?: { databaseError(): void }
  * it to the redirects after a form is posted, and the consent form's answer is a redirect to
  * the application. `frame-ancestors 'none'` and X-Frame-Options stop clickjacking of the forms.
  */
-export function securityHeaders({ https }: { https: boolean }): Middleware {
+function securityHeaders(https: boolean): Record<string, string> {
   const policy = [
     "default-src 'none'",
     "script-src 'self'",
@@ -78,13 +91,12 @@ export function securityHeaders({ https }: { https: boolean }): Middleware {
     "frame-ancestors 'none'",
     "base-uri 'none'",
   ].join('; ');
-  return async function setSecurityHeaders(ctx, next) {
-    ctx.set('Content-Security-Policy', policy);
-    ctx.set('X-Frame-Options', 'DENY');
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
+  return {
+    'Content-Security-Policy': policy,
+    'X-Frame-Options': 'DENY',
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
     // RFC 6797: browsers that once saw the https issuer never fall back to http for it.
-    if (https) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
-    await next();
+    ...(https ? { 'Strict-Transport-Security': 'max-age=31536000; includeSubDomains' } : {}),
   };
 }

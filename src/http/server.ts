@@ -21,7 +21,7 @@ import { createMetrics, isDatabaseError, type Metrics } from '../metrics/index.t
 import { createServices, type Services } from '../services.ts';
 import { staticAsset } from './assets.ts';
 import { createAbuseLimits } from './abuse.ts';
-import { errorHandler, requestLogger, securityHeaders } from './middleware.ts';
+import { requestFrame } from './middleware.ts';
 
 export interface Server {
   app: Koa;
@@ -38,6 +38,24 @@ export interface Server {
 
 /** How long shutdown waits for requests in flight before cutting their connections. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/**
+ * Runs `middleware` only for paths at or below one of `prefixes`: a router matches every route
+ * it has against every request it sees, and the token endpoint should not pay for the pages'.
+ */
+function under(prefixes: string[], middleware: Koa.Middleware): Koa.Middleware {
+  return (ctx, next) =>
+    prefixes.some((prefix) => ctx.path === prefix || ctx.path.startsWith(`${prefix}/`)) ? middleware(ctx, next) : next();
+}
+
+/** Dispatches on the exact path: the handler for it, or the next middleware. */
+function fixedPaths(table: Record<string, Koa.Middleware>): Koa.Middleware {
+  const handlers = new Map(Object.entries(table));
+  return (ctx, next) => {
+    const handler = handlers.get(ctx.path);
+    return handler ? handler(ctx, next) : next();
+  };
+}
 
 export interface ServerOptions {
   config: Config;
@@ -116,79 +134,74 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
     app.maxIpsCount = config.trustProxyHops;
   }
   let closing = false;
-  app.use(requestLogger(logger));
-  app.use(async function drain(ctx, next) {
-    // While shutting down, every response closes its connection, so keep-alive clients move on.
-    if (closing) ctx.set('Connection', 'close');
-    await next();
-  });
-  app.use(metrics.middleware);
-  app.use(errorHandler(logger, metrics));
-  app.use(securityHeaders({ https: config.issuer.startsWith('https:') }));
-  app.use(async function wellKnownAliases(ctx, next) {
-    // RFC 8414 section 3: OAuth clients look for metadata here; it is the same document.
-    if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
-    await next();
-  });
-  app.use(async function health(ctx, next) {
-    if (ctx.path === '/healthz') {
-      ctx.body = { status: 'ok' };
-      return;
-    }
-    if (ctx.path === '/readyz') {
-      if (closing) {
-        ctx.status = 503;
-        ctx.body = { status: 'stopping' };
-        return;
-      }
-      try {
-        await db.prisma.$queryRawUnsafe('SELECT 1');
-        ctx.body = { status: 'ready', database: 'ok', signing_kid: live.current().keys.signing.kid };
-      } catch {
-        ctx.status = 503;
-        ctx.body = { status: 'unavailable', database: 'unreachable' };
-      }
-      return;
-    }
-    await next();
-  });
-  app.use(metrics.endpoint);
-  app.use(jwksEndpoint(live, config.jwksMaxAgeSeconds));
-  app.use(staticAsset('/assets/portcullis.css', 'text/css; charset=utf-8'));
-  app.use(staticAsset('/assets/copy.js', 'text/javascript; charset=utf-8'));
+  app.use(requestFrame({ logger, metrics, https: config.issuer.startsWith('https:'), closing: () => closing }));
+  const jwks = jwksEndpoint(live, config.jwksMaxAgeSeconds);
+  // Endpoints at fixed paths, found with one lookup rather than one middleware each.
   app.use(
-    createInteractionRoutes({
-      provider: () => live.current().provider,
-      views,
-      users: services.users,
-      resources: services.resources,
-      audit: services.audit,
-      grants: services.grants,
-      apiKeys: services.apiKeys,
-      limits,
-      csrfKey: config.cookieKeys[0]!,
+    fixedPaths({
+      // RFC 8414 section 3: OAuth clients look for metadata here; it is the same document.
+      '/.well-known/oauth-authorization-server': (ctx, next) => {
+        ctx.path = '/.well-known/openid-configuration';
+        return next();
+      },
+      '/healthz': async (ctx) => {
+        ctx.body = { status: 'ok' };
+      },
+      '/readyz': async (ctx) => {
+        if (closing) {
+          ctx.status = 503;
+          ctx.body = { status: 'stopping' };
+          return;
+        }
+        try {
+          await db.prisma.$queryRawUnsafe('SELECT 1');
+          ctx.body = { status: 'ready', database: 'ok', signing_kid: live.current().keys.signing.kid };
+        } catch {
+          ctx.status = 503;
+          ctx.body = { status: 'unavailable', database: 'unreachable' };
+        }
+      },
+      '/metrics': metrics.endpoint,
+      '/jwks': jwks,
+      '/jwks/': jwks,
+      '/assets/portcullis.css': staticAsset('/assets/portcullis.css', 'text/css; charset=utf-8'),
+      '/assets/copy.js': staticAsset('/assets/copy.js', 'text/javascript; charset=utf-8'),
     }),
   );
-  app.use(createAdminRoutes({ services, issuer: config.issuer, publicJwks: () => live.current().keys.publicJwks as never }));
-  app.use(async function limitTokenRequests(ctx, next) {
-    // Per client at the token endpoint: by the HTTP Basic client id when there is one (read
-    // without trusting it: a wrong one only spends its own budget), else by IP address.
-    if (ctx.method === 'POST' && ctx.path === '/token') {
-      const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(ctx.get('authorization'));
-      const clientId = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':')[0] : undefined;
-      const verdict = await services.rateLimiter.consume(
-        clientId ? `token-client:${clientId}` : `token-ip:${ctx.ip}`,
-        config.tokenRateLimit,
-      );
-      if (!verdict.allowed) {
-        ctx.status = 429;
-        ctx.set('Retry-After', String(verdict.retryAfterSeconds));
-        ctx.body = { error: 'rate_limited', error_description: `too many token requests; retry after ${verdict.retryAfterSeconds} s` };
-        return;
-      }
+  app.use(
+    under(
+      ['/interaction', '/account'],
+      createInteractionRoutes({
+        provider: () => live.current().provider,
+        views,
+        users: services.users,
+        resources: services.resources,
+        audit: services.audit,
+        grants: services.grants,
+        apiKeys: services.apiKeys,
+        limits,
+        csrfKey: config.cookieKeys[0]!,
+      }),
+    ),
+  );
+  app.use(
+    under(['/admin'], createAdminRoutes({ services, issuer: config.issuer, publicJwks: () => live.current().keys.publicJwks as never })),
+  );
+  // Per client at the token endpoint: by the HTTP Basic client id when there is one (read
+  // without trusting it: a wrong one only spends its own budget), else by IP address.
+  const limitTokenRequests: Koa.Middleware = async (ctx, next) => {
+    const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(ctx.get('authorization'));
+    const clientId = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':')[0] : undefined;
+    const verdict = await services.rateLimiter.consume(clientId ? `token-client:${clientId}` : `token-ip:${ctx.ip}`, config.tokenRateLimit);
+    if (!verdict.allowed) {
+      ctx.status = 429;
+      ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+      ctx.body = { error: 'rate_limited', error_description: `too many token requests; retry after ${verdict.retryAfterSeconds} s` };
+      return;
     }
     await next();
-  });
+  };
+  app.use((ctx, next) => (ctx.method === 'POST' && ctx.path === '/token' ? limitTokenRequests(ctx, next) : next()));
   app.use(live.middleware);
 
   const timers: NodeJS.Timeout[] = [];

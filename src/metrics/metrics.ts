@@ -1,6 +1,6 @@
 // Prometheus metrics (prom-client), one registry per server: no global state, so tests and
 // several servers in one process do not mix their counts.
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /** Paths served outside any router, named as themselves; anything unknown is one label. */
@@ -51,20 +51,26 @@ export function createMetrics() {
     return ctx.oidc?.route ?? ctx.routePath ?? ctx._matchedRoute ?? (FIXED_ROUTES.has(ctx.path) ? ctx.path : 'unmatched');
   }
 
-  const middleware: Middleware = async function measure(ctx, next) {
-    const stop = latency.startTimer();
-    try {
-      await next();
-    } finally {
-      const route = routeOf(ctx as never);
-      stop({ route, method: ctx.method });
-      requests.inc({ route, method: ctx.method, status: String(ctx.status) });
-    }
-  };
+  // prom-client hashes a label object on every observation; the label sets are few and bounded
+  // (routes, methods Node's parser accepts, statuses), so each one's bound child is kept.
+  const latencyChildren = new Map<string, ReturnType<typeof latency.labels>>();
+  const requestChildren = new Map<string, ReturnType<typeof requests.labels>>();
+  /** Counts a finished request and its latency, labelled by route, method and status. */
+  function observeRequest(ctx: Context, seconds: number): void {
+    const route = routeOf(ctx as never);
+    const key = `${route} ${ctx.method}`;
+    let histogram = latencyChildren.get(key);
+    if (!histogram) latencyChildren.set(key, (histogram = latency.labels(route, ctx.method)));
+    histogram.observe(seconds);
+    const statusKey = `${key} ${ctx.status}`;
+    let counter = requestChildren.get(statusKey);
+    if (!counter) requestChildren.set(statusKey, (counter = requests.labels(route, ctx.method, String(ctx.status))));
+    counter.inc();
+  }
 
   return {
     registry,
-    middleware,
+    observeRequest,
     tokenIssued: (grantType: string) => tokens.inc({ grant_type: grantType }),
     apiKeyVerified: (outcome: string) => apiKeyChecks.inc({ outcome }),
     databaseError: () => databaseErrors.inc(),

@@ -1,5 +1,6 @@
 // Builds the oidc-provider instance: Portcullis's storage, clients, accounts, APIs and keys
 // plugged into the engine that runs every OAuth flow. Every option Portcullis sets is here.
+import type { Middleware } from 'koa';
 import Provider, { errors, type Configuration } from 'oidc-provider';
 import {
   apiKeyIntrospection,
@@ -73,6 +74,21 @@ export const openIdClaims = {
   profile: ['name'],
   email: ['email', 'email_verified'],
 };
+
+// oidc-provider's default paths for its POST endpoints (Portcullis does not change `routes`).
+const TOKEN_PATH = '/token';
+const INTROSPECTION_PATH = '/token/introspection';
+const REVOCATION_PATH = '/token/revocation';
+
+/**
+ * Runs `middleware` only for POST requests to `path`, so that every other request skips it
+ * without a layer of promises. oidc-provider matches paths without regard to ASCII case (and
+ * only ASCII letters fold), so this compares lower-cased; the middleware still checks the route
+ * oidc-provider actually chose.
+ */
+function onPost(path: string, middleware: Middleware): Middleware {
+  return (ctx, next) => (ctx.method === 'POST' && ctx.path.toLowerCase() === path ? middleware(ctx, next) : next());
+}
 
 export function createProvider({
   config,
@@ -242,9 +258,14 @@ export function createProvider({
     tokenExchangeParameters,
     new Set(['resource', 'audience']),
   );
-  provider.use(unauthorizedClientForGrantType);
-  provider.use(apiKeyIntrospection(apiKeys, rateLimiter));
-  provider.use(jwtIntrospection(config.issuer, keys.publicJwks as never, (id) => apiKeys.isActive(id)));
+  provider.use(onPost(TOKEN_PATH, unauthorizedClientForGrantType));
+  provider.use(onPost(INTROSPECTION_PATH, apiKeyIntrospection(apiKeys, rateLimiter)));
+  provider.use(
+    onPost(
+      INTROSPECTION_PATH,
+      jwtIntrospection(config.issuer, keys.publicJwks as never, (id) => apiKeys.isActive(id)),
+    ),
+  );
   // RFC 6749 section 4.1.2.1's temporarily_unavailable, with 503, when the database is down,
   // rather than oidc-provider's generic 500 server_error.
   provider.on('server_error', (ctx, error) => {
@@ -258,11 +279,14 @@ export function createProvider({
       ctx.body = { error: 'temporarily_unavailable', error_description: 'the database is unavailable; try again shortly' };
     }
   });
-  provider.use(async function auditRevocation(ctx, next) {
-    await next();
-    const { oidc } = ctx as unknown as { oidc?: { route?: string; client?: { clientId: string } } };
-    if (oidc?.route === 'revocation' && ctx.status === 200 && oidc.client) onTokenRevoked?.({ clientId: oidc.client.clientId, ip: ctx.ip });
-  });
+  provider.use(
+    onPost(REVOCATION_PATH, async function auditRevocation(ctx, next) {
+      await next();
+      const { oidc } = ctx as unknown as { oidc?: { route?: string; client?: { clientId: string } } };
+      if (oidc?.route === 'revocation' && ctx.status === 200 && oidc.client)
+        onTokenRevoked?.({ clientId: oidc.client.clientId, ip: ctx.ip });
+    }),
+  );
   provider.on('grant.error', (ctx, error) => {
     // A refresh token found already consumed is a reuse: oidc-provider has just revoked the grant.
     const token = ctx.oidc?.entities?.RefreshToken;

@@ -113,12 +113,18 @@ class ArtifactAdapter implements Adapter {
 
   async consume(id: string): Promise<void> {
     // A conditional update is the whole of the atomicity: the database lets one writer flip
-    // consumedAt from null, and every other sees a count of zero.
-    const { count } = await this.#prisma.providerArtifact.updateMany({
-      where: { kind: this.#kind, idHash: this.#hash(id), consumedAt: null },
-      data: { consumedAt: new Date() },
-    });
-    if (count !== 1) throw new errors.InvalidGrant(`${this.#kind} was already used`);
+    // consumedAt from null, and every other finds no such row (P2025). One statement: Prisma's
+    // updateMany would wrap it in a transaction, which on SQLite queues behind every other one.
+    try {
+      await this.#prisma.providerArtifact.update({
+        where: { ...this.#key(id), consumedAt: null },
+        data: { consumedAt: new Date() },
+        select: { kind: true },
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'P2025') throw new errors.InvalidGrant(`${this.#kind} was already used`);
+      throw error;
+    }
   }
 
   async destroy(id: string): Promise<void> {

@@ -8,6 +8,15 @@
 // - expiry is honoured on read, and `purgeExpiredArtifacts` deletes what has expired;
 // - `consume` is atomic: of two concurrent consumers exactly one succeeds, the other gets
 //   invalid_grant, so a code or refresh token is honoured once.
+//
+// Every statement here is raw, parameterised SQL through Prisma ($queryRaw/$executeRaw tagged
+// templates, never string concatenation), written once for both databases: quoted identifiers,
+// INSERT ... ON CONFLICT and `excluded` mean the same in SQLite and PostgreSQL. The reason is
+// speed, found by profiling (bench/RESULTS.md): on the driver-adapter path Prisma 6 compiles
+// every model query in WebAssembly on the main thread, about 300 µs of CPU for a findUnique,
+// against about 60 µs for the same raw statement (prisma/orm#28845; plan caching came in
+// Prisma 7.4). These run several times in every introspection, refresh and login.
+import { join } from '@prisma/client/runtime/client';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { keyedHash, seal, unseal } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
@@ -32,7 +41,14 @@ export interface ArtifactAdapterOptions {
   notAnArtifact?: (id: string) => boolean;
 }
 
-type Row = { payload: string; expiresAt: Date | null; consumedAt: Date | null };
+type Row = {
+  kind: string;
+  payload: string;
+  expiresAt: Date | null;
+  consumedAt: Date | null;
+  idSealedByUid: string | null;
+  idSealedByUserCode: string | null;
+};
 
 const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
 
@@ -41,20 +57,18 @@ class ArtifactAdapter implements Adapter {
   readonly #prisma: Prisma;
   readonly #pepper: string;
   readonly #notAnArtifact: (id: string) => boolean;
+  readonly #rows: RowLoader;
 
-  constructor(kind: string, { prisma, pepper, notAnArtifact }: ArtifactAdapterOptions) {
+  constructor(kind: string, { prisma, pepper, notAnArtifact }: ArtifactAdapterOptions, rows: RowLoader) {
     this.#kind = kind;
     this.#prisma = prisma;
     this.#pepper = pepper;
     this.#notAnArtifact = notAnArtifact ?? (() => false);
+    this.#rows = rows;
   }
 
   #hash(value: string): string {
     return artifactIdHash(this.#pepper, value);
-  }
-
-  #key(id: string) {
-    return { kind_idHash: { kind: this.#kind, idHash: this.#hash(id) } };
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
@@ -72,13 +86,22 @@ class ArtifactAdapter implements Adapter {
       userCodeHash: userCode ? this.#hash(userCode) : null,
       idSealedByUserCode: userCode ? seal(userCode, this.#pepper, `${this.#kind}:userCode`, id) : null,
       expiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
-      ...(consumed ? { consumedAt: new Date(Number(consumed) * 1000) } : {}),
+      // A save without `consumed` keeps a consumption already recorded (Prisma's update did the same).
+      consumedAt: consumed ? new Date(Number(consumed) * 1000) : null,
     };
-    await this.#prisma.providerArtifact.upsert({
-      where: this.#key(id),
-      create: { kind: this.#kind, idHash: this.#hash(id), ...fields },
-      update: fields,
-    });
+    const idHash = this.#hash(id);
+    // One INSERT ... ON CONFLICT (see the note on raw statements at the top). createdAt is given,
+    // not left to the column default, so SQLite stores it in the text form of every other date.
+    await this.#prisma.$executeRaw`
+      INSERT INTO "ProviderArtifact" ("kind", "idHash", "payload", "grantId", "accountId", "clientId", "uidHash", "idSealedByUid",
+        "userCodeHash", "idSealedByUserCode", "expiresAt", "consumedAt", "createdAt")
+      VALUES (${this.#kind}, ${idHash}, ${fields.payload}, ${fields.grantId}, ${fields.accountId}, ${fields.clientId}, ${fields.uidHash},
+        ${fields.idSealedByUid}, ${fields.userCodeHash}, ${fields.idSealedByUserCode}, ${fields.expiresAt}, ${fields.consumedAt}, ${new Date()})
+      ON CONFLICT ("kind", "idHash") DO UPDATE SET "payload" = excluded."payload", "grantId" = excluded."grantId",
+        "accountId" = excluded."accountId", "clientId" = excluded."clientId", "uidHash" = excluded."uidHash",
+        "idSealedByUid" = excluded."idSealedByUid", "userCodeHash" = excluded."userCodeHash",
+        "idSealedByUserCode" = excluded."idSealedByUserCode", "expiresAt" = excluded."expiresAt",
+        "consumedAt" = COALESCE(excluded."consumedAt", "ProviderArtifact"."consumedAt")`;
   }
 
   #open(id: string, row: Row | null): AdapterPayload | undefined {
@@ -95,44 +118,42 @@ class ArtifactAdapter implements Adapter {
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (this.#notAnArtifact(id)) return undefined;
-    const row = await this.#prisma.providerArtifact.findUnique({ where: this.#key(id) });
-    return this.#open(id, row);
+    return this.#open(id, await this.#rows.load(this.#kind, this.#hash(id)));
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    const row = await this.#prisma.providerArtifact.findFirst({ where: { kind: this.#kind, uidHash: this.#hash(uid) } });
+    const rows = await this.#prisma.$queryRaw<Row[]>`
+      SELECT "kind", "payload", "expiresAt", "consumedAt", "idSealedByUid", "idSealedByUserCode" FROM "ProviderArtifact"
+      WHERE "kind" = ${this.#kind} AND "uidHash" = ${this.#hash(uid)} LIMIT 1`;
+    const row = rows[0] ?? null;
     const id = row?.idSealedByUid ? unseal(uid, this.#pepper, `${this.#kind}:uid`, row.idSealedByUid) : undefined;
     return id ? this.#open(id, row) : undefined;
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    const row = await this.#prisma.providerArtifact.findFirst({ where: { kind: this.#kind, userCodeHash: this.#hash(userCode) } });
+    const rows = await this.#prisma.$queryRaw<Row[]>`
+      SELECT "kind", "payload", "expiresAt", "consumedAt", "idSealedByUid", "idSealedByUserCode" FROM "ProviderArtifact"
+      WHERE "kind" = ${this.#kind} AND "userCodeHash" = ${this.#hash(userCode)} LIMIT 1`;
+    const row = rows[0] ?? null;
     const id = row?.idSealedByUserCode ? unseal(userCode, this.#pepper, `${this.#kind}:userCode`, row.idSealedByUserCode) : undefined;
     return id ? this.#open(id, row) : undefined;
   }
 
   async consume(id: string): Promise<void> {
     // A conditional update is the whole of the atomicity: the database lets one writer flip
-    // consumedAt from null, and every other finds no such row (P2025). One statement: Prisma's
-    // updateMany would wrap it in a transaction, which on SQLite queues behind every other one.
-    try {
-      await this.#prisma.providerArtifact.update({
-        where: { ...this.#key(id), consumedAt: null },
-        data: { consumedAt: new Date() },
-        select: { kind: true },
-      });
-    } catch (error) {
-      if ((error as { code?: string }).code === 'P2025') throw new errors.InvalidGrant(`${this.#kind} was already used`);
-      throw error;
-    }
+    // consumedAt from null, and every other sees a count of zero.
+    const count = await this.#prisma.$executeRaw`
+      UPDATE "ProviderArtifact" SET "consumedAt" = ${new Date()}
+      WHERE "kind" = ${this.#kind} AND "idHash" = ${this.#hash(id)} AND "consumedAt" IS NULL`;
+    if (count !== 1) throw new errors.InvalidGrant(`${this.#kind} was already used`);
   }
 
   async destroy(id: string): Promise<void> {
-    await this.#prisma.providerArtifact.deleteMany({ where: { kind: this.#kind, idHash: this.#hash(id) } });
+    await this.#prisma.$executeRaw`DELETE FROM "ProviderArtifact" WHERE "kind" = ${this.#kind} AND "idHash" = ${this.#hash(id)}`;
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.#prisma.providerArtifact.deleteMany({ where: { kind: this.#kind, grantId } });
+    await this.#prisma.$executeRaw`DELETE FROM "ProviderArtifact" WHERE "kind" = ${this.#kind} AND "grantId" = ${grantId}`;
   }
 }
 
@@ -172,9 +193,45 @@ class ClientAdapter implements Adapter {
   }
 }
 
+/** Reads artifact rows by id hash, for every kind asked for in the same tick with one query. */
+interface RowLoader {
+  load(kind: string, idHash: string): Promise<Row | null>;
+}
+
+/**
+ * Introspection of an opaque token looks the value up as an access token, a client-credentials
+ * token and a refresh token at once (oidc-provider's findToken), three finds of one id. Finds
+ * of one id hash made in the same tick become one SELECT over those kinds (the primary key,
+ * kind then idHash, serves `kind IN (...)`), and each find gets its own kind's row.
+ */
+function createRowLoader(prisma: Prisma): RowLoader {
+  const pending = new Map<string, { kinds: Set<string>; rows: Promise<Row[]> }>();
+  return {
+    async load(kind, idHash) {
+      let batch = pending.get(idHash);
+      if (!batch) {
+        const kinds = new Set<string>();
+        const rows = new Promise<Row[]>((resolve, reject) => {
+          process.nextTick(() => {
+            pending.delete(idHash);
+            prisma.$queryRaw<Row[]>`
+              SELECT "kind", "payload", "expiresAt", "consumedAt", "idSealedByUid", "idSealedByUserCode" FROM "ProviderArtifact"
+              WHERE "kind" IN (${join([...kinds])}) AND "idHash" = ${idHash}`.then(resolve, reject);
+          });
+        });
+        batch = { kinds, rows };
+        pending.set(idHash, batch);
+      }
+      batch.kinds.add(kind);
+      return (await batch.rows).find((row) => row.kind === kind) ?? null;
+    },
+  };
+}
+
 /** The `adapter` option for oidc-provider: a factory it calls once per model name. */
 export function createAdapterFactory(options: ArtifactAdapterOptions): (name: string) => Adapter {
-  return (name) => (name === 'Client' ? new ClientAdapter(options.findClient) : new ArtifactAdapter(name, options));
+  const rows = createRowLoader(options.prisma);
+  return (name) => (name === 'Client' ? new ClientAdapter(options.findClient) : new ArtifactAdapter(name, options, rows));
 }
 
 /** Deletes every artifact whose expiry has passed. Returns how many rows went. */

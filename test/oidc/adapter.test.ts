@@ -113,6 +113,34 @@ test('of many concurrent consumers exactly one wins', async () => {
   }
 });
 
+test('finds of one id as several kinds in the same tick each get their own kind', async () => {
+  // The shape of an opaque-token introspection: one value looked up as three kinds at once.
+  const id = randomId();
+  await adapterFor('AccessToken').upsert(id, { jti: id, kind: 'AccessToken', scope: 'a' }, 60);
+  await adapterFor('RefreshToken').upsert(id, { jti: id, kind: 'RefreshToken', scope: 'r' }, 60);
+  const [access, credentials, refresh, other] = await Promise.all([
+    adapterFor('AccessToken').find(id),
+    adapterFor('ClientCredentials').find(id),
+    adapterFor('RefreshToken').find(id),
+    adapterFor('AccessToken').find(randomId()),
+  ]);
+  expect(access).toMatchObject({ kind: 'AccessToken', scope: 'a' });
+  expect(credentials).toBeUndefined();
+  expect(refresh).toMatchObject({ kind: 'RefreshToken', scope: 'r' });
+  expect(other).toBeUndefined();
+});
+
+test('saving a consumed artifact again keeps it consumed', async () => {
+  // oidc-provider saves a refresh token after consuming it (a rotation); the save must not undo the consumption.
+  const adapter = adapterFor('RefreshToken');
+  const id = randomId();
+  await adapter.upsert(id, { jti: id, kind: 'RefreshToken' }, 60);
+  await adapter.consume(id);
+  await adapter.upsert(id, { jti: id, kind: 'RefreshToken', scope: 'changed' }, 60);
+  expect(await adapter.find(id)).toMatchObject({ scope: 'changed', consumed: expect.any(Number) });
+  await expect(adapter.consume(id)).rejects.toBeInstanceOf(errors.InvalidGrant);
+});
+
 test('destroy removes one artifact', async () => {
   const adapter = adapterFor('AccessToken');
   const [a, b] = [randomId(), randomId()];

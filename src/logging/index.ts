@@ -1,0 +1,1 @@
+export { createLogger, FLUSH_INTERVAL_MS, type ServerLogger } from './logger.ts';

@@ -38,6 +38,17 @@ export function hidePassword(url: string): string {
   return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }
 
+/**
+ * Per-connection settings for a server's database. SQLite's `synchronous` is per connection
+ * (the adapter holds one): in WAL mode (set by migrate), `normal` skips the fsync of every
+ * commit and stays consistent after any crash; only a power loss can take back the last
+ * commits. PostgreSQL keeps its own server settings.
+ */
+export async function configureConnection(db: Database, { sqliteSynchronous }: { sqliteSynchronous: 'normal' | 'full' }): Promise<void> {
+  if (db.provider !== 'sqlite') return;
+  await db.prisma.$queryRawUnsafe(sqliteSynchronous === 'full' ? 'PRAGMA synchronous = FULL' : 'PRAGMA synchronous = NORMAL');
+}
+
 export function openDatabase(url: string): Database {
   const provider = databaseProvider(url);
   let prisma: Prisma;

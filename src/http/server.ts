@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
-import type { Database } from '../db/index.ts';
+import { configureConnection, type Database } from '../db/index.ts';
 import {
   createLiveProvider,
   createProvider,
@@ -64,6 +64,7 @@ export interface ServerOptions {
 }
 
 export async function createServer({ config, db, logger }: ServerOptions): Promise<Server> {
+  await configureConnection(db, config);
   const metrics = createMetrics();
   const services = createServices({ config, db, metrics });
   const views = createViews();

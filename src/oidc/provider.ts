@@ -221,7 +221,7 @@ export function createProvider({
       id_token_signed_response_alg: keys.signing.alg as 'ES256' | 'RS256',
     },
     async findAccount(_ctx, sub) {
-      const user = await users.findById(sub);
+      const user = await users.findAccount(sub);
       if (!user || user.disabled) return undefined;
       return {
         accountId: user.id,

@@ -5,6 +5,22 @@ import { hashPassword, passwordNeedsRehash, verifyPassword } from '../crypto/ind
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
 import { hasControlCharacters, isStorableText } from '../oauth/index.ts';
+import { createTtlCache } from '../cache/index.ts';
+
+/**
+ * How long the account behind a token is reused between lookups: oidc-provider looks the account
+ * up on every refresh and code exchange. The instance that disables a user forgets it at once;
+ * other instances within this time, as for clients.
+ */
+export const ACCOUNT_CACHE_MS = 1000;
+
+/** What tokens and ID tokens say about a person. */
+export interface Account {
+  id: string;
+  email: string;
+  name: string | null;
+  disabled: boolean;
+}
 
 export interface CreateUserInput {
   email: string;
@@ -38,6 +54,7 @@ export function normalizeEmail(email: string): string {
 }
 
 export function createUserService({ prisma, audit }: { prisma: Prisma; audit: AuditLog }) {
+  const accounts = createTtlCache<Account | null>(ACCOUNT_CACHE_MS);
   return {
     async create(input: CreateUserInput): Promise<{ id: string }> {
       const email = normalizeEmail(input.email ?? '');
@@ -77,6 +94,7 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
       const user = isStorableText(id) ? await prisma.user.findUnique({ where: { id } }) : null;
       if (!user) throw new NotFoundError(`user ${id}`);
       const row = await prisma.user.update({ where: { id }, data: { disabled } });
+      accounts.delete(id);
       if (disabled) await prisma.providerArtifact.deleteMany({ where: { kind: 'Session', accountId: id } });
       await audit.record({
         type: disabled ? 'user.disabled' : 'user.enabled',
@@ -121,6 +139,16 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
     async findById(id: string) {
       if (!isStorableText(id)) return null;
       return prisma.user.findUnique({ where: { id } });
+    },
+
+    /** The account behind a token (src/oidc's findAccount), cached for ACCOUNT_CACHE_MS. */
+    async findAccount(id: string): Promise<Account | null> {
+      if (!isStorableText(id)) return null;
+      const cached = accounts.get(id);
+      if (cached !== undefined) return cached;
+      const user = await prisma.user.findUnique({ where: { id }, select: { id: true, email: true, name: true, disabled: true } });
+      accounts.set(id, user);
+      return user;
     },
 
     /**

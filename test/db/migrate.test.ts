@@ -1,6 +1,6 @@
 // Migrations: applied once, in order, safely when two processes start together, and a
 // tampered history is refused.
-import { listMigrations, migrate, MigrationError, openDatabase } from '../../src/db/index.ts';
+import { configureConnection, listMigrations, migrate, MigrationError, openDatabase } from '../../src/db/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let testDatabase: TestDatabase;
@@ -59,4 +59,24 @@ test('a database from a newer version (unknown migration) is refused', async () 
     await db.close();
   }
   await expect(migrate(testDatabase.url)).rejects.toThrow(/does not know/);
+});
+
+test("a server's SQLite connection syncs as configured: normal by default, full when asked", async () => {
+  await migrate(testDatabase.url);
+  const db = openDatabase(testDatabase.url);
+  try {
+    const synchronous = async () =>
+      Number(((await db.prisma.$queryRawUnsafe('PRAGMA synchronous')) as { synchronous: bigint }[])[0]!.synchronous);
+    if (db.provider !== 'sqlite') {
+      // PostgreSQL keeps its server's settings; there is nothing to apply.
+      await expect(configureConnection(db, { sqliteSynchronous: 'normal' })).resolves.toBeUndefined();
+      return;
+    }
+    await configureConnection(db, { sqliteSynchronous: 'normal' });
+    expect(await synchronous()).toBe(1);
+    await configureConnection(db, { sqliteSynchronous: 'full' });
+    expect(await synchronous()).toBe(2);
+  } finally {
+    await db.close();
+  }
 });

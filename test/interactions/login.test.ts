@@ -153,6 +153,19 @@ describe('authorization code with PKCE, OpenID Connect', () => {
     expect(payload.sub).toBe(tokens.claims()!.sub);
   });
 
+  test('disabling a person stops their refresh tokens at once on the instance that did it (the account cache forgets them)', async () => {
+    const { tokens } = await logIn();
+    const sub = tokens.claims()!.sub;
+    // A first refresh puts the account in the one-second cache.
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
+    await running.server.services.users.setDisabled(sub, true);
+    try {
+      await expect(client.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    } finally {
+      await running.server.services.users.setDisabled(sub, false);
+    }
+  });
+
   test('revocation ends a refresh token and its grant', async () => {
     const { tokens } = await logIn();
     await client.tokenRevocation(config, tokens.refresh_token!);

@@ -42,6 +42,8 @@ interface Measure {
   peakRssMb: number;
   /** The server process's CPU time (user + system) per request, in microseconds. */
   cpuUsPerRequest: number;
+  /** The same for the main thread alone: JavaScript runs there, so it bounds what one process can serve. */
+  mainThreadUsPerRequest: number;
   /** For scenarios the ceiling serves: its requests/s in the same rounds, and the median ratio of the rounds. */
   ceilingRps?: number;
   ratio?: number;
@@ -75,9 +77,10 @@ function startProcess(command: string[], env: Record<string, string>): Promise<{
 /** Linux's USER_HZ: the unit of the CPU times in /proc/<pid>/stat. */
 const CLOCK_TICKS = 100;
 
-/** CPU time (user + system) the process has used so far, in microseconds (Linux /proc). */
-function cpuMicros(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** CPU time (user + system) used so far, in microseconds, by the process or by its main thread (Linux /proc). */
+function cpuMicros(pid: number, mainThreadOnly = false): number {
+  const file = mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+  const fields = fs.readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
 }
 
@@ -92,10 +95,13 @@ async function observe(pid: number, work: () => Promise<Load>): Promise<Omit<Mea
   const timer = setInterval(sample, 100);
   try {
     const cpuBefore = cpuMicros(pid);
+    const mainBefore = cpuMicros(pid, true);
     const { requests, ...result } = await work();
     const cpu = cpuMicros(pid) - cpuBefore;
+    const main = cpuMicros(pid, true) - mainBefore;
     sample();
-    return { ...result, peakRssMb: Math.round(peak / 1024), cpuUsPerRequest: requests ? Math.round(cpu / requests) : 0 };
+    const perRequest = (micros: number) => (requests ? Math.round(micros / requests) : 0);
+    return { ...result, peakRssMb: Math.round(peak / 1024), cpuUsPerRequest: perRequest(cpu), mainThreadUsPerRequest: perRequest(main) };
   } finally {
     clearInterval(timer);
   }
@@ -192,7 +198,7 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
     const result = await observe(child.pid!, work);
     measures.push({ scenario, database: label, target: 'portcullis', ...result });
     console.log(
-      `${label} ${scenario}: ${result.rps}/s p50 ${result.p50} ms p99 ${result.p99} ms errors ${result.errors} cpu ${result.cpuUsPerRequest} µs/request`,
+      `${label} ${scenario}: ${result.rps}/s p50 ${result.p50} ms p99 ${result.p99} ms errors ${result.errors} cpu ${result.cpuUsPerRequest} µs/request (main thread ${result.mainThreadUsPerRequest})`,
     );
   };
   /** A scenario the ceiling serves too: measured against it in alternating rounds. */
@@ -209,7 +215,7 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
       ratio: result.ratio,
     });
     console.log(
-      `${label} ${scenario}: ${result.portcullis.rps}/s p50 ${result.portcullis.p50} ms p99 ${result.portcullis.p99} ms errors ${result.portcullis.errors} cpu ${result.portcullis.cpuUsPerRequest} µs/request; ceiling ${result.ceiling.rps}/s, ratio ${result.ratio.toFixed(2)}`,
+      `${label} ${scenario}: ${result.portcullis.rps}/s p50 ${result.portcullis.p50} ms p99 ${result.portcullis.p99} ms errors ${result.portcullis.errors} cpu ${result.portcullis.cpuUsPerRequest} µs/request (main thread ${result.portcullis.mainThreadUsPerRequest}); ceiling ${result.ceiling.rps}/s, cpu ${result.ceiling.cpuUsPerRequest} (main thread ${result.ceiling.mainThreadUsPerRequest}), ratio ${result.ratio.toFixed(2)}`,
     );
   };
   try {
@@ -394,6 +400,7 @@ async function paired(
     errors: all.reduce((sum, m) => sum + m.errors, 0),
     peakRssMb: Math.max(...all.map((m) => m.peakRssMb)),
     cpuUsPerRequest: median(all.map((m) => m.cpuUsPerRequest)),
+    mainThreadUsPerRequest: median(all.map((m) => m.mainThreadUsPerRequest)),
   });
   return { portcullis: combine(ours), ceiling: combine(theirs), ratio: median(ours.map((m, i) => m.rps / Math.max(1, theirs[i]!.rps))) };
 }
@@ -408,26 +415,26 @@ function report(measures: Measure[]): string {
     .map((m) => {
       const base = m.ceilingRps ?? ceilingOf(m)?.rps;
       const ratio = m.ratio ?? (base ? m.rps / base : undefined);
-      return `| ${m.scenario} | ${m.database} | ${m.rps} | ${m.p50} | ${m.p99} | ${m.errors} | ${m.cpuUsPerRequest} | ${m.peakRssMb} | ${base ? `${base} | ${ratio!.toFixed(2)}` : '– | –'} |`;
+      return `| ${m.scenario} | ${m.database} | ${m.rps} | ${m.p50} | ${m.p99} | ${m.errors} | ${m.cpuUsPerRequest} | ${m.mainThreadUsPerRequest} | ${m.peakRssMb} | ${base ? `${base} | ${ratio!.toFixed(2)}` : '– | –'} |`;
     });
   const ceilingRows = measures
     .filter((m) => m.target === 'ceiling')
-    .map((m) => `| ${m.scenario} | ${m.database} | ${m.rps} | ${m.p50} | ${m.p99} | ${m.errors} | ${m.cpuUsPerRequest} | ${m.peakRssMb} |`);
+    .map((m) => `| ${m.scenario} | ${m.database} | ${m.rps} | ${m.p50} | ${m.p99} | ${m.errors} | ${m.cpuUsPerRequest} | ${m.mainThreadUsPerRequest} | ${m.peakRssMb} |`);
   return [
     '# Benchmark results',
     '',
     `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, ${SECONDS} s per scenario, ${CONNECTIONS} connections (4 for whole login flows), load generator on the same machine. Made by \`npm run bench\`.`,
     '',
-    `Scenarios the ceiling serves too are measured in ${Math.max(1, Math.min(ROUNDS, Math.floor(SECONDS)))} alternating rounds (ceiling, Portcullis), sharing the scenario's seconds; the figures are the median round, and the ratio is the median of the rounds' ratios. "CPU µs/request" is the server process's CPU time (user + system, all threads) divided by the requests it answered.`,
+    `Scenarios the ceiling serves too are measured in ${Math.max(1, Math.min(ROUNDS, Math.floor(SECONDS)))} alternating rounds (ceiling, Portcullis), sharing the scenario's seconds; the figures are the median round, and the ratio is the median of the rounds' ratios. "CPU µs/request" is the server process's CPU time (user + system, all threads) divided by the requests it answered; "main thread" is the same for the thread that runs JavaScript, which bounds what one process can serve.`,
     '',
-    '| scenario | database | requests/s | p50 ms | p99 ms | errors | CPU µs/request | peak RSS MB | ceiling requests/s | ratio to ceiling |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| scenario | database | requests/s | p50 ms | p99 ms | errors | CPU µs/request | main thread µs/request | peak RSS MB | ceiling requests/s | ratio to ceiling |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
     "The ceiling: bare oidc-provider 9 with its in-memory adapter and an ES256 key, same machine, same load, measured in the rounds alongside each database's run.",
     '',
-    '| ceiling scenario | alongside | requests/s | p50 ms | p99 ms | errors | CPU µs/request | peak RSS MB |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| ceiling scenario | alongside | requests/s | p50 ms | p99 ms | errors | CPU µs/request | main thread µs/request | peak RSS MB |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...ceilingRows,
     '',
   ].join('\n');

@@ -23,13 +23,14 @@ export interface FrameOptions {
  * strings). While shutting down, responses say `Connection: close`, so keep-alive clients move on.
  */
 export function requestFrame({ logger, metrics, https, closing }: FrameOptions): Middleware {
-  const headers = securityHeaders(https);
+  const pageHeaders = securityHeaders(https);
+  const apiHeaders = apiSecurityHeaders(https);
   return async function frame(ctx, next) {
     const started = process.hrtime.bigint();
     const requestId = crypto.randomUUID();
     const path = ctx.path;
     ctx.state.requestId = requestId;
-    ctx.set(headers);
+    ctx.set(API_PATHS.has(path) || path.startsWith('/admin/') ? apiHeaders : pageHeaders);
     ctx.set('X-Request-Id', requestId);
     if (closing()) ctx.set('Connection', 'close');
     try {
@@ -76,7 +77,41 @@ function renderError(ctx: Context, caught: unknown, logger: Logger, metrics: { d
 }
 
 /**
- * Security headers for every response, set before the response is made so that oidc-provider
+ * Endpoints that answer only JSON (or, for /metrics, plain text), never a page: oidc-provider's
+ * token, introspection, revocation, JWKS, userinfo and discovery endpoints, health, metrics, and
+ * the admin API (matched by prefix). Any other path, in any letter case, gets the page headers.
+ */
+const API_PATHS = new Set([
+  '/token',
+  '/token/introspection',
+  '/token/revocation',
+  '/jwks',
+  '/jwks/',
+  '/me',
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+]);
+
+/**
+ * The headers OWASP's REST Security Cheat Sheet gives for API responses: nothing may load from
+ * or frame them, and their type is never sniffed. The pages' longer policy (and Referrer-Policy,
+ * which only documents use) would be bytes on every token response for nothing: the request
+ * frame is most of what Portcullis adds to a token request (bench/RESULTS.md).
+ */
+function apiSecurityHeaders(https: boolean): Record<string, string> {
+  return {
+    'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+    'X-Frame-Options': 'DENY',
+    'X-Content-Type-Options': 'nosniff',
+    ...(https ? { 'Strict-Transport-Security': 'max-age=31536000; includeSubDomains' } : {}),
+  };
+}
+
+/**
+ * Security headers for every page, set before the response is made so that oidc-provider
  * can add the hash of its one inline script (the form_post page) to `script-src`. The pages use
  * only same-origin files: one stylesheet, and one script (the copy button of the API-key page). `form-action` is left out on purpose: browsers apply
  * it to the redirects after a form is posted, and the consent form's answer is a redirect to

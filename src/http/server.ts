@@ -39,21 +39,30 @@ export interface Server {
 /** How long shutdown waits for requests in flight before cutting their connections. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
-/**
- * Runs `middleware` only for paths at or below one of `prefixes`: a router matches every route
- * it has against every request it sees, and the token endpoint should not pay for the pages'.
- */
-function under(prefixes: string[], middleware: Koa.Middleware): Koa.Middleware {
-  return (ctx, next) =>
-    prefixes.some((prefix) => ctx.path === prefix || ctx.path.startsWith(`${prefix}/`)) ? middleware(ctx, next) : next();
-}
+/** True when `path` is `prefix` or below it. */
+const isUnder = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
 
-/** Dispatches on the exact path: the handler for it, or the next middleware. */
-function fixedPaths(table: Record<string, Koa.Middleware>): Koa.Middleware {
-  const handlers = new Map(Object.entries(table));
-  return (ctx, next) => {
-    const handler = handlers.get(ctx.path);
-    return handler ? handler(ctx, next) : next();
+/**
+ * The one dispatch after the request frame: a handler for an exact path, else the pages' or
+ * the admin API's router for paths below theirs, else (and after either, if it passes the
+ * request on) oidc-provider. One layer rather than one
+ * per room: each Koa layer costs a closure and promises on every request, and a router matches
+ * every route it has against every request it sees, so the token endpoint should meet neither.
+ */
+function dispatch({
+  exact,
+  below,
+  otherwise,
+}: {
+  exact: Record<string, Koa.Middleware>;
+  below: [prefix: string, middleware: Koa.Middleware][];
+  otherwise: Koa.Middleware;
+}): Koa.Middleware {
+  const handlers = new Map(Object.entries(exact));
+  return function route(ctx, next) {
+    // A handler that passes a request on (a router with no such route) hands it to oidc-provider.
+    const handler = handlers.get(ctx.path) ?? below.find(([prefix]) => isUnder(ctx.path, prefix))?.[1];
+    return handler ? handler(ctx, () => otherwise(ctx, next)) : otherwise(ctx, next);
   };
 }
 
@@ -137,57 +146,6 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   let closing = false;
   app.use(requestFrame({ logger, metrics, https: config.issuer.startsWith('https:'), closing: () => closing }));
   const jwks = jwksEndpoint(live, config.jwksMaxAgeSeconds);
-  // Endpoints at fixed paths, found with one lookup rather than one middleware each.
-  app.use(
-    fixedPaths({
-      // RFC 8414 section 3: OAuth clients look for metadata here; it is the same document.
-      '/.well-known/oauth-authorization-server': (ctx, next) => {
-        ctx.path = '/.well-known/openid-configuration';
-        return next();
-      },
-      '/healthz': async (ctx) => {
-        ctx.body = { status: 'ok' };
-      },
-      '/readyz': async (ctx) => {
-        if (closing) {
-          ctx.status = 503;
-          ctx.body = { status: 'stopping' };
-          return;
-        }
-        try {
-          await db.prisma.$queryRawUnsafe('SELECT 1');
-          ctx.body = { status: 'ready', database: 'ok', signing_kid: live.current().keys.signing.kid };
-        } catch {
-          ctx.status = 503;
-          ctx.body = { status: 'unavailable', database: 'unreachable' };
-        }
-      },
-      '/metrics': metrics.endpoint,
-      '/jwks': jwks,
-      '/jwks/': jwks,
-      '/assets/portcullis.css': staticAsset('/assets/portcullis.css', 'text/css; charset=utf-8'),
-      '/assets/copy.js': staticAsset('/assets/copy.js', 'text/javascript; charset=utf-8'),
-    }),
-  );
-  app.use(
-    under(
-      ['/interaction', '/account'],
-      createInteractionRoutes({
-        provider: () => live.current().provider,
-        views,
-        users: services.users,
-        resources: services.resources,
-        audit: services.audit,
-        grants: services.grants,
-        apiKeys: services.apiKeys,
-        limits,
-        csrfKey: config.cookieKeys[0]!,
-      }),
-    ),
-  );
-  app.use(
-    under(['/admin'], createAdminRoutes({ services, issuer: config.issuer, publicJwks: () => live.current().keys.publicJwks as never })),
-  );
   // Per client at the token endpoint: by the HTTP Basic client id when there is one (read
   // without trusting it: a wrong one only spends its own budget), else by IP address.
   const limitTokenRequests: Koa.Middleware = async (ctx, next) => {
@@ -202,8 +160,60 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
     }
     await next();
   };
-  app.use((ctx, next) => (ctx.method === 'POST' && ctx.path === '/token' ? limitTokenRequests(ctx, next) : next()));
-  app.use(live.middleware);
+  const interactions = createInteractionRoutes({
+    provider: () => live.current().provider,
+    views,
+    users: services.users,
+    resources: services.resources,
+    audit: services.audit,
+    grants: services.grants,
+    apiKeys: services.apiKeys,
+    limits,
+    csrfKey: config.cookieKeys[0]!,
+  });
+  const adminRoutes = createAdminRoutes({ services, issuer: config.issuer, publicJwks: () => live.current().keys.publicJwks as never });
+  app.use(
+    dispatch({
+      exact: {
+        // RFC 8414 section 3: OAuth clients look for metadata here; it is the same document.
+        '/.well-known/oauth-authorization-server': (ctx, next) => {
+          ctx.path = '/.well-known/openid-configuration';
+          return next();
+        },
+        '/healthz': async (ctx) => {
+          ctx.body = { status: 'ok' };
+        },
+        '/readyz': async (ctx) => {
+          if (closing) {
+            ctx.status = 503;
+            ctx.body = { status: 'stopping' };
+            return;
+          }
+          try {
+            await db.prisma.$queryRawUnsafe('SELECT 1');
+            ctx.body = { status: 'ready', database: 'ok', signing_kid: live.current().keys.signing.kid };
+          } catch {
+            ctx.status = 503;
+            ctx.body = { status: 'unavailable', database: 'unreachable' };
+          }
+        },
+        '/metrics': metrics.endpoint,
+        '/jwks': jwks,
+        '/jwks/': jwks,
+        '/assets/portcullis.css': staticAsset('/assets/portcullis.css', 'text/css; charset=utf-8'),
+        '/assets/copy.js': staticAsset('/assets/copy.js', 'text/javascript; charset=utf-8'),
+      },
+      below: [
+        ['/interaction', interactions],
+        ['/account', interactions],
+        ['/admin', adminRoutes],
+      ],
+      otherwise: (ctx, next) =>
+        ctx.method === 'POST' && ctx.path === '/token'
+          ? limitTokenRequests(ctx, () => live.middleware(ctx, next))
+          : live.middleware(ctx, next),
+    }),
+  );
 
   const timers: NodeJS.Timeout[] = [];
   const every = (seconds: number, what: string, work: () => Promise<unknown>) => {

@@ -55,6 +55,7 @@ export function createMetrics() {
   // (routes, methods Node's parser accepts, statuses), so each one's bound child is kept.
   const latencyChildren = new Map<string, ReturnType<typeof latency.labels>>();
   const requestChildren = new Map<string, ReturnType<typeof requests.labels>>();
+  const tokenChildren = new Map<string, ReturnType<typeof tokens.labels>>();
   /** Counts a finished request and its latency, labelled by route, method and status. */
   function observeRequest(ctx: Context, seconds: number): void {
     const route = routeOf(ctx as never);
@@ -71,7 +72,12 @@ export function createMetrics() {
   return {
     registry,
     observeRequest,
-    tokenIssued: (grantType: string) => tokens.inc({ grant_type: grantType }),
+    /** Called on success only, so the grant types are the few that are registered. */
+    tokenIssued(grantType: string): void {
+      let counter = tokenChildren.get(grantType);
+      if (!counter) tokenChildren.set(grantType, (counter = tokens.labels(grantType)));
+      counter.inc();
+    },
     apiKeyVerified: (outcome: string) => apiKeyChecks.inc({ outcome }),
     databaseError: () => databaseErrors.inc(),
     /** The /metrics endpoint, in Prometheus's text format. */

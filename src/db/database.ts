@@ -6,6 +6,7 @@ import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 import { PrismaClient as PostgresClient } from '../generated/postgres/client.ts';
+import { createStatements, type DriverQueryable, type Statements } from './statements.ts';
 
 /** The Prisma client type both providers share (they differ only in transaction isolation levels). */
 export type Prisma = InstanceType<typeof SqliteClient>;
@@ -14,6 +15,8 @@ export type DatabaseProvider = 'sqlite' | 'postgres';
 export interface Database {
   provider: DatabaseProvider;
   prisma: Prisma;
+  /** Raw statements on the client's own connection, for the hot paths (see statements.ts). */
+  statements: Statements;
   /** The URL with any password hidden, for logs. */
   displayUrl: string;
   close(): Promise<void>;
@@ -49,20 +52,51 @@ export async function configureConnection(db: Database, { sqliteSynchronous }: {
   await db.prisma.$queryRawUnsafe(sqliteSynchronous === 'full' ? 'PRAGMA synchronous = FULL' : 'PRAGMA synchronous = NORMAL');
 }
 
+/**
+ * Hands the Prisma client its driver adapter factory, and keeps what the client connects
+ * through, so that statements run on the same connection (and inside the same SQLite
+ * transaction, as the client's own queries do while one is open).
+ */
+function capturingFactory<Factory extends { connect(): Promise<unknown> }>(factory: Factory) {
+  let connected: DriverQueryable | undefined;
+  const capturing = Object.create(factory) as Factory;
+  capturing.connect = async () => {
+    const adapter = (await factory.connect()) as DriverQueryable & { dispose(): Promise<void> };
+    const dispose = adapter.dispose.bind(adapter);
+    adapter.dispose = () => {
+      connected = undefined;
+      return dispose();
+    };
+    connected = adapter;
+    return adapter;
+  };
+  return { capturing, connected: () => connected };
+}
+
 export function openDatabase(url: string): Database {
   const provider = databaseProvider(url);
   let prisma: Prisma;
+  let connected: () => DriverQueryable | undefined;
   if (provider === 'sqlite') {
     const file = sqlitePath(url);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    prisma = new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: `file:${file}`, timeout: 5_000 }) });
+    const factory = capturingFactory(new PrismaBetterSQLite3({ url: `file:${file}`, timeout: 5_000 }));
+    connected = factory.connected;
+    prisma = new SqliteClient({ adapter: factory.capturing });
   } else {
-    const client = new PostgresClient({ adapter: new PrismaPg({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 }) });
-    prisma = client as unknown as Prisma;
+    const factory = capturingFactory(new PrismaPg({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 }));
+    connected = factory.connected;
+    prisma = new PostgresClient({ adapter: factory.capturing }) as unknown as Prisma;
   }
+  const statements = createStatements(provider, async () => {
+    // The client connects on its first request; a statement may come first.
+    if (!connected()) await prisma.$connect();
+    return connected()!;
+  });
   return {
     provider,
     prisma,
+    statements,
     displayUrl: hidePassword(url),
     close: () => prisma.$disconnect(),
   };

@@ -1,2 +1,3 @@
 export * from './database.ts';
 export * from './migrate.ts';
+export * from './statements.ts';

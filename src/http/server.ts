@@ -93,7 +93,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
       const { clients, users, resources, audit, apiKeys, rateLimiter } = services;
       const provider = createProvider({
         config,
-        prisma: db.prisma,
+        statements: db.statements,
         clients,
         users,
         resources,

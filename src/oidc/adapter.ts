@@ -9,17 +9,13 @@
 // - `consume` is atomic: of two concurrent consumers exactly one succeeds, the other gets
 //   invalid_grant, so a code or refresh token is honoured once.
 //
-// Every statement here is raw, parameterised SQL through Prisma ($queryRaw/$executeRaw tagged
-// templates, never string concatenation), written once for both databases: quoted identifiers,
-// INSERT ... ON CONFLICT and `excluded` mean the same in SQLite and PostgreSQL. The reason is
-// speed, found by profiling (bench/RESULTS.md): on the driver-adapter path Prisma 6 compiles
-// every model query in WebAssembly on the main thread, about 300 µs of CPU for a findUnique,
-// against about 60 µs for the same raw statement (prisma/orm#28845; plan caching came in
-// Prisma 7.4). These run several times in every introspection, refresh and login.
-import { join } from '@prisma/client/runtime/client';
+// Every statement here is raw, parameterised SQL written once for both databases, run on the
+// Prisma client's own driver adapter (src/db/statements.ts): Prisma's client costs 100 to 400 µs
+// of CPU per request on this path, and these statements run several times in every
+// introspection, refresh and login (bench/RESULTS.md).
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { keyedHash, seal, unseal } from '../crypto/index.ts';
-import type { Prisma } from '../db/index.ts';
+import { dateOf, type Prisma, type Statements } from '../db/index.ts';
 
 /**
  * Kinds stored readable, id included: a grant (who consented to what, for which client) holds
@@ -33,7 +29,8 @@ export function artifactIdHash(pepper: string, id: string): string {
 }
 
 export interface ArtifactAdapterOptions {
-  prisma: Prisma;
+  /** Where the artifacts live: the client's raw statements (see src/db/statements.ts). */
+  statements: Statements;
   pepper: string;
   /** Looks up a client's oidc-provider metadata; the `Client` model is served from the client store. */
   findClient: (clientId: string) => Promise<AdapterPayload | undefined>;
@@ -50,18 +47,22 @@ type Row = {
   idSealedByUserCode: string | null;
 };
 
+/** A row as the driver returns it: dates as text. */
+type StoredRow = Omit<Row, 'expiresAt' | 'consumedAt'> & { expiresAt: unknown; consumedAt: unknown };
+const rowOf = (stored: StoredRow): Row => ({ ...stored, expiresAt: dateOf(stored.expiresAt), consumedAt: dateOf(stored.consumedAt) });
+
 const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
 
 class ArtifactAdapter implements Adapter {
   readonly #kind: string;
-  readonly #prisma: Prisma;
+  readonly #sql: Statements;
   readonly #pepper: string;
   readonly #notAnArtifact: (id: string) => boolean;
   readonly #rows: RowLoader;
 
-  constructor(kind: string, { prisma, pepper, notAnArtifact }: ArtifactAdapterOptions, rows: RowLoader) {
+  constructor(kind: string, { statements, pepper, notAnArtifact }: ArtifactAdapterOptions, rows: RowLoader) {
     this.#kind = kind;
-    this.#prisma = prisma;
+    this.#sql = statements;
     this.#pepper = pepper;
     this.#notAnArtifact = notAnArtifact ?? (() => false);
     this.#rows = rows;
@@ -92,7 +93,7 @@ class ArtifactAdapter implements Adapter {
     const idHash = this.#hash(id);
     // One INSERT ... ON CONFLICT (see the note on raw statements at the top). createdAt is given,
     // not left to the column default, so SQLite stores it in the text form of every other date.
-    await this.#prisma.$executeRaw`
+    await this.#sql.execute`
       INSERT INTO "ProviderArtifact" ("kind", "idHash", "payload", "grantId", "accountId", "clientId", "uidHash", "idSealedByUid",
         "userCodeHash", "idSealedByUserCode", "expiresAt", "consumedAt", "createdAt")
       VALUES (${this.#kind}, ${idHash}, ${fields.payload}, ${fields.grantId}, ${fields.accountId}, ${fields.clientId}, ${fields.uidHash},
@@ -122,19 +123,19 @@ class ArtifactAdapter implements Adapter {
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    const rows = await this.#prisma.$queryRaw<Row[]>`
+    const rows = await this.#sql.query<StoredRow>`
       SELECT "kind", "payload", "expiresAt", "consumedAt", "idSealedByUid", "idSealedByUserCode" FROM "ProviderArtifact"
       WHERE "kind" = ${this.#kind} AND "uidHash" = ${this.#hash(uid)} LIMIT 1`;
-    const row = rows[0] ?? null;
+    const row = rows[0] ? rowOf(rows[0]) : null;
     const id = row?.idSealedByUid ? unseal(uid, this.#pepper, `${this.#kind}:uid`, row.idSealedByUid) : undefined;
     return id ? this.#open(id, row) : undefined;
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    const rows = await this.#prisma.$queryRaw<Row[]>`
+    const rows = await this.#sql.query<StoredRow>`
       SELECT "kind", "payload", "expiresAt", "consumedAt", "idSealedByUid", "idSealedByUserCode" FROM "ProviderArtifact"
       WHERE "kind" = ${this.#kind} AND "userCodeHash" = ${this.#hash(userCode)} LIMIT 1`;
-    const row = rows[0] ?? null;
+    const row = rows[0] ? rowOf(rows[0]) : null;
     const id = row?.idSealedByUserCode ? unseal(userCode, this.#pepper, `${this.#kind}:userCode`, row.idSealedByUserCode) : undefined;
     return id ? this.#open(id, row) : undefined;
   }
@@ -142,18 +143,18 @@ class ArtifactAdapter implements Adapter {
   async consume(id: string): Promise<void> {
     // A conditional update is the whole of the atomicity: the database lets one writer flip
     // consumedAt from null, and every other sees a count of zero.
-    const count = await this.#prisma.$executeRaw`
+    const count = await this.#sql.execute`
       UPDATE "ProviderArtifact" SET "consumedAt" = ${new Date()}
       WHERE "kind" = ${this.#kind} AND "idHash" = ${this.#hash(id)} AND "consumedAt" IS NULL`;
     if (count !== 1) throw new errors.InvalidGrant(`${this.#kind} was already used`);
   }
 
   async destroy(id: string): Promise<void> {
-    await this.#prisma.$executeRaw`DELETE FROM "ProviderArtifact" WHERE "kind" = ${this.#kind} AND "idHash" = ${this.#hash(id)}`;
+    await this.#sql.execute`DELETE FROM "ProviderArtifact" WHERE "kind" = ${this.#kind} AND "idHash" = ${this.#hash(id)}`;
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.#prisma.$executeRaw`DELETE FROM "ProviderArtifact" WHERE "kind" = ${this.#kind} AND "grantId" = ${grantId}`;
+    await this.#sql.execute`DELETE FROM "ProviderArtifact" WHERE "kind" = ${this.#kind} AND "grantId" = ${grantId}`;
   }
 }
 
@@ -204,7 +205,7 @@ interface RowLoader {
  * of one id hash made in the same tick become one SELECT over those kinds (the primary key,
  * kind then idHash, serves `kind IN (...)`), and each find gets its own kind's row.
  */
-function createRowLoader(prisma: Prisma): RowLoader {
+function createRowLoader(statements: Statements): RowLoader {
   const pending = new Map<string, { kinds: Set<string>; rows: Promise<Row[]> }>();
   return {
     async load(kind, idHash) {
@@ -214,9 +215,15 @@ function createRowLoader(prisma: Prisma): RowLoader {
         const rows = new Promise<Row[]>((resolve, reject) => {
           process.nextTick(() => {
             pending.delete(idHash);
-            prisma.$queryRaw<Row[]>`
-              SELECT "kind", "payload", "expiresAt", "consumedAt", "idSealedByUid", "idSealedByUserCode" FROM "ProviderArtifact"
-              WHERE "kind" IN (${join([...kinds])}) AND "idHash" = ${idHash}`.then(resolve, reject);
+            const list = [...kinds];
+            // `"kind" IN (?, ?, ...)`: one parameter per kind, joined around the list.
+            const parts = [
+              `SELECT "kind", "payload", "expiresAt", "consumedAt", "idSealedByUid", "idSealedByUserCode" FROM "ProviderArtifact" WHERE "idHash" = `,
+              ' AND "kind" IN (',
+              ...list.slice(1).map(() => ', '),
+              ')',
+            ];
+            statements.query<StoredRow>(parts, idHash, ...list).then((found) => resolve(found.map(rowOf)), reject);
           });
         });
         batch = { kinds, rows };
@@ -230,7 +237,7 @@ function createRowLoader(prisma: Prisma): RowLoader {
 
 /** The `adapter` option for oidc-provider: a factory it calls once per model name. */
 export function createAdapterFactory(options: ArtifactAdapterOptions): (name: string) => Adapter {
-  const rows = createRowLoader(options.prisma);
+  const rows = createRowLoader(options.statements);
   return (name) => (name === 'Client' ? new ClientAdapter(options.findClient) : new ArtifactAdapter(name, options, rows));
 }
 

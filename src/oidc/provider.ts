@@ -13,7 +13,7 @@ import {
 } from '../apikeys/index.ts';
 import type { ClientService } from '../clients/index.ts';
 import type { Config } from '../config/index.ts';
-import type { Prisma } from '../db/index.ts';
+import type { Statements } from '../db/index.ts';
 import { MAX_ACCESS_TOKEN_TTL, type ResourceService } from '../resources/index.ts';
 import type { Views } from '../interactions/index.ts';
 import { isDatabaseError } from '../metrics/index.ts';
@@ -27,7 +27,8 @@ import { unauthorizedClientForGrantType } from './standardErrors.ts';
 
 export interface ProviderDependencies {
   config: Config;
-  prisma: Prisma;
+  /** Where oidc-provider's artifacts are read and written (src/db/statements.ts). */
+  statements: Statements;
   clients: ClientService;
   users: UserService;
   resources: ResourceService;
@@ -92,7 +93,7 @@ function onPost(path: string, middleware: Middleware): Middleware {
 
 export function createProvider({
   config,
-  prisma,
+  statements,
   clients,
   users,
   resources,
@@ -109,7 +110,7 @@ export function createProvider({
 
   const configuration: Configuration = {
     adapter: createAdapterFactory({
-      prisma,
+      statements,
       pepper: config.hashPepper,
       findClient: (id) => clients.findProviderMetadata(id),
       // API keys are answered by src/apikeys; no token table needs to be searched for one.

@@ -122,7 +122,7 @@ describe('resources', () => {
   test('grants: list by user or client, and revoke with everything issued from them', async () => {
     // Stored the way oidc-provider stores them, through the adapter.
     const adapterFor = createAdapterFactory({
-      prisma: running.db.prisma,
+      statements: running.db.statements,
       pepper: running.config.hashPepper,
       findClient: async () => undefined,
     });

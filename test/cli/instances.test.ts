@@ -66,5 +66,8 @@ test('a key rotation reaches every instance within its poll interval', async () 
     after = await Promise.all(instances.map(kidFrom));
   }
   expect(after).toEqual([rotated.current, rotated.current]);
-  for (const instance of instances) expect(instance.logs()).toMatch(/signing keys changed; provider rebuilt/);
+  for (const instance of instances) {
+    await instance.waitForLog(/signing keys changed; provider rebuilt/);
+    expect(instance.logs()).toMatch(/signing keys changed; provider rebuilt/);
+  }
 }, 60_000);

@@ -15,7 +15,7 @@ beforeAll(async () => {
   await migrate(testDatabase.url);
   db = openDatabase(testDatabase.url);
   adapterFor = createAdapterFactory({
-    prisma: db.prisma,
+    statements: db.statements,
     pepper: testPepper,
     findClient: async (id) => (id === 'known' ? { client_id: 'known' } : undefined),
   });

@@ -50,6 +50,12 @@ export interface ServeProcess {
   child: ChildProcess;
   url: string;
   logs(): string;
+  /**
+   * Resolves once the logs match `pattern`, or after `timeoutMs` (the caller then asserts on
+   * logs()). The server buffers its log lines for up to 100 ms (src/logging), so a line about
+   * something that just happened may not be out yet.
+   */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** Sends SIGTERM and resolves with the exit code (SIGKILL after `timeoutMs`). */
   stop(timeoutMs?: number): Promise<number | null>;
 }
@@ -73,6 +79,11 @@ export function startServeProcess(env: Record<string, string>, timeoutMs = 30_00
           child,
           url: (JSON.parse(line) as { url: string }).url,
           logs: () => output,
+          async waitForLog(pattern, waitMs = 5000) {
+            for (const deadline = Date.now() + waitMs; !pattern.test(output) && Date.now() < deadline;) {
+              await new Promise((wait) => setTimeout(wait, 25));
+            }
+          },
           async stop(stopTimeoutMs = 10_000) {
             if (child.exitCode !== null) return child.exitCode;
             child.kill('SIGTERM');

@@ -52,20 +52,27 @@ export function createMetrics() {
   }
 
   // prom-client hashes a label object on every observation; the label sets are few and bounded
-  // (routes, methods Node's parser accepts, statuses), so each one's bound child is kept.
-  const latencyChildren = new Map<string, ReturnType<typeof latency.labels>>();
-  const requestChildren = new Map<string, ReturnType<typeof requests.labels>>();
+  // (routes, methods Node's parser accepts, statuses), so each one's bound child is kept, found
+  // by nested lookups rather than a key string built on every request.
+  type Children<T> = Map<string, Map<string, T>>;
+  const latencyChildren: Children<ReturnType<typeof latency.labels>> = new Map();
+  const requestChildren: Children<Map<number, ReturnType<typeof requests.labels>>> = new Map();
   const tokenChildren = new Map<string, ReturnType<typeof tokens.labels>>();
+  const child = <T>(children: Children<T>, route: string, method: string, make: () => T): T => {
+    let byMethod = children.get(route);
+    if (!byMethod) children.set(route, (byMethod = new Map()));
+    let found = byMethod.get(method);
+    if (found === undefined) byMethod.set(method, (found = make()));
+    return found;
+  };
   /** Counts a finished request and its latency, labelled by route, method and status. */
   function observeRequest(ctx: Context, seconds: number): void {
     const route = routeOf(ctx as never);
-    const key = `${route} ${ctx.method}`;
-    let histogram = latencyChildren.get(key);
-    if (!histogram) latencyChildren.set(key, (histogram = latency.labels(route, ctx.method)));
-    histogram.observe(seconds);
-    const statusKey = `${key} ${ctx.status}`;
-    let counter = requestChildren.get(statusKey);
-    if (!counter) requestChildren.set(statusKey, (counter = requests.labels(route, ctx.method, String(ctx.status))));
+    const { method, status } = ctx;
+    child(latencyChildren, route, method, () => latency.labels(route, method)).observe(seconds);
+    const byStatus = child(requestChildren, route, method, () => new Map());
+    let counter = byStatus.get(status);
+    if (!counter) byStatus.set(status, (counter = requests.labels(route, method, String(status))));
     counter.inc();
   }
 

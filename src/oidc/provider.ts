@@ -81,14 +81,22 @@ const TOKEN_PATH = '/token';
 const INTROSPECTION_PATH = '/token/introspection';
 const REVOCATION_PATH = '/token/revocation';
 
+/** Runs `outer` around `inner`: `outer`'s next() is `inner`, whose next() is the request's. */
+const around =
+  (outer: Middleware, inner: Middleware): Middleware =>
+  (ctx, next) =>
+    outer(ctx, () => inner(ctx, next));
+
 /**
- * Runs `middleware` only for POST requests to `path`, so that every other request skips it
- * without a layer of promises. oidc-provider matches paths without regard to ASCII case (and
- * only ASCII letters fold), so this compares lower-cased; the middleware still checks the route
+ * Portcullis's fix-ups of oidc-provider's answers, as one layer in its stack: each layer costs
+ * promises on every request, and most requests need only the database-outage answer. The chain
+ * for a POST is found by its path; oidc-provider matches paths without regard to ASCII case (and
+ * only ASCII letters fold), so the lookup is lower-cased, and each fix-up still checks the route
  * oidc-provider actually chose.
  */
-function onPost(path: string, middleware: Middleware): Middleware {
-  return (ctx, next) => (ctx.method === 'POST' && ctx.path.toLowerCase() === path ? middleware(ctx, next) : next());
+function fixups(forPost: Record<string, Middleware[]>, otherwise: Middleware): Middleware {
+  const chains = new Map(Object.entries(forPost).map(([path, steps]) => [path, steps.reduceRight((inner, outer) => around(outer, inner))]));
+  return (ctx, next) => ((ctx.method === 'POST' && chains.get(ctx.path.toLowerCase())) || otherwise)(ctx, next);
 }
 
 export function createProvider({
@@ -259,34 +267,38 @@ export function createProvider({
     tokenExchangeParameters,
     new Set(['resource', 'audience']),
   );
-  provider.use(onPost(TOKEN_PATH, unauthorizedClientForGrantType));
-  provider.use(onPost(INTROSPECTION_PATH, apiKeyIntrospection(apiKeys, rateLimiter)));
-  provider.use(
-    onPost(
-      INTROSPECTION_PATH,
-      jwtIntrospection(config.issuer, keys.publicJwks as never, (id) => apiKeys.isActive(id)),
-    ),
-  );
   // RFC 6749 section 4.1.2.1's temporarily_unavailable, with 503, when the database is down,
   // rather than oidc-provider's generic 500 server_error.
   provider.on('server_error', (ctx, error) => {
     if (isDatabaseError(error)) ctx.state.databaseUnavailable = true;
   });
-  provider.use(async function databaseOutage(ctx, next) {
+  const databaseOutage: Middleware = async function databaseOutage(ctx, next) {
     await next();
     if (ctx.status === 500 && ctx.state.databaseUnavailable) {
       ctx.status = 503;
       ctx.set('Retry-After', '5');
       ctx.body = { error: 'temporarily_unavailable', error_description: 'the database is unavailable; try again shortly' };
     }
-  });
+  };
+  const auditRevocation: Middleware = async function auditRevocation(ctx, next) {
+    await next();
+    const { oidc } = ctx as unknown as { oidc?: { route?: string; client?: { clientId: string } } };
+    if (oidc?.route === 'revocation' && ctx.status === 200 && oidc.client) onTokenRevoked?.({ clientId: oidc.client.clientId, ip: ctx.ip });
+  };
   provider.use(
-    onPost(REVOCATION_PATH, async function auditRevocation(ctx, next) {
-      await next();
-      const { oidc } = ctx as unknown as { oidc?: { route?: string; client?: { clientId: string } } };
-      if (oidc?.route === 'revocation' && ctx.status === 200 && oidc.client)
-        onTokenRevoked?.({ clientId: oidc.client.clientId, ip: ctx.ip });
-    }),
+    fixups(
+      {
+        // Outermost first; every chain has the outage answer, and anything else only it.
+        [TOKEN_PATH]: [unauthorizedClientForGrantType, databaseOutage],
+        [INTROSPECTION_PATH]: [
+          apiKeyIntrospection(apiKeys, rateLimiter),
+          jwtIntrospection(config.issuer, keys.publicJwks as never, (id) => apiKeys.isActive(id)),
+          databaseOutage,
+        ],
+        [REVOCATION_PATH]: [databaseOutage, auditRevocation],
+      },
+      databaseOutage,
+    ),
   );
   provider.on('grant.error', (ctx, error) => {
     // A refresh token found already consumed is a reuse: oidc-provider has just revoked the grant.

@@ -198,3 +198,30 @@ describe('health', () => {
     expect(await ready.json()).toMatchObject({ status: 'ready', database: 'ok' });
   });
 });
+
+describe('security headers', () => {
+  test("API answers carry OWASP's API set; pages carry the full policy; every answer has a request id", async () => {
+    const token = await fetch(`${running.url}/token`, {
+      method: 'POST',
+      headers: { ...basicAuth(client.client_id, client.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+    expect(token.status).toBe(200);
+    expect(token.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(token.headers.get('x-frame-options')).toBe('DENY');
+    expect(token.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(token.headers.get('cache-control')).toBe('no-store');
+    expect(token.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // A path in another letter case reaches the same endpoint and gets the stricter page set.
+    const other = await fetch(`${running.url}/Token`, { method: 'POST' });
+    expect(other.headers.get('content-security-policy')).toContain("script-src 'self'");
+    for (const path of ['/jwks', '/.well-known/openid-configuration', '/healthz', '/admin/clients']) {
+      const response = await fetch(`${running.url}${path}`);
+      expect([path, response.headers.get('content-security-policy')]).toEqual([path, "default-src 'none'; frame-ancestors 'none'"]);
+    }
+    const page = await fetch(`${running.url}/account`, { redirect: 'manual' });
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(page.headers.get('content-security-policy')).toContain("style-src 'self'");
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+  });
+});

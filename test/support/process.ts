@@ -52,8 +52,7 @@ export interface ServeProcess {
   logs(): string;
   /**
    * Resolves once the logs match `pattern`, or after `timeoutMs` (the caller then asserts on
-   * logs()). The server buffers its log lines for up to 100 ms (src/logging), so a line about
-   * something that just happened may not be out yet.
+   * logs()): a line about something that just happened may still be in the pipe.
    */
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** Sends SIGTERM and resolves with the exit code (SIGKILL after `timeoutMs`). */

@@ -1,1 +1,0 @@
-export { createLogger, FLUSH_INTERVAL_MS, type ServerLogger } from './logger.ts';

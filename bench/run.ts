@@ -29,6 +29,8 @@ const OUT = path.resolve(option('out', path.join(root, 'bench')));
 const ONLY = option('only', '');
 /** Extra Node options for the Portcullis server, e.g. `--cpu-prof --cpu-prof-dir /tmp/prof`. */
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** The same for the ceiling, to profile it alongside. */
+const CEILING_NODE_ARGS = (process.env.BENCH_CEILING_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const REDIRECT = 'http://127.0.0.1:9/callback';
 
 interface Measure {
@@ -180,11 +182,13 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
   };
   const audience = 'https://bench.example.com';
   await runCli(env, ['migrate']);
-  // Logs at info, as in production, written to nowhere so the load generator does not read them.
+  // Logs at info, as in production, written to nowhere so the load generator does not read them
+  // (or, to look into an error, appended to the file BENCH_SERVER_LOG names).
+  const log = process.env.BENCH_SERVER_LOG ? fs.openSync(`${process.env.BENCH_SERVER_LOG}.${label}`, 'a') : 'ignore';
   const child = spawn(process.execPath, [...SERVER_NODE_ARGS, path.join(root, 'dist/cli/main.js'), 'serve'], {
     cwd: root,
     env: { ...process.env, NODE_OPTIONS: '', ...env, LOG_LEVEL: 'info' },
-    stdio: 'ignore',
+    stdio: ['ignore', log, log],
   });
   const url = `http://127.0.0.1:${port}`;
   for (let waited = 0; ; waited += 100) {
@@ -341,7 +345,7 @@ interface Ceiling {
 
 /** Starts the ceiling (bench/ceiling.ts) and warms it up; it runs beside Portcullis for the whole run. */
 async function startCeiling(): Promise<Ceiling> {
-  const { child, line } = await startProcess(['--import', 'tsx', path.join(root, 'bench/ceiling.ts')], {});
+  const { child, line } = await startProcess([...CEILING_NODE_ARGS, '--import', 'tsx', path.join(root, 'bench/ceiling.ts')], {});
   const { url, client_id, client_secret, audience } = JSON.parse(line) as Record<string, string>;
   const auth = basic(client_id!, client_secret!);
   const opaque = (
@@ -419,7 +423,10 @@ function report(measures: Measure[]): string {
     });
   const ceilingRows = measures
     .filter((m) => m.target === 'ceiling')
-    .map((m) => `| ${m.scenario} | ${m.database} | ${m.rps} | ${m.p50} | ${m.p99} | ${m.errors} | ${m.cpuUsPerRequest} | ${m.mainThreadUsPerRequest} | ${m.peakRssMb} |`);
+    .map(
+      (m) =>
+        `| ${m.scenario} | ${m.database} | ${m.rps} | ${m.p50} | ${m.p99} | ${m.errors} | ${m.cpuUsPerRequest} | ${m.mainThreadUsPerRequest} | ${m.peakRssMb} |`,
+    );
   return [
     '# Benchmark results',
     '',

@@ -48,4 +48,4 @@ const provider = new Provider(issuer, {
 server.on('request', provider.callback());
 console.log(JSON.stringify({ url: issuer, client_id: 'bench', client_secret: 'bench-secret-0123456789abcdef0123456789', audience }));
 // Exit on SIGTERM rather than be killed by it, so that a `--cpu-prof` profile gets written.
-process.once('SIGTERM', () => server.close(() => process.exit(0)));
+process.once('SIGTERM', () => process.exit(0));

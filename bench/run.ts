@@ -330,6 +330,7 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
+    if (typeof log === 'number') fs.closeSync(log);
   }
   return measures;
 }

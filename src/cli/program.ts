@@ -94,7 +94,7 @@ export function buildProgram(io: CliIo): Command {
       const logger = io.logger ?? pino({ level: config.logLevel, base: { service: 'portcullis' } });
       const migrated = await migrate(config.databaseUrl);
       if (migrated.applied.length) logger.info({ applied: migrated.applied }, 'applied database migrations');
-      const db: Database = openDatabase(config.databaseUrl);
+      const db: Database = openDatabase(config.databaseUrl, config);
       const server = await createServer({ config, db, logger });
       const { url, port } = await server.listen();
       logger.info({ url, port, issuer: config.issuer, database: db.displayUrl }, 'listening');

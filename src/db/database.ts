@@ -41,30 +41,43 @@ export function hidePassword(url: string): string {
   return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }
 
-/**
- * Per-connection settings for a server's database. SQLite's `synchronous` is per connection
- * (the adapter holds one): in WAL mode (set by migrate), `normal` skips the fsync of every
- * commit and stays consistent after any crash; only a power loss can take back the last
- * commits. PostgreSQL keeps its own server settings.
- */
-export async function configureConnection(db: Database, { sqliteSynchronous }: { sqliteSynchronous: 'normal' | 'full' }): Promise<void> {
-  if (db.provider !== 'sqlite') return;
-  await db.prisma.$queryRawUnsafe(sqliteSynchronous === 'full' ? 'PRAGMA synchronous = FULL' : 'PRAGMA synchronous = NORMAL');
+export interface ConnectionSettings {
+  /**
+   * SQLite's `synchronous` in WAL mode (set by migrate): `normal` syncs the log at checkpoints
+   * and stays consistent after any crash, a power loss can take back the last commits; `full`
+   * syncs every commit. better-sqlite3 is built with NORMAL as its WAL default, so `normal` is
+   * what an unconfigured connection does. PostgreSQL keeps its own server settings.
+   */
+  sqliteSynchronous?: 'normal' | 'full';
 }
 
+/** Thrown when a statement finds no open connection; a database error, so callers answer 503. */
+export class DatabaseUnavailableError extends Error {
+  override readonly name = 'DatabaseUnavailableError';
+}
+
+type DriverAdapter = DriverQueryable & { dispose(): Promise<void> };
+
 /**
- * Hands the Prisma client its driver adapter factory, and keeps what the client connects
- * through, so that statements run on the same connection (and inside the same SQLite
- * transaction, as the client's own queries do while one is open).
+ * Hands the Prisma client its driver adapter factory and keeps what the client connects
+ * through, so that statements run on the same connection or pool. On SQLite that means they
+ * also run inside any interactive transaction the client has open, exactly as the client's own
+ * queries outside the transaction do (the adapter does not hold them back): a rollback of one
+ * also takes back what they wrote meanwhile. `prepare` runs once on every new connection.
  */
-function capturingFactory<Factory extends { connect(): Promise<unknown> }>(factory: Factory) {
-  let connected: DriverQueryable | undefined;
+function capturingFactory<Factory extends { connect(): Promise<unknown> }>(
+  factory: Factory,
+  prepare: (adapter: DriverQueryable) => Promise<void>,
+) {
+  let connected: DriverAdapter | undefined;
   const capturing = Object.create(factory) as Factory;
   capturing.connect = async () => {
-    const adapter = (await factory.connect()) as DriverQueryable & { dispose(): Promise<void> };
+    const adapter = (await factory.connect()) as DriverAdapter;
+    await prepare(adapter);
     const dispose = adapter.dispose.bind(adapter);
     adapter.dispose = () => {
-      connected = undefined;
+      // Only this adapter's going clears it: an older one disposed late must not.
+      if (connected === adapter) connected = undefined;
       return dispose();
     };
     connected = adapter;
@@ -73,25 +86,30 @@ function capturingFactory<Factory extends { connect(): Promise<unknown> }>(facto
   return { capturing, connected: () => connected };
 }
 
-export function openDatabase(url: string): Database {
+export function openDatabase(url: string, { sqliteSynchronous = 'normal' }: ConnectionSettings = {}): Database {
   const provider = databaseProvider(url);
   let prisma: Prisma;
   let connected: () => DriverQueryable | undefined;
   if (provider === 'sqlite') {
     const file = sqlitePath(url);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const factory = capturingFactory(new PrismaBetterSQLite3({ url: `file:${file}`, timeout: 5_000 }));
+    const pragma = sqliteSynchronous === 'full' ? 'PRAGMA synchronous = FULL' : 'PRAGMA synchronous = NORMAL';
+    const factory = capturingFactory(new PrismaBetterSQLite3({ url: `file:${file}`, timeout: 5_000 }), async (adapter) => {
+      await adapter.executeRaw({ sql: pragma, args: [], argTypes: [] });
+    });
     connected = factory.connected;
     prisma = new SqliteClient({ adapter: factory.capturing });
   } else {
-    const factory = capturingFactory(new PrismaPg({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 }));
+    const factory = capturingFactory(new PrismaPg({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 }), async () => {});
     connected = factory.connected;
     prisma = new PostgresClient({ adapter: factory.capturing }) as unknown as Prisma;
   }
   const statements = createStatements(provider, async () => {
     // The client connects on its first request; a statement may come first.
     if (!connected()) await prisma.$connect();
-    return connected()!;
+    const adapter = connected();
+    if (!adapter) throw new DatabaseUnavailableError('the database connection is closed');
+    return adapter;
   });
   return {
     provider,

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
-import { configureConnection, type Database } from '../db/index.ts';
+import type { Database } from '../db/index.ts';
 import {
   createLiveProvider,
   createProvider,
@@ -13,6 +13,7 @@ import {
   keySetVersion,
   loadSigningKeys,
   purgeExpiredArtifacts,
+  routedPath,
   type LiveProvider,
 } from '../oidc/index.ts';
 import { ADMIN_SCOPES, adminAudience, createAdminRoutes } from '../admin/index.ts';
@@ -39,8 +40,11 @@ export interface Server {
 /** How long shutdown waits for requests in flight before cutting their connections. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
-/** True when `path` is `prefix` or below it. */
-const isUnder = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
+/** True when `path` is `prefix` or below it, in any letter case (the rooms' routers ignore case). */
+const isUnder = (path: string, prefix: string) => {
+  const start = path.slice(0, prefix.length + 1).toLowerCase();
+  return start === prefix || start === `${prefix}/`;
+};
 
 /**
  * The one dispatch after the request frame: a handler for an exact path, else the pages' or
@@ -73,7 +77,6 @@ export interface ServerOptions {
 }
 
 export async function createServer({ config, db, logger }: ServerOptions): Promise<Server> {
-  await configureConnection(db, config);
   const metrics = createMetrics();
   const services = createServices({ config, db, metrics });
   const views = createViews();
@@ -209,7 +212,8 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
         ['/admin', adminRoutes],
       ],
       otherwise: (ctx, next) =>
-        ctx.method === 'POST' && ctx.path === '/token'
+        // Any spelling oidc-provider routes to its token endpoint (/TOKEN, /token/) counts.
+        ctx.method === 'POST' && routedPath(ctx.path) === '/token'
           ? limitTokenRequests(ctx, () => live.middleware(ctx, next))
           : live.middleware(ctx, next),
     }),

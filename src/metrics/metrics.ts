@@ -51,9 +51,9 @@ export function createMetrics() {
     return ctx.oidc?.route ?? ctx.routePath ?? ctx._matchedRoute ?? (FIXED_ROUTES.has(ctx.path) ? ctx.path : 'unmatched');
   }
 
-  // prom-client hashes a label object on every observation; the label sets are few and bounded
-  // (routes, methods Node's parser accepts, statuses), so each one's bound child is kept, found
-  // by nested lookups rather than a key string built on every request.
+  // Each label set's bound child is kept (the sets are few and bounded: routes, methods Node's
+  // parser accepts, statuses), found by nested lookups rather than a key string built on every
+  // request; prom-client then skips turning a label object into a child each time.
   type Children<T> = Map<string, Map<string, T>>;
   const latencyChildren: Children<ReturnType<typeof latency.labels>> = new Map();
   const requestChildren: Children<Map<number, ReturnType<typeof requests.labels>>> = new Map();
@@ -105,6 +105,7 @@ export function isDatabaseError(error: unknown): boolean {
   return (
     name.startsWith('PrismaClient') ||
     name === 'DriverAdapterError' ||
+    name === 'DatabaseUnavailableError' ||
     /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|57P0\d|08\d\d\d|SQLITE_)/.test(code)
   );
 }

@@ -1,4 +1,5 @@
-// The oidc-provider adapter on Prisma: where every provider artifact is stored.
+// The oidc-provider adapter: where every provider artifact is stored, in the database Prisma
+// manages (one table, ProviderArtifact), through the client's own driver adapter.
 //
 // Invariants (see ARCHITECTURE.md):
 // - no usable bearer value at rest: rows are keyed by a keyed hash of the id; the payload is
@@ -46,6 +47,10 @@ type Row = {
   idSealedByUid: string | null;
   idSealedByUserCode: string | null;
 };
+
+/** The start of every read: the columns a Row holds, up to WHERE. */
+const SELECT_ROWS =
+  'SELECT "kind", "payload", "expiresAt", "consumedAt", "idSealedByUid", "idSealedByUserCode" FROM "ProviderArtifact" WHERE';
 
 /** A row as the driver returns it: dates as text. */
 type StoredRow = Omit<Row, 'expiresAt' | 'consumedAt'> & { expiresAt: unknown; consumedAt: unknown };
@@ -122,22 +127,24 @@ class ArtifactAdapter implements Adapter {
     return this.#open(id, await this.#rows.load(this.#kind, this.#hash(id)));
   }
 
-  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    const rows = await this.#sql.query<StoredRow>`
-      SELECT "kind", "payload", "expiresAt", "consumedAt", "idSealedByUid", "idSealedByUserCode" FROM "ProviderArtifact"
-      WHERE "kind" = ${this.#kind} AND "uidHash" = ${this.#hash(uid)} LIMIT 1`;
+  /** An artifact found by a secondary value (uid or user code), stored as its hash with the id sealed under it. */
+  async #findBy(column: 'uidHash' | 'userCodeHash', sealed: 'idSealedByUid' | 'idSealedByUserCode', value: string, purpose: string) {
+    const rows = await this.#sql.query<StoredRow>(
+      [`${SELECT_ROWS} "kind" = `, ` AND "${column}" = `, ' LIMIT 1'],
+      this.#kind,
+      this.#hash(value),
+    );
     const row = rows[0] ? rowOf(rows[0]) : null;
-    const id = row?.idSealedByUid ? unseal(uid, this.#pepper, `${this.#kind}:uid`, row.idSealedByUid) : undefined;
+    const id = row?.[sealed] ? unseal(value, this.#pepper, `${this.#kind}:${purpose}`, row[sealed]) : undefined;
     return id ? this.#open(id, row) : undefined;
   }
 
-  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    const rows = await this.#sql.query<StoredRow>`
-      SELECT "kind", "payload", "expiresAt", "consumedAt", "idSealedByUid", "idSealedByUserCode" FROM "ProviderArtifact"
-      WHERE "kind" = ${this.#kind} AND "userCodeHash" = ${this.#hash(userCode)} LIMIT 1`;
-    const row = rows[0] ? rowOf(rows[0]) : null;
-    const id = row?.idSealedByUserCode ? unseal(userCode, this.#pepper, `${this.#kind}:userCode`, row.idSealedByUserCode) : undefined;
-    return id ? this.#open(id, row) : undefined;
+  findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return this.#findBy('uidHash', 'idSealedByUid', uid, 'uid');
+  }
+
+  findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return this.#findBy('userCodeHash', 'idSealedByUserCode', userCode, 'userCode');
   }
 
   async consume(id: string): Promise<void> {
@@ -217,13 +224,11 @@ function createRowLoader(statements: Statements): RowLoader {
             pending.delete(idHash);
             const list = [...kinds];
             // `"kind" IN (?, ?, ...)`: one parameter per kind, joined around the list.
-            const parts = [
-              `SELECT "kind", "payload", "expiresAt", "consumedAt", "idSealedByUid", "idSealedByUserCode" FROM "ProviderArtifact" WHERE "idHash" = `,
-              ' AND "kind" IN (',
-              ...list.slice(1).map(() => ', '),
-              ')',
-            ];
-            statements.query<StoredRow>(parts, idHash, ...list).then((found) => resolve(found.map(rowOf)), reject);
+            const parts = [`${SELECT_ROWS} "idHash" = `, ' AND "kind" IN (', ...list.slice(1).map(() => ', '), ')'];
+            statements
+              .query<StoredRow>(parts, idHash, ...list)
+              .then((found) => found.map(rowOf))
+              .then(resolve, reject);
           });
         });
         batch = { kinds, rows };

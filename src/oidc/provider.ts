@@ -88,15 +88,27 @@ const around =
     outer(ctx, () => inner(ctx, next));
 
 /**
+ * The path as oidc-provider's router matches it against its routes, all ASCII: ASCII letters in
+ * either case, and one trailing slash dropped. Its router folds other letters only among
+ * themselves, so a path with a character outside ASCII matches none of them: it is returned
+ * unchanged, and compares equal to no route path here.
+ */
+export function routedPath(path: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[^\x00-\x7f]/.test(path)) return path;
+  const folded = path.toLowerCase();
+  return folded.length > 1 && folded.endsWith('/') ? folded.slice(0, -1) : folded;
+}
+
+/**
  * Portcullis's fix-ups of oidc-provider's answers, as one layer in its stack: each layer costs
  * promises on every request, and most requests need only the database-outage answer. The chain
- * for a POST is found by its path; oidc-provider matches paths without regard to ASCII case (and
- * only ASCII letters fold), so the lookup is lower-cased, and each fix-up still checks the route
- * oidc-provider actually chose.
+ * for a POST is found by the path oidc-provider will route (`routedPath`), and each fix-up still
+ * checks the route oidc-provider actually chose.
  */
 function fixups(forPost: Record<string, Middleware[]>, otherwise: Middleware): Middleware {
   const chains = new Map(Object.entries(forPost).map(([path, steps]) => [path, steps.reduceRight((inner, outer) => around(outer, inner))]));
-  return (ctx, next) => ((ctx.method === 'POST' && chains.get(ctx.path.toLowerCase())) || otherwise)(ctx, next);
+  return (ctx, next) => ((ctx.method === 'POST' && chains.get(routedPath(ctx.path))) || otherwise)(ctx, next);
 }
 
 export function createProvider({

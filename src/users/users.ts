@@ -55,6 +55,9 @@ export function normalizeEmail(email: string): string {
 
 export function createUserService({ prisma, audit }: { prisma: Prisma; audit: AuditLog }) {
   const accounts = createTtlCache<Account | null>(ACCOUNT_CACHE_MS);
+  // Counts disables and enables made here: a lookup that was reading while one was written may
+  // have read the row from before it, and must not put that in the cache.
+  let changes = 0;
   return {
     async create(input: CreateUserInput): Promise<{ id: string }> {
       const email = normalizeEmail(input.email ?? '');
@@ -94,6 +97,9 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
       const user = isStorableText(id) ? await prisma.user.findUnique({ where: { id } }) : null;
       if (!user) throw new NotFoundError(`user ${id}`);
       const row = await prisma.user.update({ where: { id }, data: { disabled } });
+      // Once the change is in: a lookup begun before it will not cache what it read, and one
+      // that already cached is forgotten here.
+      changes += 1;
       accounts.delete(id);
       if (disabled) await prisma.providerArtifact.deleteMany({ where: { kind: 'Session', accountId: id } });
       await audit.record({
@@ -146,8 +152,9 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
       if (!isStorableText(id)) return null;
       const cached = accounts.get(id);
       if (cached !== undefined) return cached;
+      const before = changes;
       const user = await prisma.user.findUnique({ where: { id }, select: { id: true, email: true, name: true, disabled: true } });
-      accounts.set(id, user);
+      if (changes === before) accounts.set(id, user);
       return user;
     },
 

@@ -103,6 +103,22 @@ test('create prints the key once; introspection says active with scope, owner, a
   expect(listed).toContain(key.slice(0, 15));
 });
 
+test('introspection at a path oidc-provider also routes (trailing slash, other case) still answers for keys', async () => {
+  const { key } = await createKey();
+  for (const path of ['/token/introspection/', '/TOKEN/Introspection']) {
+    const response = await fetch(`${running.url}${path}`, {
+      method: 'POST',
+      headers: basicAuth(resourceServer.client_id, resourceServer.client_secret),
+      body: new URLSearchParams({ token: key }),
+    });
+    expect([path, response.status, await response.json()]).toEqual([
+      path,
+      200,
+      expect.objectContaining({ active: true, token_type: 'api_key' }),
+    ]);
+  }
+});
+
 test('a key owned by a user introspects with that user as sub', async () => {
   const user = await run(['user', 'create', '--email', 'keys@example.com', '--password-stdin'], 'long enough password');
   const { key } = (await run(['apikey', 'create', '--name', 'mine', '--scope', 'invoices:read', '--owner-user', user.id as string])) as {

@@ -1,6 +1,6 @@
 // Migrations: applied once, in order, safely when two processes start together, and a
 // tampered history is refused.
-import { configureConnection, listMigrations, migrate, MigrationError, openDatabase } from '../../src/db/index.ts';
+import { listMigrations, migrate, MigrationError, openDatabase, type Database } from '../../src/db/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let testDatabase: TestDatabase;
@@ -61,22 +61,26 @@ test('a database from a newer version (unknown migration) is refused', async () 
   await expect(migrate(testDatabase.url)).rejects.toThrow(/does not know/);
 });
 
-test("a server's SQLite connection syncs as configured: normal by default, full when asked", async () => {
+test('every SQLite connection syncs as configured, after a reconnect too', async () => {
   await migrate(testDatabase.url);
-  const db = openDatabase(testDatabase.url);
+  const synchronous = async (db: Database) =>
+    Number(((await db.prisma.$queryRawUnsafe('PRAGMA synchronous')) as { synchronous: bigint }[])[0]!.synchronous);
+  const full = openDatabase(testDatabase.url, { sqliteSynchronous: 'full' });
+  const normal = openDatabase(testDatabase.url, { sqliteSynchronous: 'normal' });
   try {
-    const synchronous = async () =>
-      Number(((await db.prisma.$queryRawUnsafe('PRAGMA synchronous')) as { synchronous: bigint }[])[0]!.synchronous);
-    if (db.provider !== 'sqlite') {
-      // PostgreSQL keeps its server's settings; there is nothing to apply.
-      await expect(configureConnection(db, { sqliteSynchronous: 'normal' })).resolves.toBeUndefined();
-      return;
-    }
-    await configureConnection(db, { sqliteSynchronous: 'normal' });
-    expect(await synchronous()).toBe(1);
-    await configureConnection(db, { sqliteSynchronous: 'full' });
-    expect(await synchronous()).toBe(2);
+    if (full.provider !== 'sqlite') return; // PostgreSQL keeps its server's settings
+    expect(await synchronous(full)).toBe(2);
+    // A statement may be the first thing a connection runs; it gets the setting too.
+    await full.prisma.$disconnect();
+    await full.statements.query`SELECT 1 AS "one"`;
+    expect(await synchronous(full)).toBe(2);
+    // `normal` is applied, not merely the default: set FULL by hand, reconnect, and it is back.
+    await normal.prisma.$queryRawUnsafe('PRAGMA synchronous = FULL');
+    expect(await synchronous(normal)).toBe(2);
+    await normal.prisma.$disconnect();
+    expect(await synchronous(normal)).toBe(1);
   } finally {
-    await db.close();
+    await full.close();
+    await normal.close();
   }
 });

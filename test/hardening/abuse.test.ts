@@ -45,6 +45,15 @@ test('the token endpoint limits each client (429 with Retry-After) without touch
     const limited = await request(busy);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await limited.json()).toMatchObject({ error: 'rate_limited' });
+    // Other spellings oidc-provider routes to its token endpoint count against the same limit.
+    for (const path of ['/TOKEN', '/token/', '/Token/']) {
+      const other = await fetch(`${running.url}${path}`, {
+        method: 'POST',
+        headers: basicAuth(busy.client_id, busy.client_secret),
+        body: new URLSearchParams({ grant_type: 'client_credentials' }),
+      });
+      expect([path, other.status]).toEqual([path, 429]);
+    }
     expect((await request(quiet)).status).toBe(200);
   } finally {
     await running.stop();

@@ -128,6 +128,20 @@ test('finds of one id as several kinds in the same tick each get their own kind'
   expect(credentials).toBeUndefined();
   expect(refresh).toMatchObject({ kind: 'RefreshToken', scope: 'r' });
   expect(other).toBeUndefined();
+
+  // And they were one SELECT, where finds of different ids, or in different ticks, are one each.
+  let selects = 0;
+  const counting = createAdapterFactory({
+    statements: { ...db.statements, query: (...args: Parameters<typeof db.statements.query>) => (selects++, db.statements.query(...args)) },
+    pepper: testPepper,
+    findClient: async () => undefined,
+  });
+  await Promise.all(['AccessToken', 'ClientCredentials', 'RefreshToken'].map((kind) => counting(kind).find(id)));
+  expect(selects).toBe(1);
+  await Promise.all([counting('AccessToken').find(id), counting('AccessToken').find(randomId())]);
+  expect(selects).toBe(3);
+  await counting('RefreshToken').find(id);
+  expect(selects).toBe(4);
 });
 
 test('saving a consumed artifact again keeps it consumed', async () => {

@@ -31,7 +31,7 @@ export async function startServer(env: Record<string, string> = {}, { logs }: { 
   const fullEnv = { NODE_ENV: 'test', ISSUER: url, DATABASE_URL: testDatabase.url, HASH_PEPPER: testPepper, LOG_LEVEL: 'silent', ...env };
   const config = loadConfig(fullEnv);
   await migrate(config.databaseUrl);
-  const db = openDatabase(config.databaseUrl);
+  const db = openDatabase(config.databaseUrl, config);
   const logger = logs ? pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) }) : pino({ level: config.logLevel });
   const server = await createServer({ config, db, logger });
   server.attach(httpServer);

@@ -51,6 +51,9 @@ interface Measure {
   ratio?: number;
 }
 
+/** A measure without its labels: what observing one server under one load gives. */
+type Observed = Omit<Measure, 'scenario' | 'database' | 'target'>;
+
 /** What one scenario's load gave, before the server's memory and CPU are added. */
 type Load = Pick<Measure, 'rps' | 'p50' | 'p99' | 'errors'> & { requests: number };
 
@@ -87,7 +90,7 @@ function cpuMicros(pid: number, mainThreadOnly = false): number {
 }
 
 /** Runs `work` while sampling the server's resident memory; adds its peak and CPU per request. */
-async function observe(pid: number, work: () => Promise<Load>): Promise<Omit<Measure, 'scenario' | 'database' | 'target'>> {
+async function observe(pid: number, work: () => Promise<Load>): Promise<Observed> {
   let peak = 0;
   const sample = () => {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -278,12 +281,9 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
 
     // Warm up (JIT, connection pools, caches) before anything is recorded, as for the ceiling.
     await load({ url: `${url}/token`, method: 'POST', headers: formHeaders(auth), body: ccBody, duration: Math.min(3, SECONDS) });
-    await compare('client credentials (JWT)', (duration) =>
-      load({ url: `${url}/token`, method: 'POST', headers: formHeaders(auth), body: ccBody, duration }),
-    );
-    await compare('introspection (opaque token)', (duration) =>
-      load({ url: `${url}/token/introspection`, method: 'POST', headers: formHeaders(auth), body: `token=${opaque}`, duration }),
-    );
+    const ours = comparedLoads(url, auth, ccBody, opaque);
+    await compare('client credentials (JWT)', ours['client credentials (JWT)']!);
+    await compare('introspection (opaque token)', ours['introspection (opaque token)']!);
     await record('introspection (API key)', () =>
       load({ url: `${url}/token/introspection`, method: 'POST', headers: formHeaders(auth), body: `token=${key}` }),
     );
@@ -295,7 +295,7 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
         body: `grant_type=${encodeURIComponent('urn:ietf:params:oauth:grant-type:token-exchange')}&subject_token=${key}&subject_token_type=${encodeURIComponent('urn:portcullis:params:oauth:token-type:api_key')}&resource=${encodeURIComponent(audience)}`,
       }),
     );
-    await compare('JWKS', (duration) => load({ url: `${url}/jwks`, duration }));
+    await compare('JWKS', ours.JWKS!);
     await record('JWKS (If-None-Match, 304)', () => load({ url: `${url}/jwks`, headers: { 'if-none-match': etag } }, 304));
     await record('admin list clients', () => load({ url: `${url}/admin/clients`, headers: { authorization: `Bearer ${admin}` } }));
 
@@ -338,6 +338,17 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
 /** Scenario name → a load of the given length in seconds. */
 type Loads = Record<string, (seconds: number) => Promise<Load>>;
 
+/** The scenarios Portcullis and the ceiling both serve, as loads on the server at `url`. */
+function comparedLoads(url: string, auth: string, ccBody: string, opaque: string): Loads {
+  return {
+    'client credentials (JWT)': (duration) =>
+      load({ url: `${url}/token`, method: 'POST', headers: formHeaders(auth), body: ccBody, duration }),
+    'introspection (opaque token)': (duration) =>
+      load({ url: `${url}/token/introspection`, method: 'POST', headers: formHeaders(auth), body: `token=${opaque}`, duration }),
+    JWKS: (duration) => load({ url: `${url}/jwks`, duration }),
+  };
+}
+
 interface Ceiling {
   pid: number;
   loads: Loads;
@@ -354,14 +365,7 @@ async function startCeiling(): Promise<Ceiling> {
       await fetch(`${url}/token`, { method: 'POST', headers: formHeaders(auth), body: 'grant_type=client_credentials&scope=read' })
     ).json()) as { access_token: string }
   ).access_token;
-  const ccBody = `grant_type=client_credentials&resource=${encodeURIComponent(audience!)}`;
-  const loads: Loads = {
-    'client credentials (JWT)': (duration) =>
-      load({ url: `${url}/token`, method: 'POST', headers: formHeaders(auth), body: ccBody, duration }),
-    'introspection (opaque token)': (duration) =>
-      load({ url: `${url}/token/introspection`, method: 'POST', headers: formHeaders(auth), body: `token=${opaque}`, duration }),
-    JWKS: (duration) => load({ url: `${url}/jwks`, duration }),
-  };
+  const loads = comparedLoads(url!, auth, `grant_type=client_credentials&resource=${encodeURIComponent(audience!)}`, opaque);
   await loads['client credentials (JWT)']!(Math.min(3, SECONDS));
   return {
     pid: child.pid!,
@@ -386,19 +390,19 @@ async function paired(
   portcullis: { pid: number; load: (seconds: number) => Promise<Load> },
   ceiling: { pid: number; load: (seconds: number) => Promise<Load> },
 ): Promise<{
-  portcullis: Omit<Measure, 'scenario' | 'database' | 'target'>;
-  ceiling: Omit<Measure, 'scenario' | 'database' | 'target'>;
+  portcullis: Observed;
+  ceiling: Observed;
   ratio: number;
 }> {
   const rounds = Math.max(1, Math.min(ROUNDS, Math.floor(SECONDS)));
   const seconds = SECONDS / rounds;
-  const ours: Omit<Measure, 'scenario' | 'database' | 'target'>[] = [];
-  const theirs: Omit<Measure, 'scenario' | 'database' | 'target'>[] = [];
+  const ours: Observed[] = [];
+  const theirs: Observed[] = [];
   for (let round = 0; round < rounds; round += 1) {
     theirs.push(await observe(ceiling.pid, () => ceiling.load(seconds)));
     ours.push(await observe(portcullis.pid, () => portcullis.load(seconds)));
   }
-  const combine = (all: Omit<Measure, 'scenario' | 'database' | 'target'>[]) => ({
+  const combine = (all: Observed[]) => ({
     rps: median(all.map((m) => m.rps)),
     p50: median(all.map((m) => m.p50)),
     p99: median(all.map((m) => m.p99)),

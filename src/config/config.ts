@@ -182,7 +182,7 @@ export const configVariables = {
   },
   SQLITE_SYNCHRONOUS: {
     description:
-      "SQLite only: `normal` (the default, and better-sqlite3's own for WAL) syncs the write-ahead log to disk at checkpoints, `full` at every commit. Either survives a crash of the process; after a power loss or OS crash `normal` may lose the last commits (never corrupts). `full` costs about 150 µs of CPU per write here.",
+      "SQLite only: `normal` (the default, and better-sqlite3's own for WAL) syncs the write-ahead log to disk at checkpoints, `full` at every commit. Either survives a crash of the process; after a power loss or OS crash `normal` may lose the last commits (never corrupts); `full` makes every write slower.",
     schema: z.enum(['normal', 'full']).default('normal'),
     example: 'normal',
   },

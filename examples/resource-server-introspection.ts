@@ -1,42 +1,112 @@
 // An API that asks Portcullis about each token (RFC 7662 introspection) instead of verifying
 // it itself. It authenticates to the introspection endpoint as a confidential client of its
-// own. Works for opaque tokens and for anything Portcullis can revoke at once; costs a round
+// own (`portcullis client create --name orders-api --grant client_credentials`). Costs a round
 // trip per request (cache answers briefly if that matters).
 //
-//   ISSUER=http://localhost:3000 CLIENT_ID=... CLIENT_SECRET=... npx tsx examples/resource-server-introspection.ts
+// `active: true` only says the token is live: Portcullis answers it for any token it issued,
+// to anyone, for any API (a refresh token, a token meant for another API, a login's userinfo
+// token). So this API takes a token only when the answer also says it is meant for this API:
+// - `token_type` is `Bearer`: an access token. A refresh token's answer has no `token_type`.
+//   `api_key` (an API key, presented as a Bearer token) is accepted too unless `apiKeys` is
+//   false; a key is used only if it was created with `--audience` naming this API.
+// - `aud` names this API's audience (a string or an array holding it). Portcullis's tokens for
+//   an API are JWTs with its audience; its opaque tokens (a login's userinfo token, client
+//   credentials without `resource`) carry no audience, so they are refused.
+// - no `cnf`: a sender-constrained token (`token_type: DPoP`, RFC 9449) needs a proof of
+//   possession that this example does not check, and accepting it as a bearer token would
+//   throw its binding away (RFC 9449 section 7.2).
+// - `scope` holds the scope the route needs.
+// Anything else is 401 `invalid_token`; a missing scope is 403 `insufficient_scope`; no token
+// at all is 401 with a bare challenge (RFC 6750 section 3).
+//
+//   ISSUER=http://localhost:3000 AUDIENCE=https://orders.example.com CLIENT_ID=... CLIENT_SECRET=... \
+//     npx tsx examples/resource-server-introspection.ts
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 
 export interface IntrospectionApiOptions {
   issuer: string;
+  /** This API's audience, as registered with `portcullis resource create --audience`. */
+  audience: string;
+  /** The client this API authenticates as at the introspection endpoint. */
   clientId: string;
   clientSecret: string;
   /** The scope each route needs. */
   routes: Record<string, string>;
+  /** Accept API keys created for this audience (`token_type: "api_key"`). Default true. */
+  apiKeys?: boolean;
 }
 
 interface Introspection {
   active: boolean;
+  token_type?: string;
+  aud?: string | string[];
   scope?: string;
+  cnf?: unknown;
   client_id?: string;
   sub?: string;
   exp?: number;
 }
 
-function deny(response: http.ServerResponse, status: 401 | 403, error: string, description: string): void {
-  response.writeHead(status, {
-    'content-type': 'application/json',
-    'www-authenticate': `Bearer error="${error}", error_description="${description}"`,
-  });
-  response.end(JSON.stringify({ error, error_description: description }));
+/** Answers with RFC 6750's WWW-Authenticate challenge (no error at all when no token came). */
+function deny(
+  response: http.ServerResponse,
+  status: 400 | 401 | 403,
+  realm: string,
+  error?: string,
+  description?: string,
+  scope?: string,
+): void {
+  const challenge = [
+    `realm="${realm}"`,
+    ...(error ? [`error="${error}"`] : []),
+    ...(description ? [`error_description="${description}"`] : []),
+    ...(scope ? [`scope="${scope}"`] : []),
+  ].join(', ');
+  response.writeHead(status, { 'content-type': 'application/json', 'www-authenticate': `Bearer ${challenge}` });
+  response.end(JSON.stringify(error ? { error, error_description: description } : { message: 'a Bearer access token is required' }));
 }
 
-export async function createIntrospectionApi({ issuer, clientId, clientSecret, routes }: IntrospectionApiOptions): Promise<http.Server> {
+/** Why an active introspection answer is not a token for this API, or undefined if it is one. */
+export function refusal(token: Introspection, audience: string, apiKeys: boolean): string | undefined {
+  if (token.active !== true) return 'the access token is not active';
+  const types = apiKeys ? ['Bearer', 'api_key'] : ['Bearer'];
+  if (token.cnf !== undefined || token.token_type === 'DPoP') return 'this API accepts bearer tokens only, not sender-constrained ones';
+  if (!types.includes(token.token_type ?? '')) return 'this is not an access token';
+  const audiences = Array.isArray(token.aud) ? token.aud : typeof token.aud === 'string' ? [token.aud] : [];
+  if (!audiences.includes(audience)) return 'the access token is not meant for this API';
+  return undefined;
+}
+
+export async function createIntrospectionApi({
+  issuer,
+  audience,
+  clientId,
+  clientSecret,
+  routes,
+  apiKeys = true,
+}: IntrospectionApiOptions): Promise<http.Server> {
   const metadata = (await (await fetch(new URL('/.well-known/oauth-authorization-server', issuer))).json()) as {
+    issuer: string;
     introspection_endpoint: string;
   };
+  if (metadata.issuer !== issuer) throw new Error(`metadata names issuer ${metadata.issuer}, expected ${issuer}`);
   // RFC 6749 section 2.3.1: form-encode the id and secret before Basic encoding.
   const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
+
+  async function introspect(token: string): Promise<Introspection | undefined> {
+    try {
+      const answer = await fetch(metadata.introspection_endpoint, {
+        method: 'POST',
+        headers: { authorization: `Basic ${basic}`, accept: 'application/json' },
+        body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+        signal: AbortSignal.timeout(5000),
+      });
+      return answer.ok ? ((await answer.json()) as Introspection) : undefined;
+    } catch {
+      return undefined; // Portcullis unreachable or too slow: not the caller's fault
+    }
+  }
 
   return http.createServer(async (request, response) => {
     const path = new URL(request.url ?? '/', 'http://api').pathname;
@@ -45,40 +115,41 @@ export async function createIntrospectionApi({ issuer, clientId, clientSecret, r
       response.writeHead(404).end();
       return;
     }
-    const match = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
-    if (!match) return deny(response, 401, 'invalid_request', 'a Bearer access token is required');
+    const header = request.headers.authorization;
+    if (header === undefined || !/^Bearer(\s|$)/i.test(header)) return deny(response, 401, audience);
+    const match = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
+    if (!match) return deny(response, 400, audience, 'invalid_request', 'the Authorization header is malformed');
 
-    const answer = await fetch(metadata.introspection_endpoint, {
-      method: 'POST',
-      headers: { authorization: `Basic ${basic}`, accept: 'application/json' },
-      body: new URLSearchParams({ token: match[1]!, token_type_hint: 'access_token' }),
-    });
-    if (!answer.ok) {
-      response.writeHead(502).end();
+    const token = await introspect(match[1]!);
+    if (!token) {
+      response.writeHead(502, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: 'the authorization server did not answer' }));
       return;
     }
-    const token = (await answer.json()) as Introspection;
-    if (!token.active) return deny(response, 401, 'invalid_token', 'the access token is not active');
+    const refused = refusal(token, audience, apiKeys);
+    if (refused) return deny(response, 401, audience, 'invalid_token', refused);
     if (
       !String(token.scope ?? '')
         .split(' ')
         .includes(needed)
     )
-      return deny(response, 403, 'insufficient_scope', `this needs the ${needed} scope`);
+      return deny(response, 403, audience, 'insufficient_scope', `this needs the ${needed} scope`, needed);
 
     response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ path, caller: token.sub ?? token.client_id, scope: token.scope }));
+    response.end(JSON.stringify({ path, caller: token.sub ?? token.client_id, token_type: token.token_type, scope: token.scope }));
   });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const issuer = process.env.ISSUER ?? 'http://localhost:3000';
+  const audience = process.env.AUDIENCE ?? 'https://orders.example.com';
   const port = Number(process.env.PORT ?? 4001);
   const server = await createIntrospectionApi({
     issuer,
+    audience,
     clientId: process.env.CLIENT_ID ?? '',
     clientSecret: process.env.CLIENT_SECRET ?? '',
-    routes: { '/reports': 'read' },
+    routes: { '/orders': 'read', '/orders/new': 'write' },
   });
-  server.listen(port, '127.0.0.1', () => console.log(`API on http://127.0.0.1:${port}, introspecting at ${issuer}`));
+  server.listen(port, '127.0.0.1', () => console.log(`API for ${audience} on http://127.0.0.1:${port}, introspecting at ${issuer}`));
 }

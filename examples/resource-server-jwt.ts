@@ -1,8 +1,19 @@
-// An API that accepts Portcullis access tokens by verifying them offline (RFC 9068): the JWT's
-// signature against the keys Portcullis publishes at its JWKS endpoint, and its issuer,
-// audience and `typ`. It needs nothing from Portcullis but the issuer's URL.
+// An API that accepts Portcullis access tokens by verifying them offline (RFC 9068). It needs
+// nothing from Portcullis but the issuer's URL, and takes a token only when all of these hold:
+// - the signature verifies against the keys Portcullis publishes at its JWKS endpoint (found in
+//   the issuer's metadata), with one of the algorithms Portcullis signs with;
+// - the header's `typ` is `at+jwt` (RFC 9068 section 4): Portcullis signs ID tokens with the
+//   same keys, and an ID token is not an access token, whatever its `aud`;
+// - `iss` is the issuer, `aud` names this API's audience (a token for another API is refused),
+//   `exp` has not passed, and the claims RFC 9068 section 2.2 requires are present;
+// - there is no `cnf` claim: a sender-constrained (DPoP, RFC 9449) token needs a proof of
+//   possession that this example does not check, and accepting it as a bearer token would
+//   throw its binding away (RFC 9449 section 7.2);
+// - `scope` holds the scope the route needs.
+// Anything else is 401 `invalid_token`; a missing scope is 403 `insufficient_scope`; no token
+// at all is 401 with a bare challenge (RFC 6750 section 3).
 //
-//   ISSUER=http://localhost:3000 AUDIENCE=https://api.example.com npx tsx examples/resource-server-jwt.ts
+//   ISSUER=http://localhost:3000 AUDIENCE=https://orders.example.com npx tsx examples/resource-server-jwt.ts
 //   curl -H "Authorization: Bearer $TOKEN" http://localhost:4000/orders
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
@@ -10,16 +21,29 @@ import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 
 export interface JwtApiOptions {
   issuer: string;
+  /** This API's audience, as registered with `portcullis resource create --audience`. */
   audience: string;
   /** The scope each route needs. */
   routes: Record<string, string>;
 }
 
-/** Answers with RFC 6750's WWW-Authenticate challenge. */
-function deny(response: http.ServerResponse, status: 401 | 403, error: string, description: string, scope?: string): void {
-  const challenge = [`error="${error}"`, `error_description="${description}"`, ...(scope ? [`scope="${scope}"`] : [])].join(', ');
+/** Answers with RFC 6750's WWW-Authenticate challenge (no error at all when no token came). */
+function deny(
+  response: http.ServerResponse,
+  status: 400 | 401 | 403,
+  realm: string,
+  error?: string,
+  description?: string,
+  scope?: string,
+): void {
+  const challenge = [
+    `realm="${realm}"`,
+    ...(error ? [`error="${error}"`] : []),
+    ...(description ? [`error_description="${description}"`] : []),
+    ...(scope ? [`scope="${scope}"`] : []),
+  ].join(', ');
   response.writeHead(status, { 'content-type': 'application/json', 'www-authenticate': `Bearer ${challenge}` });
-  response.end(JSON.stringify({ error, error_description: description }));
+  response.end(JSON.stringify(error ? { error, error_description: description } : { message: 'a Bearer access token is required' }));
 }
 
 export async function createJwtApi({ issuer, audience, routes }: JwtApiOptions): Promise<http.Server> {
@@ -33,6 +57,27 @@ export async function createJwtApi({ issuer, audience, routes }: JwtApiOptions):
   // what a key rotation looks like from here.
   const jwks = createRemoteJWKSet(new URL(metadata.jwks_uri));
 
+  async function verify(token: string): Promise<JWTPayload | string> {
+    try {
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer,
+        audience,
+        typ: 'at+jwt', // refuses ID tokens, logout tokens and any other JWT signed by the same keys
+        algorithms: ['ES256', 'RS256'],
+        requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
+      });
+      if (payload.cnf !== undefined) return 'this API accepts bearer tokens only, not sender-constrained ones';
+      return payload;
+    } catch (error) {
+      if (error instanceof errors.JWKSTimeout) throw error;
+      if (error instanceof errors.JWTExpired) return 'the access token has expired';
+      if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'typ') return 'this is not an access token';
+      if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') return 'the access token is not meant for this API';
+      if (error instanceof errors.JOSEError) return 'the access token is not valid here';
+      throw error; // not the token's fault (the JWKS endpoint is unreachable, say)
+    }
+  }
+
   return http.createServer(async (request, response) => {
     const path = new URL(request.url ?? '/', 'http://api').pathname;
     const needed = routes[path];
@@ -40,18 +85,22 @@ export async function createJwtApi({ issuer, audience, routes }: JwtApiOptions):
       response.writeHead(404).end();
       return;
     }
-    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(request.headers.authorization ?? '');
-    if (!match) return deny(response, 401, 'invalid_request', 'a Bearer access token is required');
+    const header = request.headers.authorization;
+    if (header === undefined || !/^Bearer(\s|$)/i.test(header)) return deny(response, 401, audience);
+    const match = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
+    if (!match) return deny(response, 400, audience, 'invalid_request', 'the Authorization header is malformed');
 
-    let claims: JWTPayload;
+    let claims: JWTPayload | string;
     try {
-      ({ payload: claims } = await jwtVerify(match[1]!, jwks, { issuer, audience, typ: 'at+jwt', algorithms: ['ES256', 'RS256'] }));
-    } catch (error) {
-      const reason = error instanceof errors.JWTExpired ? 'the access token has expired' : 'the access token is not valid here';
-      return deny(response, 401, 'invalid_token', reason);
+      claims = await verify(match[1]!);
+    } catch {
+      response.writeHead(503, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: 'the signing keys could not be fetched' }));
+      return;
     }
+    if (typeof claims === 'string') return deny(response, 401, audience, 'invalid_token', claims);
     const scopes = new Set(String(claims.scope ?? '').split(' '));
-    if (!scopes.has(needed)) return deny(response, 403, 'insufficient_scope', `this needs the ${needed} scope`, needed);
+    if (!scopes.has(needed)) return deny(response, 403, audience, 'insufficient_scope', `this needs the ${needed} scope`, needed);
 
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ path, caller: claims.sub, client_id: claims.client_id, scope: claims.scope }));
@@ -60,7 +109,7 @@ export async function createJwtApi({ issuer, audience, routes }: JwtApiOptions):
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const issuer = process.env.ISSUER ?? 'http://localhost:3000';
-  const audience = process.env.AUDIENCE ?? 'https://api.example.com';
+  const audience = process.env.AUDIENCE ?? 'https://orders.example.com';
   const port = Number(process.env.PORT ?? 4000);
   const server = await createJwtApi({ issuer, audience, routes: { '/orders': 'read', '/orders/new': 'write' } });
   server.listen(port, '127.0.0.1', () => console.log(`API for ${audience} on http://127.0.0.1:${port} (tokens from ${issuer})`));

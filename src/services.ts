@@ -1,7 +1,8 @@
 // The service layer, assembled once from a config and a database. The CLI, the admin API and
 // the pages all receive this object, so every rule lives in one place.
+import { adminAudience } from './admin/index.ts';
 import { createApiKeyService, createRateLimiter } from './apikeys/index.ts';
-import { createAuditLog } from './audit/index.ts';
+import { createAuditAggregator, createAuditLog } from './audit/index.ts';
 import { createClientService } from './clients/index.ts';
 import type { Config } from './config/index.ts';
 import type { Database } from './db/index.ts';
@@ -13,20 +14,31 @@ import { createUserService } from './users/index.ts';
 
 export function createServices({ config, db, metrics }: { config: Config; db: Database; metrics?: Metrics }) {
   const audit = createAuditLog(db.prisma);
-  const resources = createResourceService({ prisma: db.prisma, audit });
+  const auditAggregates = createAuditAggregator(audit);
+  // People may never hold keys for Portcullis's own admin API.
+  const resources = createResourceService({
+    prisma: db.prisma,
+    audit,
+    withoutPersonalKeys: (audience) => audience === adminAudience(config.issuer),
+  });
   const apiKeys = createApiKeyService({
     prisma: db.prisma,
     pepper: config.hashPepper,
     prefix: config.apiKeyPrefix,
     audit,
+    auditAggregates,
     resources,
+    userKeyDays: config.userApiKeyDays,
     ...(metrics ? { onVerify: metrics.apiKeyVerified } : {}),
   });
   const rateLimiter = createRateLimiter({ redisUrl: config.redisUrl });
   return {
     audit,
-    clients: createClientService({ prisma: db.prisma, pepper: config.hashPepper, audit }),
-    users: createUserService({ prisma: db.prisma, audit }),
+    auditAggregates,
+    // A deleted client or a person whose access ended: their keys' cached checks go at once here
+    // (other instances within the cache's second).
+    clients: createClientService({ prisma: db.prisma, pepper: config.hashPepper, audit, onDeleted: () => apiKeys.forgetCached() }),
+    users: createUserService({ prisma: db.prisma, audit, onAccessChanged: () => apiKeys.forgetCached() }),
     resources,
     apiKeys,
     rateLimiter,
@@ -35,6 +47,7 @@ export function createServices({ config, db, metrics }: { config: Config; db: Da
     /** Writes pending API-key usage and lets go of timers and connections. */
     async close() {
       await apiKeys.close();
+      await auditAggregates.close();
       await rateLimiter.close();
     },
   };

@@ -221,15 +221,38 @@ export const adminRoutes: AdminRoute[] = [
     tag: 'resources',
     access: 'write',
     status: 201,
-    body: z.object({ audience: uri, scope, ttl: z.number().int().optional(), name: text(200).optional() }),
-    example: { audience: 'https://billing.example.com', scope: 'invoices:read invoices:write', ttl: 600 },
+    body: z.object({
+      audience: uri,
+      scope,
+      ttl: z.number().int().optional(),
+      name: text(200).optional(),
+      personal_key_scope: scope.optional().describe('scopes people may put on API keys of their own for this API (default none)'),
+    }),
+    example: {
+      audience: 'https://billing.example.com',
+      scope: 'invoices:read invoices:write',
+      ttl: 600,
+      personal_key_scope: 'invoices:read',
+    },
     handler: ({ body }, s) =>
       s.resources.create({
         audience: body.audience as string,
         scope: body.scope as string,
         ...(body.ttl !== undefined ? { ttl: body.ttl as number } : {}),
         ...(body.name ? { name: body.name as string } : {}),
+        ...(body.personal_key_scope !== undefined ? { personalKeyScope: body.personal_key_scope as string } : {}),
       }),
+  },
+  {
+    method: 'patch',
+    path: '/admin/resources/{id}',
+    summary: 'Change the scopes people may put on API keys of their own for an API',
+    tag: 'resources',
+    access: 'write',
+    params: id,
+    body: z.object({ personal_key_scope: scope.describe('scopes people may put on API keys of their own (empty: none)') }),
+    example: { personal_key_scope: 'invoices:read' },
+    handler: ({ params, body }, s) => s.resources.update({ id: params.id! }, { personalKeyScope: body.personal_key_scope as string }),
   },
   // API keys
   {

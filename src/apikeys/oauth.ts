@@ -3,6 +3,9 @@
 // can check either with the introspection endpoint, or the JWT with nothing but the JWKS.
 import type { Middleware } from 'koa';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+// Directly, not through ../oidc/index.ts: that index re-exports provider.ts, which imports this
+// room, and dpop.ts is a leaf with no imports of Portcullis's.
+import { bindToDpopKey, verifyDpopProof } from '../oidc/dpop.ts';
 import type { ResourceService } from '../resources/index.ts';
 import { looksLikeApiKey } from './format.ts';
 import type { RateLimiter } from './rateLimit.ts';
@@ -47,6 +50,8 @@ export function apiKeyIntrospection(apiKeys: ApiKeyService, rateLimiter: RateLim
     const body = ctx.body as { active?: boolean } | undefined;
     if (oidc?.route !== 'introspection' || !oidc.client || body?.active !== false || typeof token !== 'string') return;
     if (!looksLikeApiKey(token, [apiKeys.prefix])) return;
+    // RFC 7662 section 2.1: a public client may not introspect, whatever the token is.
+    if (oidc.client.clientAuthMethod === 'none') return;
     const verified = await apiKeys.verify(token, { ip: ctx.ip });
     if (!verified.ok) return; // stays { active: false }
     const { key } = verified;
@@ -94,6 +99,9 @@ export function createTokenExchangeGrant(
   resourceServer: (resource: NonNullable<Awaited<ReturnType<ResourceService['findByAudience']>>>) => object,
 ) {
   return async function tokenExchange(ctx: KoaContextWithOIDC): Promise<void> {
+    // DPoP first (RFC 9449 sections 4.3, 5, 5.2, 11.1): a bad, replayed or missing-but-required
+    // proof is refused before the key is looked up or a rate-limit point is spent.
+    const dpop = await verifyDpopProof(ctx);
     const params = ctx.oidc.params as Record<string, unknown>;
     if (params.subject_token_type !== API_KEY_TOKEN_TYPE) {
       throw new errors.InvalidRequest(`subject_token_type must be ${API_KEY_TOKEN_TYPE}`);
@@ -135,12 +143,14 @@ export function createTokenExchangeGrant(
     token.resourceServer = new provider.ResourceServer(resource.audience, resourceServer({ ...resource, access_token_ttl: ttl }) as never);
     // Read by the JWT customizer (src/oidc/provider.ts): the token speaks for the key's owner.
     Object.assign(token, { apiKeySubject: key.subject, apiKeyId: key.id });
+    // A proof binds the JWT to its key: cnf.jkt, token_type DPoP (RFC 9449 sections 5, 6.1).
+    bindToDpopKey(token, dpop);
     ctx.oidc.entity('ClientCredentials', token);
     const value = await token.save();
     ctx.body = {
       access_token: value,
       issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
+      token_type: token.tokenType,
       expires_in: token.expiration,
       ...(scope ? { scope } : {}),
     };

@@ -28,6 +28,10 @@ export function parseRateLimit(text: string): RateLimit & { canonical: string } 
 export interface RateLimiter {
   /** Counts one request for `subject` under `limit`; says whether it may go on, or after how long. */
   consume(subject: string, limit: string): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }>;
+  /** Seconds until `subject` may go on under `limit` (0: now). Counts nothing. */
+  spentFor(subject: string, limit: string): Promise<number>;
+  /** Counts one request for `subject` after the fact (a failure), without refusing anything. */
+  penalize(subject: string, limit: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,6 +73,20 @@ export function createRateLimiter({
           return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) };
         throw rejection;
       }
+    },
+    async spentFor(subject, limit) {
+      try {
+        const limiter = limiterFor(limit);
+        const res = await limiter.get(subject);
+        return res && res.consumedPoints >= limiter.points ? Math.max(1, Math.ceil(res.msBeforeNext / 1000)) : 0;
+      } catch {
+        return 0; // the store failed: do not refuse everyone because Redis did
+      }
+    },
+    async penalize(subject, limit) {
+      await limiterFor(limit)
+        .penalty(subject)
+        .catch(() => undefined);
     },
     async close() {
       redis?.disconnect();

@@ -3,7 +3,7 @@
 // every check cheap) with a short display prefix; scoped to API resources; rate-limited;
 // rotated with a grace period; revoked at once.
 import crypto from 'node:crypto';
-import type { AuditLog } from '../audit/index.ts';
+import type { AuditAggregator, AuditLog } from '../audit/index.ts';
 import { keyedHash } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
@@ -69,17 +69,45 @@ export interface ApiKeyServiceOptions {
   pepper: string;
   prefix: string;
   audit: AuditLog;
+  /** Failed verifications are counted here (per key prefix and source, per minute), not one row each. */
+  auditAggregates: AuditAggregator;
   resources: ResourceService;
+  /** Lifetimes of keys owned by people, in days: they always expire. */
+  userKeyDays?: { default: number; max: number };
   /** Told the outcome of every verification (for metrics). */
   onVerify?: (outcome: 'valid' | Exclude<Verification, { ok: true }>['reason']) => void;
 }
 
-export function createApiKeyService({ prisma, pepper, prefix, audit, resources, onVerify }: ApiKeyServiceOptions) {
+type Actor = { type: 'admin' | 'user'; id?: string };
+
+export function createApiKeyService({
+  prisma,
+  pepper,
+  prefix,
+  audit,
+  auditAggregates,
+  resources,
+  userKeyDays = { default: 90, max: 365 },
+  onVerify,
+}: ApiKeyServiceOptions) {
   const cache = new Map<string, { row: Row | null; ownerDisabled: boolean; at: number }>();
   const usage = new Map<string, { count: number; last: Date }>();
   const stats = { lookups: 0 };
 
-  async function validate(input: CreateApiKeyInput) {
+  /**
+   * Whether the key's owner still exists and may act: a key never outlives its owner, and a
+   * disabled person's keys stop while they are disabled.
+   */
+  async function ownerIsLive(row: { ownerUserId: string | null; ownerClientId: string | null }): Promise<boolean> {
+    if (row.ownerUserId) {
+      const user = await prisma.user.findUnique({ where: { id: row.ownerUserId }, select: { disabled: true } });
+      return Boolean(user && !user.disabled);
+    }
+    if (row.ownerClientId) return Boolean(await prisma.client.findUnique({ where: { id: row.ownerClientId }, select: { id: true } }));
+    return true;
+  }
+
+  async function validate(input: CreateApiKeyInput, actor: Actor = { type: 'admin' }) {
     const name = input.name?.trim();
     if (!name) throw new InputError('name', 'is required');
     if (name.length > 200 || hasControlCharacters(name))
@@ -95,6 +123,20 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
     }
     const outside = audiences.length ? scopes.find((scope) => !accepted.has(scope)) : undefined;
     if (outside) throw new InputError('scope', `${outside} is not accepted by any of the key's audiences`);
+    if (actor.type === 'user') {
+      // A person's own key carries only what an administrator made available to people for the
+      // API (the resource's personal_key_scope): never what they consented to for some app,
+      // which any person can give themselves by starting a login.
+      if (audiences.length === 0) throw new InputError('audience', 'choose the API the key is for');
+      const offered = new Set<string>();
+      for (const audience of audiences) {
+        const personal = (await resources.findByAudience(audience))!.personal_key_scope.split(' ').filter(Boolean);
+        if (personal.length === 0) throw new InputError('audience', `people may not make keys for ${audience}`);
+        for (const scope of personal) offered.add(scope);
+      }
+      const beyond = scopes.find((scope) => !offered.has(scope));
+      if (beyond !== undefined) throw new InputError('scope', `${beyond} is not a scope people may put on keys of their own for this API`);
+    }
     if (input.ownerUserId && input.ownerClientId) throw new InputError('owner', 'a key has one owner: a user or a client');
     if (input.ownerUserId !== undefined && !isStorableText(input.ownerUserId)) throw new InputError('owner_user', 'no such user');
     if (input.ownerClientId !== undefined && !isStorableText(input.ownerClientId)) throw new InputError('owner_client', 'no such client');
@@ -110,8 +152,16 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
     ) {
       throw new InputError('expires_in', 'must be from 1 minute to 5 years');
     }
+    // A person's key always expires (USER_API_KEY_DEFAULT_DAYS unless chosen, at most
+    // USER_API_KEY_MAX_DAYS): a forgotten key of a person who left must not live for ever.
+    let expiresInSeconds = input.expiresInSeconds;
+    if (input.ownerUserId) {
+      expiresInSeconds ??= userKeyDays.default * 86_400;
+      if (expiresInSeconds > userKeyDays.max * 86_400)
+        throw new InputError('expires_in', `a key owned by a person lives at most ${userKeyDays.max} days`);
+    }
     const rateLimit = input.rateLimit === undefined ? null : parseRateLimit(input.rateLimit).canonical;
-    return { name, scopes, audiences, rateLimit };
+    return { name, scopes, audiences, rateLimit, expiresInSeconds };
   }
 
   async function insert(
@@ -133,7 +183,7 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
         audiences: valid.audiences,
         rateLimit: valid.rateLimit,
         expiresAt:
-          expiresAt !== undefined ? expiresAt : input.expiresInSeconds ? new Date(Date.now() + input.expiresInSeconds * 1000) : null,
+          expiresAt !== undefined ? expiresAt : valid.expiresInSeconds ? new Date(Date.now() + valid.expiresInSeconds * 1000) : null,
       },
     });
     return { key, row };
@@ -173,8 +223,8 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
     prefix,
     stats,
 
-    async create(input: CreateApiKeyInput, actor: { type: 'admin' | 'user'; id?: string } = { type: 'admin' }) {
-      const valid = await validate(input);
+    async create(input: CreateApiKeyInput, actor: Actor = { type: 'admin' }) {
+      const valid = await validate(input, actor);
       const { key, row } = await insert(valid, input);
       await audit.record({
         type: 'api_key.created',
@@ -195,10 +245,7 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
       return rows.map(summarize);
     },
 
-    async revoke(
-      id: string,
-      { ownerUserId, actor = { type: 'admin' } }: { ownerUserId?: string; actor?: { type: 'admin' | 'user'; id?: string } } = {},
-    ) {
+    async revoke(id: string, { ownerUserId, actor = { type: 'admin' } }: { ownerUserId?: string; actor?: Actor } = {}) {
       const row = await findOwned(id, ownerUserId);
       if (!row.revokedAt) await prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
       for (const [hash, entry] of cache) if (entry.row?.id === id) cache.delete(hash);
@@ -216,7 +263,7 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
     async rotate(
       id: string,
       graceSeconds: number,
-      { ownerUserId, actor = { type: 'admin' } }: { ownerUserId?: string; actor?: { type: 'admin' | 'user'; id?: string } } = {},
+      { ownerUserId, actor = { type: 'admin' } }: { ownerUserId?: string; actor?: Actor } = {},
     ) {
       if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 90 * 86400)
         throw new InputError('grace', 'must be from 0 seconds to 90 days');
@@ -231,7 +278,9 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
         ...(old.ownerClientId ? { ownerClientId: old.ownerClientId } : {}),
         ...(old.rateLimit ? { rateLimit: old.rateLimit } : {}),
       };
-      const valid = await validate(input);
+      const valid = await validate(input, actor);
+      // A person's key made before keys of people had to expire gets the default lifetime now.
+      const newExpiresAt = old.expiresAt ?? (valid.expiresInSeconds ? new Date(Date.now() + valid.expiresInSeconds * 1000) : null);
       const graceEnds = new Date(Date.now() + graceSeconds * 1000);
       const oldEnds = old.expiresAt && old.expiresAt < graceEnds ? old.expiresAt : graceEnds;
       // One transaction, conditioned on the old key being as we read it: of two rotations (or a
@@ -242,7 +291,7 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
           data: { expiresAt: oldEnds },
         });
         if (count !== 1) throw new ConflictError('the key was rotated or revoked at the same time; look again');
-        return insert(valid, input, tx, old.expiresAt);
+        return insert(valid, input, tx, newExpiresAt);
       });
       cache.clear();
       await audit.record({
@@ -276,11 +325,7 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
       if (!entry || now - entry.at > VERIFY_CACHE_MS) {
         stats.lookups += 1;
         const row = await prisma.apiKey.findUnique({ where: { keyHash: hash } });
-        // A disabled user's keys stop working with the account.
-        const owner = row?.ownerUserId
-          ? await prisma.user.findUnique({ where: { id: row.ownerUserId }, select: { disabled: true } })
-          : undefined;
-        entry = { row, ownerDisabled: owner === null || owner?.disabled === true, at: now };
+        entry = { row, ownerDisabled: row ? !(await ownerIsLive(row)) : false, at: now };
         if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
         cache.set(hash, entry);
       }
@@ -294,13 +339,17 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
             : undefined;
       onVerify?.(reason ?? (row ? 'valid' : 'unknown'));
       if (reason || !row) {
-        await audit.record({
+        // One row per minute for each source and known key (or, for keys that exist nowhere,
+        // the key prefix), with a count: a flood of made-up keys that pass the offline checksum
+        // cannot fill the audit table.
+        const subject = row?.id ?? prefix;
+        auditAggregates.count(`api_key.verification_failed|${subject}|${context.ip ?? ''}|${reason ?? 'unknown'}`, {
           type: 'api_key.verification_failed',
           actorType: 'system',
-          subject: row?.id ?? parsed.display,
+          subject,
           ...(context.ip ? { ip: context.ip } : {}),
           outcome: 'failure',
-          details: { reason },
+          details: { reason: reason ?? 'unknown' },
         });
         return { ok: false, reason: reason ?? 'unknown' };
       }
@@ -310,10 +359,19 @@ export function createApiKeyService({ prisma, pepper, prefix, audit, resources, 
       return { ok: true, key: { ...summary, subject: row.ownerUserId ?? row.ownerClientId ?? `apikey:${row.id}` } };
     },
 
-    /** Whether a key is still good, by id (for JWTs exchanged from it). Same cache lifetime as verify. */
+    /** Whether a key is still good, by id (for JWTs exchanged from it): not revoked or expired, and its owner live. */
     async isActive(id: string): Promise<boolean> {
-      const row = await prisma.apiKey.findUnique({ where: { id }, select: { revokedAt: true, expiresAt: true } });
-      return Boolean(row && !row.revokedAt && (!row.expiresAt || row.expiresAt.getTime() > Date.now()));
+      if (!isStorableText(id)) return false;
+      const row = await prisma.apiKey.findUnique({
+        where: { id },
+        select: { revokedAt: true, expiresAt: true, ownerUserId: true, ownerClientId: true },
+      });
+      return Boolean(row && !row.revokedAt && (!row.expiresAt || row.expiresAt.getTime() > Date.now()) && (await ownerIsLive(row)));
+    },
+
+    /** Forgets cached verifications at once (after an owner was deleted or disabled here). */
+    forgetCached() {
+      cache.clear();
     },
 
     flushUsage,

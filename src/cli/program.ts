@@ -92,6 +92,11 @@ export function buildProgram(io: CliIo): Command {
       // Lines are written at once (pino's default): measured here, buffering them (pino's
       // minLength) cost more CPU per request than the write(2) it saves (bench/RESULTS.md).
       const logger = io.logger ?? pino({ level: config.logLevel, base: { service: 'portcullis' } });
+      if (config.developmentSecretsInUse.length)
+        logger.warn(
+          { variables: config.developmentSecretsInUse },
+          'using the built-in development secrets, which are public: fine on this machine, never for a server others can reach',
+        );
       const migrated = await migrate(config.databaseUrl);
       if (migrated.applied.length) logger.info({ applied: migrated.applied }, 'applied database migrations');
       const db: Database = openDatabase(config.databaseUrl, config);
@@ -206,8 +211,9 @@ export function buildProgram(io: CliIo): Command {
     .requiredOption('--scope <scopes>', 'space-separated scopes the API accepts')
     .option('--ttl <seconds>', 'access token lifetime in seconds (60 to 3600; default 900)')
     .option('--name <name>', 'display name')
+    .option('--personal-key-scope <scopes>', 'scopes people may put on API keys of their own for this API (default none)')
     .option('--json', 'print JSON')
-    .action(async (options: JsonOption & { audience: string; scope: string; ttl?: string; name?: string }) => {
+    .action(async (options: JsonOption & { audience: string; scope: string; ttl?: string; name?: string; personalKeyScope?: string }) => {
       const ttl = options.ttl === undefined ? undefined : Number(options.ttl);
       if (ttl !== undefined && !Number.isInteger(ttl)) throw new InputError('ttl', 'must be a whole number of seconds');
       const created = await withServices(io, (services) =>
@@ -216,6 +222,7 @@ export function buildProgram(io: CliIo): Command {
           scope: options.scope,
           ...(ttl !== undefined ? { ttl } : {}),
           ...(options.name ? { name: options.name } : {}),
+          ...(options.personalKeyScope !== undefined ? { personalKeyScope: options.personalKeyScope } : {}),
         }),
       );
       print(
@@ -226,12 +233,31 @@ export function buildProgram(io: CliIo): Command {
       );
     });
   resource
+    .command('update')
+    .description('change which scopes people may put on API keys of their own for an API')
+    .requiredOption('--audience <uri>', 'the API to change')
+    .requiredOption('--personal-key-scope <scopes>', 'the scopes people may put on keys of their own ("" for none)')
+    .option('--json', 'print JSON')
+    .action(async (options: JsonOption & { audience: string; personalKeyScope: string }) => {
+      const updated = await withServices(io, (services) =>
+        services.resources.update({ audience: options.audience }, { personalKeyScope: options.personalKeyScope }),
+      );
+      print(
+        io,
+        options,
+        updated,
+        () => `audience:           ${updated.audience}\npersonal key scope: ${updated.personal_key_scope || '(none)'}`,
+      );
+    });
+  resource
     .command('list')
     .description('list API resources')
     .option('--json', 'print JSON')
     .action(async (options: JsonOption) => {
       const resources = await withServices(io, (services) => services.resources.list());
-      print(io, options, resources, () => table(resources as never, ['audience', 'scope', 'access_token_ttl', 'name']));
+      print(io, options, resources, () =>
+        table(resources as never, ['audience', 'scope', 'personal_key_scope', 'access_token_ttl', 'name']),
+      );
     });
 
   const keys = program.command('keys').description('manage signing keys');

@@ -123,12 +123,14 @@ export interface ClientServiceOptions {
   prisma: Prisma;
   pepper: string;
   audit: AuditLog;
+  /** Told after a client is deleted (its API keys' cached verifications must go). */
+  onDeleted?: (clientId: string) => void;
 }
 
 /** How long a client's metadata is reused between lookups (other instances see changes this late). */
 export const CLIENT_CACHE_MS = 1000;
 
-export function createClientService({ prisma, pepper, audit }: ClientServiceOptions) {
+export function createClientService({ prisma, pepper, audit, onDeleted }: ClientServiceOptions) {
   const cache = createTtlCache<AdapterPayload | null>(CLIENT_CACHE_MS);
 
   async function loadProviderMetadata(clientId: string): Promise<AdapterPayload | undefined> {
@@ -303,16 +305,37 @@ export function createClientService({ prisma, pepper, audit }: ClientServiceOpti
       return summarize(updated);
     },
 
-    /** Deletes a client and every token, code and grant issued to it. */
+    /**
+     * Deletes a client and every token, code and grant issued to it, and revokes the API keys it
+     * owns (so the tokens exchanged from them go too): nothing outlives its owner.
+     */
     async delete(clientId: string): Promise<void> {
       const row = isStorableText(clientId) ? await prisma.client.findUnique({ where: { id: clientId }, select: { id: true } }) : null;
       if (!row) throw new NotFoundError(`client ${clientId}`);
+      const keys = await prisma.apiKey.findMany({ where: { ownerClientId: clientId, revokedAt: null }, select: { id: true } });
       await prisma.$transaction([
         prisma.providerArtifact.deleteMany({ where: { clientId } }),
+        prisma.apiKey.updateMany({ where: { ownerClientId: clientId, revokedAt: null }, data: { revokedAt: new Date() } }),
         prisma.client.delete({ where: { id: clientId } }),
       ]);
       cache.delete(clientId);
-      await audit.record({ type: 'client.deleted', actorType: 'admin', subject: clientId, outcome: 'success' });
+      onDeleted?.(clientId);
+      await audit.record({
+        type: 'client.deleted',
+        actorType: 'admin',
+        subject: clientId,
+        outcome: 'success',
+        details: { api_keys_revoked: keys.length },
+      });
+      for (const key of keys) {
+        await audit.record({
+          type: 'api_key.revoked',
+          actorType: 'system',
+          subject: key.id,
+          outcome: 'success',
+          details: { reason: 'owner_deleted', owner_client: clientId },
+        });
+      }
     },
 
     async list(): Promise<ClientSummary[]> {

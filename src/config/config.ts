@@ -3,7 +3,11 @@
 import { z } from 'zod';
 import { parseRateLimit } from '../apikeys/index.ts';
 
-/** Secrets that ship with the code so that `npm start` works out of the box. Refused in production. */
+/**
+ * Secrets that ship with the code so that `npm start` works out of the box. They are public (they
+ * are in this repository), so they are refused for any issuer that is not a loopback address, and
+ * in production whatever the issuer; every start that uses them says so in its log.
+ */
 export const developmentSecrets = {
   COOKIE_KEYS: 'development-cookie-key-change-me-0001,development-cookie-key-change-me-0002',
   KEY_ENCRYPTION_KEY: 'ZGV2ZWxvcG1lbnQta2V5LWVuY3J5cHRpb24ta2V5ISE',
@@ -11,6 +15,20 @@ export const developmentSecrets = {
 } as const;
 
 const secondsSchema = (fallback: number, max = 365 * 24 * 3600) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+/** A rate such as 600/1m, checked by the same parser the limiters use. */
+const rateSchema = (fallback: string) =>
+  z
+    .string()
+    .refine((value) => {
+      try {
+        parseRateLimit(value);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'a rate such as 600/1m (at most one day per window)')
+    .default(fallback);
 
 interface VariableSpec {
   description: string;
@@ -146,29 +164,60 @@ export const configVariables = {
     example: '0',
   },
   TOKEN_RATE_LIMIT: {
-    description: 'Token endpoint requests allowed per client (by HTTP Basic client id, else per IP address), e.g. 600/1m.',
-    schema: z
-      .string()
-      .refine((value) => {
-        try {
-          parseRateLimit(value);
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'a rate such as 600/1m (at most one day per window)')
-      .default('600/1m'),
+    description:
+      'Token endpoint requests allowed per authenticated client, e.g. 600/1m. Counted after the client has authenticated, so nobody else can spend it.',
+    schema: rateSchema('600/1m'),
     example: '600/1m',
   },
+  CLIENT_AUTH_FAILURE_LIMIT: {
+    description:
+      "Failed client authentications (and requests that never authenticate) allowed per source address at the token, introspection and revocation endpoints, e.g. 30/1m. Counted apart from every client's own limit.",
+    schema: rateSchema('30/1m'),
+    example: '30/1m',
+  },
+  INTROSPECTION_RATE_LIMIT: {
+    description: 'Introspection requests allowed per authenticated calling client (resource server), e.g. 6000/1m.',
+    schema: rateSchema('6000/1m'),
+    example: '6000/1m',
+  },
   LOGIN_MAX_FAILURES: {
-    description: 'Failed logins allowed per account (in 15 minutes) before the account is locked for a while.',
+    description:
+      'Password checks allowed per account from one network (IPv4 /24, IPv6 /64) in 15 minutes before that account is locked for that network for a while.',
     schema: z.coerce.number().int().min(1).max(1000).default(5),
     example: '5',
+  },
+  LOGIN_ACCOUNT_MAX_FAILURES: {
+    description:
+      'Failed logins allowed per account from all networks together in a day; past it no password is checked for the account until the day is over. The slow, global bound on guessing one account.',
+    schema: z.coerce.number().int().min(1).max(100_000).default(100),
+    example: '100',
+  },
+  LOGIN_IP_MAX_FAILURES: {
+    description:
+      'Failed logins allowed per source address (all accounts together) in 15 minutes: bounds the password-hashing work one address can cause.',
+    schema: z.coerce.number().int().min(1).max(100_000).default(30),
+    example: '30',
   },
   LOGIN_LOCK_SECONDS: {
     description: "The first lock's length after too many failed logins; each further lock the same day doubles it (up to a day).",
     schema: z.coerce.number().int().min(1).max(86_400).default(60),
     example: '60',
+  },
+  USER_API_KEY_DEFAULT_DAYS: {
+    description: 'Lifetime, in days, of an API key a person makes for themselves when they do not choose one.',
+    schema: z.coerce.number().int().min(1).max(3650).default(90),
+    example: '90',
+  },
+  USER_API_KEY_MAX_DAYS: {
+    description: 'The longest, in days, an API key owned by a person may live (keys of people always expire).',
+    schema: z.coerce.number().int().min(1).max(3650).default(365),
+    example: '365',
+  },
+  RECENT_SIGN_IN_SECONDS: {
+    description:
+      'Creating or rotating an API key on the developer page needs a sign-in at most this old, or the password again (sudo mode).',
+    schema: z.coerce.number().int().min(1).max(86_400).default(600),
+    example: '600',
   },
   AUDIT_RETENTION_DAYS: {
     description: 'Audit events older than this many days are deleted.',
@@ -211,9 +260,15 @@ export interface Config {
   keyRotationIntervalSeconds: number;
   apiKeyPrefix: string;
   redisUrl: string | undefined;
-  login: { maxFailures: number; lockSeconds: number };
+  login: { maxFailures: number; accountMaxFailures: number; ipMaxFailures: number; lockSeconds: number };
   trustProxyHops: number;
   tokenRateLimit: string;
+  clientAuthFailureLimit: string;
+  introspectionRateLimit: string;
+  userApiKeyDays: { default: number; max: number };
+  recentSignInSeconds: number;
+  /** The names of the built-in development secrets this configuration uses (warned about at start). */
+  developmentSecretsInUse: string[];
   auditRetentionDays: number;
   purgeIntervalSeconds: number;
   logLevel: string;
@@ -231,6 +286,11 @@ export class ConfigError extends Error {
 }
 
 const localHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** A loopback issuer is reachable only from this machine: localhost, 127.0.0.0/8 or [::1]. */
+export function isLoopbackHost(hostname: string): boolean {
+  return localHosts.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname) || hostname.endsWith('.localhost');
+}
 
 /** Reads the configuration from `env`. Throws ConfigError naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -273,14 +333,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (hashPepper.length < 32) {
     problems.push({ variable: 'HASH_PEPPER', message: 'must be at least 32 characters' });
   }
-  if (production) {
-    for (const name of Object.keys(developmentSecrets) as (keyof typeof developmentSecrets)[]) {
-      const value = values[name] as string;
-      const builtIn = developmentSecrets[name].split(',');
-      if (value.split(',').some((part) => builtIn.includes(part.trim()))) {
-        problems.push({ variable: name, message: 'is a built-in development secret; set your own in production' });
-      }
-    }
+  // The built-in secrets are published with the code: anyone with a database dump could decrypt
+  // the signing keys and forge tokens with them. Only an issuer nobody else can reach may use them.
+  const developmentSecretsInUse: string[] = [];
+  for (const name of Object.keys(developmentSecrets) as (keyof typeof developmentSecrets)[]) {
+    const value = values[name] as string;
+    const builtIn = developmentSecrets[name].split(',');
+    if (value.split(',').some((part) => builtIn.includes(part.trim()))) developmentSecretsInUse.push(name);
+  }
+  const loopbackIssuer = isLoopbackHost(issuerUrl.hostname);
+  for (const name of developmentSecretsInUse) {
+    if (production) problems.push({ variable: name, message: 'is a built-in development secret; set your own in production' });
+    else if (!loopbackIssuer)
+      problems.push({
+        variable: name,
+        message: `is a built-in development secret, which only a loopback issuer may use (ISSUER is ${issuerUrl.host}); set your own`,
+      });
+  }
+  if ((values.USER_API_KEY_DEFAULT_DAYS as number) > (values.USER_API_KEY_MAX_DAYS as number)) {
+    problems.push({ variable: 'USER_API_KEY_DEFAULT_DAYS', message: 'must not exceed USER_API_KEY_MAX_DAYS' });
   }
   if ((values.KEYS_POLL_INTERVAL_SECONDS as number) > (values.JWKS_MAX_AGE_SECONDS as number)) {
     problems.push({
@@ -321,9 +392,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyRotationIntervalSeconds: (values.KEY_ROTATION_INTERVAL_SECONDS as number | undefined) ?? (production ? 30 * 24 * 3600 : 0),
     apiKeyPrefix: (values.API_KEY_PREFIX as string | undefined) ?? (production ? 'pcl_live' : 'pcl_test'),
     redisUrl: values.REDIS_URL as string | undefined,
-    login: { maxFailures: values.LOGIN_MAX_FAILURES as number, lockSeconds: values.LOGIN_LOCK_SECONDS as number },
+    login: {
+      maxFailures: values.LOGIN_MAX_FAILURES as number,
+      accountMaxFailures: values.LOGIN_ACCOUNT_MAX_FAILURES as number,
+      ipMaxFailures: values.LOGIN_IP_MAX_FAILURES as number,
+      lockSeconds: values.LOGIN_LOCK_SECONDS as number,
+    },
     trustProxyHops: values.TRUST_PROXY_HOPS as number,
     tokenRateLimit: values.TOKEN_RATE_LIMIT as string,
+    clientAuthFailureLimit: values.CLIENT_AUTH_FAILURE_LIMIT as string,
+    introspectionRateLimit: values.INTROSPECTION_RATE_LIMIT as string,
+    userApiKeyDays: { default: values.USER_API_KEY_DEFAULT_DAYS as number, max: values.USER_API_KEY_MAX_DAYS as number },
+    recentSignInSeconds: values.RECENT_SIGN_IN_SECONDS as number,
+    developmentSecretsInUse,
     auditRetentionDays: values.AUDIT_RETENTION_DAYS as number,
     purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS as number,
     logLevel: values.LOG_LEVEL as string,

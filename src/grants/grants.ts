@@ -76,6 +76,16 @@ export function createGrantService({ prisma, pepper, audit }: { prisma: Prisma; 
       return scopes;
     },
 
+    /** Whether the grant stored under `idHash` (its row key, the HMAC of its id) is still live. */
+    async isLive(idHash: string): Promise<boolean> {
+      if (!isStorableText(idHash)) return false;
+      const row = await prisma.providerArtifact.findUnique({
+        where: { kind_idHash: { kind: 'Grant', idHash } },
+        select: { expiresAt: true },
+      });
+      return Boolean(row && (!row.expiresAt || row.expiresAt.getTime() > Date.now()));
+    },
+
     /** The id of the newest live grant a person gave a client, from any browser session. */
     async latestFor(accountId: string, clientId: string): Promise<string | undefined> {
       const row = await prisma.providerArtifact.findFirst({

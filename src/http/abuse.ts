@@ -1,33 +1,81 @@
 // Login limits against password guessing, counted with rate-limiter-flexible (in Redis when
-// REDIS_URL is set, so every instance sees the same counts): failures per account and per client
-// IP; past the limit the account (or the IP) is locked for a while, and each new lock lasts
-// twice as long as the one before (up to a day). A locked login gets the same answer whether or
-// not the account exists. (Token-endpoint limits use the rate limiter in src/apikeys.)
+// REDIS_URL is set, so every instance sees the same counts). An attempt is counted *before* its
+// password is checked, atomically (an increment in memory or in Redis), and given back only when
+// it succeeds: however many requests arrive at once, no more passwords are checked than the
+// limits allow. Three counts, each bounding a different thing:
+// - per account and source network (IPv4 /24, IPv6 /64): LOGIN_MAX_FAILURES in 15 minutes, then
+//   that account is locked *for that network*, each new lock twice as long (up to a day). Someone
+//   who knows only an email can lock it for their own network, not for its owner elsewhere;
+// - per account from all networks together: LOGIN_ACCOUNT_MAX_FAILURES in a day, the slow global
+//   bound on guessing one account from many networks (OWASP ASVS 2.2.1: anti-automation
+//   without a hard lockout an attacker controls);
+// - per source address: LOGIN_IP_MAX_FAILURES in 15 minutes, bounding the argon2 work one
+//   address can cause across accounts.
+// A blocked login gets the same answer whether or not the account exists. (Token-endpoint
+// limits use the rate limiter in src/apikeys.)
+import net from 'node:net';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 export interface AbuseLimitsOptions {
   redisUrl?: string | undefined;
-  /** Failed logins allowed per account in the window before it locks. */
+  /** Password checks allowed per account and network in the window before that pair locks. */
   accountFailures?: number;
-  /** Failed logins allowed per IP in the window before it locks. */
+  /** Failed logins allowed per account from every network together, per day. */
+  accountDailyFailures?: number;
+  /** Failed logins allowed per source address in the window. */
   ipFailures?: number;
   windowSeconds?: number;
   /** The first lock's length; each further lock within a day doubles it. */
   lockSeconds?: number;
 }
 
+/** Why a login was not tried: which count is spent. */
+export type LoginBlockReason = 'account_network_locked' | 'account_daily_limit' | 'address_limit';
+
+export type LoginAttempt =
+  | {
+      allowed: true;
+      /** The password was right: the attempt is given back and the network's count cleared. */
+      succeeded(): Promise<void>;
+    }
+  | { allowed: false; retryAfterSeconds: number; reason: LoginBlockReason };
+
 export interface AbuseLimits {
-  /** Seconds until this login may be tried again, or 0. Counts nothing. */
-  loginBlockedFor(account: string, ip: string): Promise<number>;
-  loginFailed(account: string, ip: string): Promise<void>;
-  loginSucceeded(account: string): Promise<void>;
+  /**
+   * Counts one login attempt for `account` from `ip` before its password is checked. When it is
+   * allowed, the caller checks the password and calls `succeeded()` if it matched; a failure
+   * needs no call, it is already counted.
+   */
+  beginLogin(account: string, ip: string): Promise<LoginAttempt>;
   close(): void;
+}
+
+/** The network an address belongs to, for per-network locks: IPv4 /24, IPv6 /64. */
+export function networkOf(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  const address = mapped ? mapped[1]! : ip;
+  if (net.isIPv4(address)) return `${address.split('.').slice(0, 3).join('.')}.0/24`;
+  if (net.isIPv6(address)) {
+    // Expand "::" so that the first four groups are the /64 prefix.
+    const [head = '', tail = ''] = address.split('::');
+    const headGroups = head ? head.split(':') : [];
+    const tailGroups = address.includes('::') ? (tail ? tail.split(':') : []) : [];
+    const groups = address.includes('::')
+      ? [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups]
+      : headGroups;
+    return `${groups
+      .slice(0, 4)
+      .map((group) => Number.parseInt(group || '0', 16).toString(16))
+      .join(':')}::/64`;
+  }
+  return address;
 }
 
 export function createAbuseLimits({
   redisUrl,
   accountFailures = 5,
+  accountDailyFailures = 100,
   ipFailures = 30,
   windowSeconds = 15 * 60,
   lockSeconds = 60,
@@ -42,44 +90,59 @@ export function createAbuseLimits({
       ? new RateLimiterRedis({ ...options, storeClient: redis, insuranceLimiter: new RateLimiterMemory(options) })
       : new RateLimiterMemory(options);
   };
-  const accountFails = make('login-account', accountFailures, windowSeconds);
-  const ipFails = make('login-ip', ipFailures, windowSeconds);
-  // Counts locks per account for a day: the n-th lock lasts lockSeconds * 2^(n-1).
+  const byAccountNetwork = make('login-account-network', accountFailures, windowSeconds);
+  const byAccount = make('login-account-day', accountDailyFailures, 86_400);
+  const byIp = make('login-ip', ipFailures, windowSeconds);
+  // Counts locks per account and network for a day: the n-th lock lasts lockSeconds * 2^(n-1).
   const locks = make('login-locks', 1_000_000, 86_400);
-  const lockedUntil = make('login-locked', 1, 1);
 
-  const secondsLeft = (res: RateLimiterRes | null) => (res ? Math.max(1, Math.ceil(res.msBeforeNext / 1000)) : 0);
-  const safe = async <T>(work: () => Promise<T>, fallback: T): Promise<T> => {
+  const secondsLeft = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+
+  /** Consumes one point; the rejection when the count is spent, else undefined. A failing store allows. */
+  async function take(limiter: RateLimiterAbstract, key: string): Promise<RateLimiterRes | undefined> {
     try {
-      return await work();
-    } catch (error) {
-      if (error instanceof RateLimiterRes) throw error;
-      return fallback; // the store failed: do not lock people out because Redis did
+      await limiter.consume(key);
+      return undefined;
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) return rejection;
+      return undefined; // the store failed: do not lock people out because Redis did
     }
-  };
+  }
+  const giveBack = (limiter: RateLimiterAbstract, key: string) => limiter.reward(key, 1).catch(() => undefined);
 
   return {
-    async loginBlockedFor(account, ip) {
-      return safe(async () => {
-        const [locked, byIp] = await Promise.all([lockedUntil.get(account), ipFails.get(ip)]);
-        const accountLock = locked && locked.consumedPoints > 0 ? secondsLeft(locked) : 0;
-        const ipLock = byIp && byIp.consumedPoints >= ipFailures ? secondsLeft(byIp) : 0;
-        return Math.max(accountLock, ipLock);
-      }, 0);
-    },
-    async loginFailed(account, ip) {
-      await safe(async () => {
-        await ipFails.penalty(ip);
-        const failures = await accountFails.penalty(account);
-        if (failures.consumedPoints >= accountFailures) {
-          const lockCount = (await locks.penalty(account)).consumedPoints;
-          await lockedUntil.block(account, Math.min(lockSeconds * 2 ** (lockCount - 1), 86_400));
-          await accountFails.delete(account);
+    async beginLogin(account, ip) {
+      const pair = `${account}|${networkOf(ip)}`;
+      const address = await take(byIp, ip);
+      if (address) return { allowed: false, retryAfterSeconds: secondsLeft(address), reason: 'address_limit' };
+      const local = await take(byAccountNetwork, pair);
+      if (local) {
+        await giveBack(byIp, ip); // no password is checked for this one
+        // The one request that first goes over the limit (the counter is atomic) sets the lock.
+        if (local.consumedPoints === accountFailures + 1) {
+          const lockCount = await locks
+            .penalty(pair)
+            .then((res) => res.consumedPoints)
+            .catch(() => 1);
+          const seconds = Math.min(lockSeconds * 2 ** (lockCount - 1), 86_400);
+          await byAccountNetwork.block(pair, seconds).catch(() => undefined);
+          return { allowed: false, retryAfterSeconds: seconds, reason: 'account_network_locked' };
         }
-      }, undefined);
-    },
-    async loginSucceeded(account) {
-      await safe(() => accountFails.delete(account), false);
+        return { allowed: false, retryAfterSeconds: secondsLeft(local), reason: 'account_network_locked' };
+      }
+      const global = await take(byAccount, account);
+      if (global) {
+        await Promise.all([giveBack(byIp, ip), giveBack(byAccountNetwork, pair)]);
+        return { allowed: false, retryAfterSeconds: secondsLeft(global), reason: 'account_daily_limit' };
+      }
+      return {
+        allowed: true,
+        async succeeded() {
+          // The person proved the password: this network starts afresh (as Keycloak resets its
+          // failure count), and the attempt is not a failure for the day or the address.
+          await Promise.all([byAccountNetwork.delete(pair).catch(() => undefined), giveBack(byAccount, account), giveBack(byIp, ip)]);
+        },
+      };
     },
     close() {
       redis?.disconnect();

@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { fromDatabaseError, PortcullisError } from '../errors/index.ts';
+import type { Views } from '../interactions/index.ts';
 import { isDatabaseError } from '../metrics/index.ts';
 
 export interface FrameOptions {
@@ -13,6 +14,8 @@ export interface FrameOptions {
   https: boolean;
   /** True while shutting down: every response then closes its connection. */
   closing: () => boolean;
+  /** The pages' templates: a browser that asks for a page that does not exist gets the error page. */
+  views: Pick<Views, 'render'>;
 }
 
 /**
@@ -22,7 +25,7 @@ export interface FrameOptions {
  * answers, the latency and count metrics, and one log line when it ends (no bodies, no query
  * strings). While shutting down, responses say `Connection: close`, so keep-alive clients move on.
  */
-export function requestFrame({ logger, metrics, https, closing }: FrameOptions): Middleware {
+export function requestFrame({ logger, metrics, https, closing, views }: FrameOptions): Middleware {
   const pageHeaders = securityHeaders(https);
   const apiHeaders = apiSecurityHeaders(https);
   return async function frame(ctx, next) {
@@ -35,6 +38,8 @@ export function requestFrame({ logger, metrics, https, closing }: FrameOptions):
     if (closing()) ctx.set('Connection', 'close');
     try {
       await next();
+      // Nothing answered (Koa's default 404 has no body yet): the standard shape of the surface.
+      if (ctx.status === 404 && ctx.body == null) notFound(ctx, path, views);
     } catch (caught) {
       renderError(ctx, caught, logger, metrics);
     } finally {
@@ -75,6 +80,101 @@ function renderError(ctx: Context, caught: unknown, logger: Logger, metrics: { d
   logger.error({ err: error, requestId: ctx.state.requestId }, 'unhandled error');
   ctx.status = 500;
   ctx.body = { error: 'server_error', error_description: 'an unexpected error occurred' };
+}
+
+/** True when `path` is `prefix` or below it, in any letter case (the rooms' routers ignore case). */
+export const isUnder = (path: string, prefix: string) => {
+  const start = path.slice(0, prefix.length + 1).toLowerCase();
+  return start === prefix || start === `${prefix}/`;
+};
+
+/**
+ * Where machines, not people, send requests: the admin API, oidc-provider's token endpoints
+ * (introspection and revocation are below /token), discovery, the JWKS, userinfo, health and
+ * metrics. An unknown path below one of these is answered in JSON; any other unknown path is a
+ * page address, answered with the error page.
+ */
+const API_PREFIXES = ['/admin', '/token', '/.well-known', '/jwks', '/me', '/healthz', '/readyz', '/metrics'];
+
+/**
+ * RFC 9110 section 15.5.5: nothing here. In JSON (`not_found`, the admin API's code for a
+ * missing resource) under the API prefixes, and to a client that prefers JSON to HTML; the error
+ * page (views/error.eta, as oidc-provider's own errors are rendered) for a browser.
+ */
+function notFound(ctx: Context, path: string, views: Pick<Views, 'render'>): void {
+  ctx.status = 404;
+  if (API_PREFIXES.some((prefix) => isUnder(path, prefix)) || ctx.accepts('html', 'json') === 'json') {
+    ctx.body = { error: 'not_found', error_description: 'there is nothing at this address' };
+    return;
+  }
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = views.render('error', { message: 'There is no page at this address.', code: 'not_found' });
+}
+
+/**
+ * Refuses any method not in `methods` before oidc-provider sees the request (its router would
+ * answer a plain-text 404): RFC 9110 section 15.5.6, 405 with `Allow`, in RFC 6749's JSON error
+ * shape. OPTIONS passes through when it is a CORS preflight (oidc-provider answers those for its
+ * endpoints) and is otherwise answered here with `Allow` (RFC 9110 section 9.3.7).
+ */
+export function methodsAllowed(methods: readonly string[], description: string): Middleware {
+  const allowed = new Set(methods);
+  const allow = methods.join(', ');
+  return function methodAllowed(ctx, next) {
+    if (allowed.has(ctx.method)) return next();
+    if (ctx.method === 'OPTIONS') {
+      if (ctx.get('Access-Control-Request-Method')) return next();
+      ctx.status = 204;
+      ctx.set('Allow', allow);
+      return;
+    }
+    ctx.status = 405;
+    ctx.set('Allow', allow);
+    ctx.body = { error: 'invalid_request', error_description: description };
+  };
+}
+
+/**
+ * oidc-provider's events for the errors of its routes that read a request body (the ones for
+ * features Portcullis leaves off never fire). Each is emitted after the error answer is set.
+ */
+export const BODY_ERROR_EVENTS = [
+  'grant.error',
+  'introspection.error',
+  'revocation.error',
+  'userinfo.error',
+  'pushed_authorization_request.error',
+  'end_session.error',
+  'end_session_confirm.error',
+  'authorization.error',
+  'device_authorization.error',
+  'code_verification.error',
+  'backchannel_authentication.error',
+  'registration_create.error',
+  'registration_update.error',
+  'challenge.error',
+  'credential.error',
+] as const;
+
+/**
+ * RFC 9110 section 15.5.14: a body over the limit is 413, as the admin API's and the pages' body
+ * parsers answer. oidc-provider's body reader (lib/shared/selective_body.js, 56 KiB) throws
+ * `Error('request entity too large')` for a declared or a chunked body over its limit, and wraps
+ * it as the `cause` of a 400 invalid_request; this listener for its error events (see
+ * BODY_ERROR_EVENTS) turns that answer into a 413 in the same shape: JSON, or the error page
+ * where oidc-provider rendered one. test/http/errorShapes.test.ts pins the message.
+ */
+export function answerOversizeBodies(views: Pick<Views, 'render'>) {
+  return (ctx: Context, error: unknown): void => {
+    if ((error as { cause?: { message?: unknown } } | null)?.cause?.message !== 'request entity too large') return;
+    ctx.status = 413;
+    if (ctx.response.is('html')) {
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = views.render('error', { message: 'The form sent was too large.', code: 'request_too_large' });
+    } else {
+      ctx.body = { error: 'request_too_large', error_description: 'the request body is too large' };
+    }
+  };
 }
 
 /**

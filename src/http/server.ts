@@ -22,7 +22,7 @@ import { createMetrics, isDatabaseError, type Metrics } from '../metrics/index.t
 import { createServices, type Services } from '../services.ts';
 import { staticAsset } from './assets.ts';
 import { createAbuseLimits } from './abuse.ts';
-import { requestFrame } from './middleware.ts';
+import { answerOversizeBodies, BODY_ERROR_EVENTS, isUnder, methodsAllowed, requestFrame } from './middleware.ts';
 
 export interface Server {
   app: Koa;
@@ -40,32 +40,37 @@ export interface Server {
 /** How long shutdown waits for requests in flight before cutting their connections. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
-/** True when `path` is `prefix` or below it, in any letter case (the rooms' routers ignore case). */
-const isUnder = (path: string, prefix: string) => {
-  const start = path.slice(0, prefix.length + 1).toLowerCase();
-  return start === prefix || start === `${prefix}/`;
-};
-
 /**
  * The one dispatch after the request frame: a handler for an exact path, else the pages' or
- * the admin API's router for paths below theirs, else (and after either, if it passes the
- * request on) oidc-provider. One layer rather than one
+ * the admin API's router for paths below theirs, else a handler Portcullis puts in front of one of
+ * oidc-provider's own endpoints (`routed`, found by the path oidc-provider's router will match:
+ * `routedPath`, any ASCII case and one trailing slash, so no spelling slips past it), else (and
+ * after any of them, if it passes the request on) oidc-provider. One layer rather than one
  * per room: each Koa layer costs a closure and promises on every request, and a router matches
  * every route it has against every request it sees, so the token endpoint should meet neither.
+ * The routed handlers are also entered under their own spelling among the exact ones, so the
+ * usual spelling (POST /token, the benchmarked request) is decided by one Map lookup.
  */
 function dispatch({
   exact,
   below,
+  routed,
   otherwise,
 }: {
   exact: Record<string, Koa.Middleware>;
   below: [prefix: string, middleware: Koa.Middleware][];
+  routed: Record<string, Koa.Middleware>;
   otherwise: Koa.Middleware;
 }): Koa.Middleware {
-  const handlers = new Map(Object.entries(exact));
+  for (const path of Object.keys(routed)) {
+    if (routedPath(path) !== path) throw new Error(`${path} is not spelled as oidc-provider routes it`);
+  }
+  const byRoute = new Map(Object.entries(routed));
+  const handlers = new Map([...byRoute, ...Object.entries(exact)]);
   return function route(ctx, next) {
+    const path = ctx.path;
     // A handler that passes a request on (a router with no such route) hands it to oidc-provider.
-    const handler = handlers.get(ctx.path) ?? below.find(([prefix]) => isUnder(ctx.path, prefix))?.[1];
+    const handler = handlers.get(path) ?? below.find(([prefix]) => isUnder(path, prefix))?.[1] ?? byRoute.get(routedPath(path));
     return handler ? handler(ctx, () => otherwise(ctx, next)) : otherwise(ctx, next);
   };
 }
@@ -83,6 +88,8 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   const limits = createAbuseLimits({
     redisUrl: config.redisUrl,
     accountFailures: config.login.maxFailures,
+    accountDailyFailures: config.login.accountMaxFailures,
+    ipFailures: config.login.ipMaxFailures,
     lockSeconds: config.login.lockSeconds,
   });
   // Portcullis's own admin API is an API resource like any other.
@@ -105,6 +112,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
         apiKeys,
         rateLimiter,
         findGrantId: (accountId, clientId) => services.grants.latestFor(accountId, clientId),
+        grantIsLive: (grantRef) => services.grants.isLive(grantRef),
         onTokenRevoked: ({ clientId, ip }) => {
           audit
             .record({ type: 'token.revoked', actorType: 'client', actorId: clientId, ip, outcome: 'success' })
@@ -129,6 +137,10 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
         if (isDatabaseError(error)) metrics.databaseError();
         logger.error({ err: error }, 'oidc-provider server error');
       });
+      // Its body reader's 400 for a body over its limit becomes 413 (src/http/middleware.ts).
+      const oversize = answerOversizeBodies(views);
+      // Every one of these events passes (ctx, error); the cast picks one of their typed overloads.
+      for (const event of BODY_ERROR_EVENTS) provider.on(event as 'grant.error', oversize);
       provider.on('grant.success', (ctx) => metrics.tokenIssued(String(ctx.oidc.params?.grant_type ?? 'unknown')));
       return { provider, keys };
     },
@@ -147,42 +159,39 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
     app.maxIpsCount = config.trustProxyHops;
   }
   let closing = false;
-  app.use(requestFrame({ logger, metrics, https: config.issuer.startsWith('https:'), closing: () => closing }));
+  app.use(requestFrame({ logger, metrics, https: config.issuer.startsWith('https:'), closing: () => closing, views }));
   const jwks = jwksEndpoint(live, config.jwksMaxAgeSeconds);
-  // Per client at the token endpoint: by the HTTP Basic client id when there is one (read
-  // without trusting it: a wrong one only spends its own budget), else by IP address.
-  const limitTokenRequests: Koa.Middleware = async (ctx, next) => {
-    const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(ctx.get('authorization'));
-    const clientId = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':')[0] : undefined;
-    const verdict = await services.rateLimiter.consume(clientId ? `token-client:${clientId}` : `token-ip:${ctx.ip}`, config.tokenRateLimit);
-    if (!verdict.allowed) {
-      ctx.status = 429;
-      ctx.set('Retry-After', String(verdict.retryAfterSeconds));
-      ctx.body = { error: 'rate_limited', error_description: `too many token requests; retry after ${verdict.retryAfterSeconds} s` };
-      return;
-    }
-    await next();
-  };
+  const postOnly = methodsAllowed(['POST'], 'this endpoint accepts only POST (RFC 6749 section 3.2)');
+  // The discovery document changes only with the configuration, not with key rotation (keys are
+  // in the JWKS), so caches may keep it as long as they may keep the JWKS: JWKS_MAX_AGE_SECONDS
+  // (10 minutes by default, at most a day) is then the one bound on how old a client's picture of
+  // this server is. Only a 200 is marked cacheable.
+  const discoveryCacheControl = `public, max-age=${config.jwksMaxAgeSeconds}`;
+  const discoveryMethods = methodsAllowed(['GET', 'HEAD'], 'the discovery document is read with GET');
+  const discovery: Koa.Middleware = (ctx, next) =>
+    discoveryMethods(ctx, async () => {
+      ctx.path = '/.well-known/openid-configuration';
+      await next();
+      if (ctx.status === 200) ctx.set('Cache-Control', discoveryCacheControl);
+    });
   const interactions = createInteractionRoutes({
     provider: () => live.current().provider,
     views,
     users: services.users,
     resources: services.resources,
     audit: services.audit,
+    auditAggregates: services.auditAggregates,
     grants: services.grants,
     apiKeys: services.apiKeys,
     limits,
     csrfKey: config.cookieKeys[0]!,
+    userKeyDays: config.userApiKeyDays,
+    recentSignInSeconds: config.recentSignInSeconds,
   });
   const adminRoutes = createAdminRoutes({ services, issuer: config.issuer, publicJwks: () => live.current().keys.publicJwks as never });
   app.use(
     dispatch({
       exact: {
-        // RFC 8414 section 3: OAuth clients look for metadata here; it is the same document.
-        '/.well-known/oauth-authorization-server': (ctx, next) => {
-          ctx.path = '/.well-known/openid-configuration';
-          return next();
-        },
         '/healthz': async (ctx) => {
           ctx.body = { status: 'ok' };
         },
@@ -211,11 +220,20 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
         ['/account', interactions],
         ['/admin', adminRoutes],
       ],
-      otherwise: (ctx, next) =>
-        // Any spelling oidc-provider routes to its token endpoint (/TOKEN, /token/) counts.
-        ctx.method === 'POST' && routedPath(ctx.path) === '/token'
-          ? limitTokenRequests(ctx, () => live.middleware(ctx, next))
-          : live.middleware(ctx, next),
+      routed: {
+        // RFC 6749 section 3.2: the client MUST use POST at the token endpoint (and RFC 7662
+        // section 2.1 and RFC 7009 section 2.1 at introspection and revocation); anything else is
+        // 405 with Allow (RFC 9110 section 15.5.6), not oidc-provider's plain-text 404.
+        '/token': postOnly,
+        '/token/introspection': postOnly,
+        '/token/revocation': postOnly,
+        '/.well-known/openid-configuration': discovery,
+        // RFC 8414 section 3: OAuth clients look for metadata here; it is the same document.
+        '/.well-known/oauth-authorization-server': discovery,
+      },
+      // The token endpoint's limits are inside the provider (src/oidc/provider.ts), after client
+      // authentication: a request can spend only its own authenticated client's budget.
+      otherwise: (ctx, next) => live.middleware(ctx, next),
     }),
   );
 

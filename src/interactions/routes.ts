@@ -5,9 +5,9 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import Provider, { type InteractionResults } from 'oidc-provider';
-import type { AuditLog } from '../audit/index.ts';
+import type { AuditAggregator, AuditLog } from '../audit/index.ts';
 import type { ApiKeyService } from '../apikeys/index.ts';
-import type { AbuseLimits } from '../http/index.ts';
+import { networkOf, type AbuseLimits } from '../http/index.ts';
 import { InputError, NotFoundError } from '../errors/index.ts';
 import type { GrantService } from '../grants/index.ts';
 import type { ResourceService } from '../resources/index.ts';
@@ -22,10 +22,19 @@ export interface InteractionDependencies {
   users: UserService;
   resources: ResourceService;
   audit: AuditLog;
+  /** Where events an attacker can cause in bulk are counted (blocked logins). */
+  auditAggregates: AuditAggregator;
   grants: GrantService;
   apiKeys: ApiKeyService;
   limits: AbuseLimits;
   csrfKey: string;
+  /** Lifetimes a person may choose for a key of their own, in days. */
+  userKeyDays: { default: number; max: number };
+  /**
+   * Creating or rotating a key needs a sign-in this recent, or the password again (as GitHub's
+   * sudo mode asks): a session left open on a shared machine must not mint long-lived credentials.
+   */
+  recentSignInSeconds: number;
 }
 
 /** One message for every login failure: it must not tell whether the email exists (OWASP ASVS 2.2). */
@@ -49,10 +58,13 @@ export function createInteractionRoutes({
   users,
   resources,
   audit,
+  auditAggregates,
   grants: grantService,
   apiKeys,
   limits,
   csrfKey,
+  userKeyDays,
+  recentSignInSeconds,
 }: InteractionDependencies): Middleware {
   const router = new Router();
   // Forms only, and small: a login form is a few hundred bytes.
@@ -172,22 +184,30 @@ export function createInteractionRoutes({
       userAgent: ctx.get('user-agent').slice(0, 300),
       details: { client_id: params.client_id },
     };
-    // Brute force: too many failures lock the account (and the IP) for a while. The answer is the
-    // same whether or not the account exists, and no password is checked while locked.
-    const wait = await limits.loginBlockedFor(account, ctx.ip);
-    if (wait > 0) {
-      await audit.record({ ...event, type: 'login.blocked', outcome: 'failure' });
+    // Brute force (src/http/abuse.ts): the attempt is counted before the password is checked, so
+    // a burst cannot slip checks past the limit. The answer is the same whether or not the
+    // account exists, and no password is checked while blocked.
+    const attempt = await limits.beginLogin(account, ctx.ip);
+    if (!attempt.allowed) {
+      // One row per account, network and minute, with a count: a flood cannot fill the table.
+      auditAggregates.count(`login.blocked|${account}|${networkOf(ctx.ip)}`, {
+        ...event,
+        type: 'login.blocked',
+        subject: account.slice(0, 320),
+        outcome: 'failure',
+        details: { ...event.details, reason: attempt.reason, network: networkOf(ctx.ip) },
+      });
+      const wait = attempt.retryAfterSeconds;
       ctx.set('Retry-After', String(wait));
       return renderLogin(ctx, 429, `Too many attempts. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`, email);
     }
     const user = await users.verifyLogin(email, typeof body.password === 'string' ? body.password : '');
     if (!user) {
-      await limits.loginFailed(account, ctx.ip);
       // The address tried is kept (not the password), so attacks on one account can be found.
       await audit.record({ ...event, subject: account.slice(0, 320), outcome: 'failure' });
       return renderLogin(ctx, 401, LOGIN_FAILED, email);
     }
-    await limits.loginSucceeded(account);
+    await attempt.succeeded();
     await audit.record({ ...event, actorId: user.id, subject: user.id, outcome: 'success' });
     const result: InteractionResults = { login: { accountId: user.id } };
     await provider().interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
@@ -298,17 +318,63 @@ export function createInteractionRoutes({
             : 'active';
       return { ...key, status, active: !key.revoked_at && !expired };
     });
+    // Only APIs an administrator opened to people, each with the scopes it offers them.
+    const offered = (await resources.list())
+      .map((resource) => ({ ...resource, personalScopes: resource.personal_key_scope.split(' ').filter(Boolean) }))
+      .filter((resource) => resource.personalScopes.length > 0);
+    const lifetimes = [30, 90, 365, userKeyDays.default, userKeyDays.max]
+      .filter((days, index, all) => days <= userKeyDays.max && all.indexOf(days) === index)
+      .sort((a, b) => a - b)
+      .map((days) => ({ days, seconds: days * 86_400, selected: days === userKeyDays.default }));
     html(
       ctx,
       extra.status ?? 200,
       views.render('keys', {
         email: user?.email ?? '',
         keys,
-        resources: await resources.list(),
+        resources: offered,
+        lifetimes,
+        needsPassword: !recentSignIn(ctx),
         csrf: csrfToken(csrfKey, 'account', session.uid),
         ...extra,
       }),
     );
+  }
+
+  const recentSignIn = (ctx: Context) => Math.floor(Date.now() / 1000) - Number(ctx.state.session.loginTs ?? 0) <= recentSignInSeconds;
+
+  /**
+   * Sudo mode: a recent sign-in, or the person's password in the form (checked with the same
+   * limits as a login). Renders the refusal and returns false when neither.
+   */
+  async function confirmRecentSignIn(ctx: Context): Promise<boolean> {
+    if (recentSignIn(ctx)) return true;
+    const body = ctx.request.body as Record<string, unknown>;
+    const password = typeof body.password === 'string' ? body.password : '';
+    const user = await users.findById(ctx.state.session.accountId);
+    if (user && password) {
+      const attempt = await limits.beginLogin(user.email, ctx.ip);
+      if (!attempt.allowed) {
+        ctx.set('Retry-After', String(attempt.retryAfterSeconds));
+        await renderKeys(ctx, { error: 'Too many attempts. Try again later.', status: 429 });
+        return false;
+      }
+      if (await users.verifyLogin(user.email, password)) {
+        await attempt.succeeded();
+        return true;
+      }
+      await audit.record({
+        type: 'login',
+        actorType: 'user',
+        actorId: user.id,
+        subject: user.id,
+        ip: ctx.ip,
+        outcome: 'failure',
+        details: { purpose: 'confirm_api_key' },
+      });
+    }
+    await renderKeys(ctx, { error: 'Confirm it is you: enter your password.', status: 401 });
+    return false;
   }
 
   const asOwner = (ctx: Context) => ({
@@ -323,24 +389,17 @@ export function createInteractionRoutes({
   router.post('/account/keys', pageErrors, loadSession, forms, sessionCsrf, async function createKey(ctx) {
     const body = ctx.request.body as Record<string, unknown>;
     const text = (value: unknown) => (typeof value === 'string' ? value : '');
+    // Checkboxes: one value, or several under the same name.
+    const scopes = (Array.isArray(body.scope) ? body.scope : [body.scope]).map(text).join(' ');
+    if (!(await confirmRecentSignIn(ctx))) return;
     try {
-      // A person's own key carries at most what they have already granted apps for that API:
-      // scopes on an API are the administrators' to hand out, through the clients they register.
-      const audience = text(body.audience);
-      if (!audience) throw new InputError('audience', 'choose the API the key is for');
-      const granted = await grantService.grantedScopes(ctx.state.session.accountId, audience);
-      const beyond = text(body.scope)
-        .split(' ')
-        .filter(Boolean)
-        .find((scope) => !granted.has(scope));
-      if (beyond !== undefined) {
-        throw new InputError('scope', `${beyond} is not a scope you have granted an app for this API, so a key of yours cannot carry it`);
-      }
+      // Which scopes a person may put on a key of their own is the API's setting
+      // (personal_key_scope), checked by the service for every surface alike.
       const expires = Number(text(body.expires));
       const created = await apiKeys.create(
         {
           name: text(body.name),
-          scope: text(body.scope),
+          scope: scopes,
           audiences: text(body.audience) ? [text(body.audience)] : [],
           ...(expires > 0 ? { expiresInSeconds: expires } : {}),
           ownerUserId: ctx.state.session.accountId,
@@ -355,6 +414,7 @@ export function createInteractionRoutes({
   });
 
   router.post('/account/keys/:id/rotate', pageErrors, loadSession, forms, sessionCsrf, async function rotateKey(ctx) {
+    if (!(await confirmRecentSignIn(ctx))) return;
     try {
       const rotated = await apiKeys.rotate(ctx.params.id!, 24 * 3600, asOwner(ctx));
       await renderKeys(ctx, { newKey: { name: rotated.name, key: rotated.key, previousExpiresAt: rotated.previous_key_expires_at } });

@@ -4,10 +4,10 @@ import { InputError } from '../errors/index.ts';
 const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 section 3.3
 
 /** Splits, de-duplicates and checks a space-separated scope. Returns it normalized. */
-export function normalizeScope(scope: string | undefined): string {
+export function normalizeScope(scope: string | undefined, field = 'scope'): string {
   const tokens = [...new Set((scope ?? '').split(' ').filter(Boolean))];
   for (const token of tokens) {
-    if (!scopeToken.test(token)) throw new InputError('scope', `${JSON.stringify(token)} is not a valid scope token`);
+    if (!scopeToken.test(token)) throw new InputError(field, `${JSON.stringify(token)} is not a valid scope token`);
   }
   return tokens.join(' ');
 }

@@ -7,8 +7,11 @@
 //   API accepts; anything outside is invalid_scope (RFC 6749 section 5.2), never a silent drop;
 // - without `scope`, the client gets all of that intersection (RFC 6749 section 3.3 lets the
 //   server choose a default; this is Auth0's and Keycloak's).
+// - with a DPoP proof the token is bound to the proof's key (RFC 9449 section 5), as in
+//   oidc-provider's own grant, which this one replaces (src/oidc/dpop.ts).
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { ResourceService } from '../resources/index.ts';
+import { bindToDpopKey, verifyDpopProof } from './dpop.ts';
 import { resourceServerInfo } from './resourceServers.ts';
 
 export const clientCredentialsParameters = new Set(['scope', 'resource']);
@@ -25,6 +28,9 @@ export function createClientCredentialsGrant(resources: ResourceService, signing
     const client = ctx.oidc.client!;
     const metadata = client as unknown as Record<string, unknown>;
     const { provider } = ctx.oidc;
+    // DPoP first: a bad, replayed or missing-but-required proof is refused before any lookup
+    // (RFC 9449 sections 4.3, 5, 5.2, 11.1).
+    const dpop = await verifyDpopProof(ctx);
 
     let indicator = ctx.oidc.params?.resource as string | string[] | undefined;
     if (Array.isArray(indicator)) {
@@ -52,6 +58,8 @@ export function createClientCredentialsGrant(resources: ResourceService, signing
     const scope = requested.join(' ') || undefined;
     const token = new provider.ClientCredentials({ client, ...(scope ? { scope } : {}) });
     if (resource) token.resourceServer = new provider.ResourceServer(resource.audience, resourceServerInfo(resource, signing()));
+    // cnf.jkt in the JWT or the stored token, and token_type DPoP below (RFC 9449 sections 5, 6).
+    bindToDpopKey(token, dpop);
     ctx.oidc.entity('ClientCredentials', token);
     const value = await token.save();
     ctx.body = {

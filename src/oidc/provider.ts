@@ -18,7 +18,8 @@ import { MAX_ACCESS_TOKEN_TTL, type ResourceService } from '../resources/index.t
 import type { Views } from '../interactions/index.ts';
 import { isDatabaseError } from '../metrics/index.ts';
 import type { UserService } from '../users/index.ts';
-import { createAdapterFactory } from './adapter.ts';
+import { artifactIdHash, createAdapterFactory } from './adapter.ts';
+import { clientAuthFailures, introspectionLimit, limitedGrant } from './endpointLimits.ts';
 import { clientCredentialsDuplicates, clientCredentialsParameters, createClientCredentialsGrant } from './clientCredentials.ts';
 import { resourceServerInfo } from './resourceServers.ts';
 import type { LoadedKeys } from './signingKeys.ts';
@@ -42,6 +43,8 @@ export interface ProviderDependencies {
   onTokenRevoked?: (details: { clientId: string; ip: string }) => void;
   /** Called when a refresh token is presented a second time (the grant has been revoked). */
   onRefreshTokenReuse?: (details: { clientId: string; accountId?: string; grantId?: string; ip: string }) => void;
+  /** Whether the grant stored under this row key (HMAC of its id) is still live. */
+  grantIsLive: (grantRef: string) => Promise<boolean>;
 }
 
 /** Lifetimes, in seconds, that are not configuration (see src/config for the ones that are). */
@@ -124,6 +127,7 @@ export function createProvider({
   findGrantId,
   onTokenRevoked,
   onRefreshTokenReuse,
+  grantIsLive,
 }: ProviderDependencies): Provider {
   const accessTokenTtl = (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
     token.resourceServer?.accessTokenTTL ?? config.lifetimes.accessToken;
@@ -138,10 +142,15 @@ export function createProvider({
     }),
     formats: {
       customizers: {
-        // A token exchanged for an API key speaks for the key's owner (src/apikeys/oauth.ts).
         async jwt(_ctx, token, jwt) {
+          // A token exchanged for an API key speaks for the key's owner (src/apikeys/oauth.ts).
           const { apiKeySubject, apiKeyId } = token as unknown as { apiKeySubject?: string; apiKeyId?: string };
           if (apiKeySubject) Object.assign(jwt.payload, { sub: apiKeySubject, api_key_id: apiKeyId });
+          // A person's token names its grant by the grant's row key (an HMAC, not the grant id),
+          // so introspection can answer inactive once the grant is revoked (a reused refresh
+          // token, a password reset, a disabled account, the person revoking the app).
+          const { grantId } = token as { grantId?: string };
+          if (grantId) Object.assign(jwt.payload, { grant_ref: artifactIdHash(config.hashPepper, grantId) });
         },
       },
     },
@@ -184,8 +193,12 @@ export function createProvider({
       introspection: {
         enabled: true,
         // RFC 7662 section 2.1: the caller must be authorized. Resource servers are registered as
-        // confidential clients; a public client, which cannot authenticate, may not introspect.
-        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+        // confidential clients; a public client, which cannot authenticate, may not introspect
+        // (the same rule holds for API keys and JWTs: src/apikeys/oauth.ts, jwtIntrospection.ts).
+        // A refresh token is described only to the client it was issued to: it is that
+        // client's credential, and no resource server ever needs to accept one.
+        allowedPolicy: async (_ctx, client, token) =>
+          client.clientAuthMethod !== 'none' && (token.kind !== 'RefreshToken' || token.clientId === client.clientId),
       },
       rpInitiatedLogout: {
         enabled: true,
@@ -266,7 +279,16 @@ export function createProvider({
     },
   };
 
-  const provider = new Provider(config.issuer, configuration);
+  // Every grant handler, oidc-provider's own and ours, runs after the client authenticated: that
+  // is where the per-client token limit is counted (src/oidc/endpointLimits.ts). oidc-provider
+  // registers its handlers through registerGrantType while it is constructed, so the wrap is
+  // an override of that method.
+  class LimitedProvider extends Provider {}
+  const register = Provider.prototype.registerGrantType;
+  LimitedProvider.prototype.registerGrantType = function registerLimitedGrantType(this: Provider, name, handler, ...rest) {
+    register.call(this, name, limitedGrant(handler as never, rateLimiter, config.tokenRateLimit), ...rest);
+  } as Provider['registerGrantType'];
+  const provider: Provider = new LimitedProvider(config.issuer, configuration);
   provider.registerGrantType(
     'client_credentials',
     createClientCredentialsGrant(resources, () => keys.signing),
@@ -297,17 +319,34 @@ export function createProvider({
     const { oidc } = ctx as unknown as { oidc?: { route?: string; client?: { clientId: string } } };
     if (oidc?.route === 'revocation' && ctx.status === 200 && oidc.client) onTokenRevoked?.({ clientId: oidc.client.clientId, ip: ctx.ip });
   };
+  const authFailures = clientAuthFailures(rateLimiter, config.clientAuthFailureLimit);
+  // A JWT is live while everything behind it is: the API key it was exchanged from (and that
+  // key's owner), the grant it was issued from, the person it speaks for, the client it was
+  // issued to. Each lookup but the grant's is cached for a second.
+  const jwtIsLive = async (payload: Record<string, unknown>): Promise<boolean> => {
+    const { api_key_id, grant_ref, sub, client_id } = payload;
+    if (typeof api_key_id === 'string') return apiKeys.isActive(api_key_id);
+    if (typeof client_id !== 'string' || !(await clients.findProviderMetadata(client_id))) return false;
+    if (typeof grant_ref === 'string') {
+      if (!(await grantIsLive(grant_ref))) return false;
+      const account = typeof sub === 'string' ? await users.findAccount(sub) : null;
+      if (!account || account.disabled) return false;
+    }
+    return true;
+  };
   provider.use(
     fixups(
       {
         // Outermost first; every chain has the outage answer, and anything else only it.
-        [TOKEN_PATH]: [unauthorizedClientForGrantType, databaseOutage],
+        [TOKEN_PATH]: [authFailures, unauthorizedClientForGrantType, databaseOutage],
         [INTROSPECTION_PATH]: [
+          authFailures,
+          introspectionLimit(rateLimiter, config.introspectionRateLimit),
           apiKeyIntrospection(apiKeys, rateLimiter),
-          jwtIntrospection(config.issuer, keys.publicJwks as never, (id) => apiKeys.isActive(id)),
+          jwtIntrospection(config.issuer, keys.publicJwks as never, jwtIsLive),
           databaseOutage,
         ],
-        [REVOCATION_PATH]: [databaseOutage, auditRevocation],
+        [REVOCATION_PATH]: [authFailures, databaseOutage, auditRevocation],
       },
       databaseOutage,
     ),

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import type { AuditLog } from '../audit/index.ts';
 import { createTtlCache } from '../cache/index.ts';
 import type { Prisma } from '../db/index.ts';
-import { ConflictError, InputError } from '../errors/index.ts';
+import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
 import { hasControlCharacters, isStorableText, normalizeScope, validateAudience } from '../oauth/index.ts';
 
 export const DEFAULT_ACCESS_TOKEN_TTL = 15 * 60;
@@ -17,6 +17,11 @@ export interface ApiResourceSummary {
   audience: string;
   name: string | null;
   scope: string;
+  /**
+   * The scopes an administrator made available to people for API keys of their own: never
+   * inferred from what a person consented to for an app. Empty: people may not make keys for it.
+   */
+  personal_key_scope: string;
   access_token_ttl: number;
   created_at: string;
 }
@@ -26,6 +31,7 @@ export interface CreateResourceInput {
   scope: string;
   ttl?: number;
   name?: string;
+  personalKeyScope?: string;
 }
 
 function summarize(row: {
@@ -33,6 +39,7 @@ function summarize(row: {
   audience: string;
   name: string | null;
   scope: string;
+  personalKeyScope: string;
   accessTokenTtl: number;
   createdAt: Date;
 }): ApiResourceSummary {
@@ -41,14 +48,36 @@ function summarize(row: {
     audience: row.audience,
     name: row.name,
     scope: row.scope,
+    personal_key_scope: row.personalKeyScope,
     access_token_ttl: row.accessTokenTtl,
     created_at: row.createdAt.toISOString(),
   };
 }
 
-export function createResourceService({ prisma, audit }: { prisma: Prisma; audit: AuditLog }) {
+export function createResourceService({
+  prisma,
+  audit,
+  withoutPersonalKeys = () => false,
+}: {
+  prisma: Prisma;
+  audit: AuditLog;
+  /** APIs people may never make keys for, whatever is asked (Portcullis's own admin API). */
+  withoutPersonalKeys?: (audience: string) => boolean;
+}) {
   // Looked up on every token request for an API; other instances see a change within a second.
   const cache = createTtlCache<ApiResourceSummary | null>(1000);
+
+  /** The personal-key scopes, normalised: a subset of what the API accepts. */
+  function personalKeyScopeOf(audience: string, scope: string, requested: string | undefined): string {
+    const personal = normalizeScope(requested, 'personal_key_scope');
+    if (!personal) return '';
+    if (withoutPersonalKeys(audience)) throw new InputError('personal_key_scope', 'people may not make keys for this API');
+    const accepted = new Set(scope.split(' '));
+    const outside = personal.split(' ').find((item) => !accepted.has(item));
+    if (outside !== undefined) throw new InputError('personal_key_scope', `${outside} is not a scope this API accepts`);
+    return personal;
+  }
+
   return {
     async create(input: CreateResourceInput): Promise<ApiResourceSummary> {
       const audience = validateAudience(input.audience ?? '');
@@ -60,15 +89,44 @@ export function createResourceService({ prisma, audit }: { prisma: Prisma; audit
       if (!Number.isInteger(ttl) || ttl < MIN_ACCESS_TOKEN_TTL || ttl > MAX_ACCESS_TOKEN_TTL) {
         throw new InputError('ttl', `must be a whole number of seconds from ${MIN_ACCESS_TOKEN_TTL} to ${MAX_ACCESS_TOKEN_TTL}`);
       }
+      const personalKeyScope = personalKeyScopeOf(audience, scope, input.personalKeyScope);
       if (await prisma.apiResource.findUnique({ where: { audience }, select: { id: true } })) {
         throw new ConflictError(`a resource with audience ${audience} already exists`);
       }
       const row = await prisma.apiResource.create({
-        data: { id: crypto.randomUUID(), audience, scope, accessTokenTtl: ttl, name: input.name?.trim() || null },
+        data: { id: crypto.randomUUID(), audience, scope, personalKeyScope, accessTokenTtl: ttl, name: input.name?.trim() || null },
       });
       cache.delete(audience);
-      await audit.record({ type: 'resource.created', actorType: 'admin', subject: audience, outcome: 'success', details: { scope } });
+      await audit.record({
+        type: 'resource.created',
+        actorType: 'admin',
+        subject: audience,
+        outcome: 'success',
+        details: { scope, personal_key_scope: personalKeyScope },
+      });
       return summarize(row);
+    },
+
+    /**
+     * Changes which scopes people may put on keys of their own for an API, found by id or
+     * audience. Keys already made keep their scopes until they expire or are revoked.
+     */
+    async update(selector: { id?: string; audience?: string }, changes: { personalKeyScope: string }): Promise<ApiResourceSummary> {
+      const where = selector.id !== undefined ? { id: selector.id } : { audience: selector.audience ?? '' };
+      const value = where.id ?? where.audience;
+      const row = value && isStorableText(value) ? await prisma.apiResource.findUnique({ where }) : null;
+      if (!row) throw new NotFoundError(`resource ${value}`);
+      const personalKeyScope = personalKeyScopeOf(row.audience, row.scope, changes.personalKeyScope);
+      const updated = await prisma.apiResource.update({ where: { id: row.id }, data: { personalKeyScope } });
+      cache.delete(row.audience);
+      await audit.record({
+        type: 'resource.updated',
+        actorType: 'admin',
+        subject: row.audience,
+        outcome: 'success',
+        details: { personal_key_scope: personalKeyScope },
+      });
+      return summarize(updated);
     },
 
     /** Creates the resource if it is missing (used for Portcullis's own admin API). */

@@ -53,7 +53,31 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-export function createUserService({ prisma, audit }: { prisma: Prisma; audit: AuditLog }) {
+export function createUserService({
+  prisma,
+  audit,
+  onAccessChanged,
+}: {
+  prisma: Prisma;
+  audit: AuditLog;
+  /** Told after a person's access changed (disabled, enabled, password reset): cached key checks must go. */
+  onAccessChanged?: (id: string) => void;
+}) {
+  /**
+   * Ends everything a person holds: browser sessions, grants, and every code and token issued
+   * from them (all carry the account id; tokens of a grant carry its id too). JWT access tokens
+   * cannot be recalled, but introspection answers inactive for them once their grant is gone.
+   */
+  async function endAccess(id: string): Promise<number> {
+    const grants = await prisma.providerArtifact.findMany({ where: { kind: 'Grant', accountId: id }, select: { payload: true } });
+    const grantIds = grants.map((grant) => (JSON.parse(grant.payload) as { jti: string }).jti);
+    const { count } = await prisma.providerArtifact.deleteMany({
+      where: { OR: [{ accountId: id }, ...(grantIds.length ? [{ grantId: { in: grantIds } }] : [])] },
+    });
+    onAccessChanged?.(id);
+    return count;
+  }
+
   const accounts = createTtlCache<Account | null>(ACCOUNT_CACHE_MS);
   // Counts disables and enables made here: a lookup that was reading while one was written may
   // have read the row from before it, and must not put that in the cache.
@@ -101,18 +125,20 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
       // that already cached is forgotten here.
       changes += 1;
       accounts.delete(id);
-      if (disabled) await prisma.providerArtifact.deleteMany({ where: { kind: 'Session', accountId: id } });
+      const ended = disabled ? await endAccess(id) : 0;
+      if (!disabled) onAccessChanged?.(id);
       await audit.record({
         type: disabled ? 'user.disabled' : 'user.enabled',
         actorType: actor.type,
         ...(actor.id ? { actorId: actor.id } : {}),
         subject: id,
         outcome: 'success',
+        ...(disabled ? { details: { sessions_and_tokens_ended: ended } } : {}),
       });
       return { id: row.id, email: row.email, name: row.name, disabled: row.disabled, created_at: row.createdAt.toISOString() };
     },
 
-    /** Sets a new password (argon2id) and ends the user's sessions. */
+    /** Sets a new password (argon2id) and ends the user's sessions, grants and tokens. */
     async resetPassword(id: string, password: string, actor: { type: 'admin'; id?: string } = { type: 'admin' }): Promise<void> {
       if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH)
         throw new InputError('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
@@ -120,13 +146,14 @@ export function createUserService({ prisma, audit }: { prisma: Prisma; audit: Au
       const user = isStorableText(id) ? await prisma.user.findUnique({ where: { id }, select: { id: true } }) : null;
       if (!user) throw new NotFoundError(`user ${id}`);
       await prisma.user.update({ where: { id }, data: { passwordHash: await hashPassword(password) } });
-      await prisma.providerArtifact.deleteMany({ where: { kind: 'Session', accountId: id } });
+      const ended = await endAccess(id);
       await audit.record({
         type: 'user.password_reset',
         actorType: actor.type,
         ...(actor.id ? { actorId: actor.id } : {}),
         subject: id,
         outcome: 'success',
+        details: { sessions_and_tokens_ended: ended },
       });
     },
 

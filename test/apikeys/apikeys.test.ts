@@ -189,6 +189,7 @@ test('a key revoked through this server is inactive at once, and cannot be excha
   await running.server.services.apiKeys.revoke(id);
   expect(await (await introspect(key)).json()).toEqual({ active: false });
   expect((await exchange(key, { resource: API })).status).toBe(400);
+  await running.server.services.auditAggregates.flush(); // failures are counted per minute
   const events = (await running.server.services.audit.query({ limit: 500, type: 'api_key.verification_failed', subject: id })).events;
   expect(events.length).toBeGreaterThanOrEqual(1);
   expect(events[0]!.details).toMatchObject({ reason: 'revoked' });

@@ -21,7 +21,19 @@ beforeAll(async () => {
   running = await startServer();
   await cli(['user', 'create', '--email', 'dev@example.com', '--password-stdin', '--json'], running.env, 'developer passphrase');
   await cli(
-    ['resource', 'create', '--audience', 'https://maps.example.com', '--scope', 'tiles:read', '--name', 'Maps API', '--json'],
+    [
+      'resource',
+      'create',
+      '--audience',
+      'https://maps.example.com',
+      '--scope',
+      'tiles:read',
+      '--personal-key-scope',
+      'tiles:read',
+      '--name',
+      'Maps API',
+      '--json',
+    ],
     running.env,
   );
   const app = (
@@ -96,7 +108,7 @@ test('create shows the key once with a copy button; it works; rotate and revoke 
     form: { csrf: csrfFrom(listed.body), name: 'x', audience: 'https://maps.example.com', scope: 'admin' },
   });
   expect(bad.status).toBe(400);
-  expect(bad.body).toContain('not a scope you have granted');
+  expect(bad.body).toContain('admin is not accepted by any of the key');
   const noApi = await agent.request(`${running.url}/account/keys`, {
     form: { csrf: csrfFrom(listed.body), name: 'x', audience: '', scope: 'tiles:read' },
   });

@@ -19,6 +19,8 @@ maybe('rate limits across instances (Redis)', () => {
       REDIS_URL: redisUrl!,
       LOGIN_MAX_FAILURES: '2',
       TOKEN_RATE_LIMIT: '3/30s',
+      // Locks are per account and source network: both instances must see the same client address.
+      TRUST_PROXY_HOPS: '1',
       DATABASE_URL: first.testDatabase.url,
       ISSUER: first.url,
     });
@@ -100,7 +102,7 @@ maybe('rate limits across instances (Redis)', () => {
     };
     expect((await attempt(first, 'wrong one')).status).toBe(401);
     expect((await attempt(second, 'wrong two')).status).toBe(401);
-    // Two failures across two instances lock the account on both.
+    // Two failures across two instances lock the account, for that network, on both.
     expect((await attempt(first, 'shared passphrase')).status).toBe(429);
     expect((await attempt(second, 'shared passphrase')).status).toBe(429);
   });

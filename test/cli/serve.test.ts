@@ -31,6 +31,8 @@ test('serve on an empty database, create a client with the CLI, get a token with
   expect(serve.url).toBe(env.ISSUER);
   expect(serve.logs()).toMatch(/applied database migrations/);
   expect(serve.logs()).toMatch(/created signing keys/);
+  // The built-in secrets are in use (HASH_PEPPER was set): every such start says so.
+  expect(serve.logs()).toMatch(/"level":40.*"variables":\["COOKIE_KEYS","KEY_ENCRYPTION_KEY"\].*built-in development secrets/);
 
   const discovery = (await (await fetch(`${serve.url}/.well-known/openid-configuration`)).json()) as {
     issuer: string;
@@ -73,4 +75,11 @@ test('serve refuses to start in production with built-in secrets, naming them', 
   expect(result.stderr).toMatch(/COOKIE_KEYS: is a built-in development secret/);
   expect(result.stderr).toMatch(/KEY_ENCRYPTION_KEY: is a built-in development secret/);
   expect(result.stderr).not.toMatch(/HASH_PEPPER/); // this one was set
+});
+
+test('serve refuses the built-in secrets for a non-loopback issuer whatever NODE_ENV says', async () => {
+  const result = await runCommand(['serve'], { ...env, NODE_ENV: 'development', ISSUER: 'https://id.example.com' });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toMatch(/COOKIE_KEYS: is a built-in development secret, which only a loopback issuer may use/);
+  expect(result.stderr).toMatch(/KEY_ENCRYPTION_KEY: is a built-in development secret/);
 });

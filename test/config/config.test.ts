@@ -37,14 +37,16 @@ test('an empty environment gives a working development configuration', () => {
 
 test('the issuer follows PORT and loses a trailing slash', () => {
   expect(loadConfig({ PORT: '4000' }).issuer).toBe('http://localhost:4000');
-  expect(loadConfig({ ISSUER: 'https://id.example.com/' }).issuer).toBe('https://id.example.com');
+  expect(loadConfig({ ...productionSecrets, NODE_ENV: 'development', ISSUER: 'https://id.example.com/' }).issuer).toBe(
+    'https://id.example.com',
+  );
 });
 
 test.each([
   [{ PORT: 'eighty' }, 'PORT'],
   [{ PORT: '70000' }, 'PORT'],
   [{ ISSUER: 'not a url' }, 'ISSUER'],
-  [{ ISSUER: 'https://id.example.com/?tenant=1' }, 'ISSUER'],
+  [{ ...productionSecrets, NODE_ENV: 'development', ISSUER: 'https://id.example.com/?tenant=1' }, 'ISSUER'],
   [{ DATABASE_URL: 'mysql://localhost/db' }, 'DATABASE_URL'],
   [{ COOKIE_KEYS: 'short' }, 'COOKIE_KEYS'],
   [{ KEY_ENCRYPTION_KEY: 'too-short' }, 'KEY_ENCRYPTION_KEY'],
@@ -80,6 +82,25 @@ test.each(Object.keys(developmentSecrets))('production refuses the built-in %s',
   const env = { ...productionSecrets } as Record<string, string>;
   delete env[name];
   expect(Object.keys(problemsOf(env))).toEqual([name]);
+});
+
+test.each(Object.keys(developmentSecrets))('outside production, a non-loopback issuer refuses the built-in %s', (name) => {
+  const env = { ...productionSecrets, NODE_ENV: 'development', ISSUER: 'https://id.example.com' } as Record<string, string>;
+  delete env[name];
+  expect(Object.keys(problemsOf(env))).toEqual([name]);
+  expect(Object.keys(problemsOf({ ...env, NODE_ENV: 'test' }))).toEqual([name]);
+});
+
+test.each(['http://localhost:3000', 'http://127.0.0.1:4000', 'http://127.1.2.3', 'http://[::1]:3000', 'http://app.localhost'])(
+  'the built-in secrets serve the loopback issuer %s, and say that they are in use',
+  (issuer) => {
+    const config = loadConfig({ ISSUER: issuer });
+    expect(config.developmentSecretsInUse.sort()).toEqual(Object.keys(developmentSecrets).sort());
+  },
+);
+
+test('a configuration with its own secrets uses none of the built-in ones', () => {
+  expect(loadConfig({ ...productionSecrets, NODE_ENV: 'development' }).developmentSecretsInUse).toEqual([]);
 });
 
 test('production refuses a built-in cookie key even beside a new one', () => {

@@ -529,8 +529,11 @@ test('repeated failed logins lock the account for a while, with the same answer 
     // The lock passes; the right password works again.
     await new Promise((resolve) => setTimeout(resolve, 6200));
     expect((await attempt(EMAIL, PASSWORD)).location).toMatch(/code=/);
+    // Blocked logins are counted per account, network and minute: one row each, with its count.
+    await guarded.server.services.auditAggregates.flush();
     const blocked = (await guarded.server.services.audit.query({ limit: 500, type: 'login.blocked' })).events;
     expect(blocked.length).toBe(2);
+    expect(blocked.map((event) => event.details?.count)).toEqual([1, 1]);
   } finally {
     await guarded.stop();
   }

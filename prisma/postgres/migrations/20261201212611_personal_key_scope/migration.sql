@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "ApiResource" ADD COLUMN     "personalKeyScope" TEXT NOT NULL DEFAULT '';
+

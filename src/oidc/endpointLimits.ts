@@ -1,0 +1,81 @@
+// Limits at oidc-provider's token, introspection and revocation endpoints, placed so that a
+// request can spend only budgets that are its own:
+// - per authenticated client (TOKEN_RATE_LIMIT, INTROSPECTION_RATE_LIMIT): counted once
+//   oidc-provider has authenticated the client, keyed by the client id as oidc-provider decoded
+//   it. A request with a wrong secret never reaches these, so it cannot spend the real client's;
+// - per source address for requests that fail to authenticate (CLIENT_AUTH_FAILURE_LIMIT): a
+//   bucket of its own, checked before anything is done and counted when authentication fails,
+//   so guessing secrets is bounded without touching any client's budget.
+import type { Middleware } from 'koa';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { RateLimiter } from '../apikeys/index.ts';
+
+/** 429 with Retry-After, in the error shape of every OAuth endpoint. */
+export class RateLimited extends errors.OIDCProviderError {
+  constructor(what: string, retryAfterSeconds: number) {
+    super(429, 'rate_limited');
+    this.error_description = `too many ${what}; retry after ${retryAfterSeconds} s`;
+  }
+}
+
+function refuse(ctx: { status: number; body: unknown; set(name: string, value: string): void }, what: string, seconds: number) {
+  ctx.status = 429;
+  ctx.set('Retry-After', String(seconds));
+  ctx.body = { error: 'rate_limited', error_description: `too many ${what}; retry after ${seconds} s` };
+}
+
+/**
+ * Wraps a grant handler: it runs after oidc-provider authenticated the client and checked the
+ * grant type, so this counts the request against that client's own budget.
+ */
+export function limitedGrant<Handler extends (ctx: KoaContextWithOIDC, next: () => Promise<void>) => unknown>(
+  handler: Handler,
+  rateLimiter: RateLimiter,
+  limit: string,
+): Handler {
+  return async function limitedGrantHandler(ctx: KoaContextWithOIDC, next: () => Promise<void>) {
+    const verdict = await rateLimiter.consume(`token-client:${ctx.oidc.client!.clientId}`, limit);
+    if (!verdict.allowed) {
+      ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+      throw new RateLimited('token requests', verdict.retryAfterSeconds);
+    }
+    return handler(ctx, next);
+  } as Handler;
+}
+
+/**
+ * A request that never authenticated a client: oidc-provider answered invalid_client, or an
+ * error before it found one. (ctx.oidc.client is set once the client is found, before its
+ * credentials are checked, so invalid_client is checked by code, not by that.)
+ */
+function failedToAuthenticate(ctx: KoaContextWithOIDC): boolean {
+  const error = (ctx.body as { error?: unknown } | undefined)?.error;
+  return ctx.status >= 400 && ctx.status !== 429 && (error === 'invalid_client' || !ctx.oidc?.client);
+}
+
+/** Failed client authentications, per source address, in a bucket of their own. */
+export function clientAuthFailures(rateLimiter: RateLimiter, limit: string): Middleware {
+  return async function limitClientAuthFailures(ctx, next) {
+    const subject = `client-auth-failures:${ctx.ip}`;
+    const wait = await rateLimiter.spentFor(subject, limit);
+    if (wait > 0) return refuse(ctx, 'failed client authentications from this address', wait);
+    await next();
+    if (failedToAuthenticate(ctx as unknown as KoaContextWithOIDC)) await rateLimiter.penalize(subject, limit);
+  };
+}
+
+/**
+ * Introspection answers per calling client (RFC 7662 section 4 asks servers to guard the
+ * endpoint against scanning). oidc-provider offers no step between authentication and the
+ * answer, so the authenticated caller is counted when the answer is ready, and past its limit
+ * it gets 429 instead of the answer.
+ */
+export function introspectionLimit(rateLimiter: RateLimiter, limit: string): Middleware {
+  return async function limitIntrospection(ctx, next) {
+    await next();
+    const { oidc } = ctx as unknown as KoaContextWithOIDC;
+    if (oidc?.route !== 'introspection' || ctx.status !== 200 || !oidc.client) return;
+    const verdict = await rateLimiter.consume(`introspection-client:${oidc.client.clientId}`, limit);
+    if (!verdict.allowed) refuse(ctx, 'introspection requests from this client', verdict.retryAfterSeconds);
+  };
+}

@@ -180,7 +180,10 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
     KEY_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64url'),
     HASH_PEPPER: crypto.randomBytes(32).toString('base64url'),
     LOG_LEVEL: 'warn',
+    // Limits high enough never to answer 429 to the load generator (one client, one address).
     TOKEN_RATE_LIMIT: '9999999/1m',
+    INTROSPECTION_RATE_LIMIT: '9999999/1m',
+    CLIENT_AUTH_FAILURE_LIMIT: '9999999/1m',
     LOGIN_MAX_FAILURES: '1000',
   };
   const audience = 'https://bench.example.com';

@@ -69,13 +69,6 @@ export function createGrantService({ prisma, pepper, audit }: { prisma: Prisma; 
       return revoked;
     },
 
-    /** Every API scope a person has granted to any app for one API (the most their own API keys may carry). */
-    async grantedScopes(accountId: string, audience: string): Promise<Set<string>> {
-      const scopes = new Set<string>();
-      for (const grant of await this.listForAccount(accountId)) for (const scope of words(grant.resources[audience])) scopes.add(scope);
-      return scopes;
-    },
-
     /** Whether the grant stored under `idHash` (its row key, the HMAC of its id) is still live. */
     async isLive(idHash: string): Promise<boolean> {
       if (!isStorableText(idHash)) return false;

@@ -8,7 +8,7 @@
 //   so guessing secrets is bounded without touching any client's budget.
 import type { Middleware } from 'koa';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import type { RateLimiter } from '../apikeys/index.ts';
+import { parseRateLimit, type RateLimiter } from '../apikeys/index.ts';
 
 /** 429 with Retry-After, in the error shape of every OAuth endpoint. */
 export class RateLimited extends errors.OIDCProviderError {
@@ -53,14 +53,37 @@ function failedToAuthenticate(ctx: KoaContextWithOIDC): boolean {
   return ctx.status >= 400 && ctx.status !== 429 && (error === 'invalid_client' || !ctx.oidc?.client);
 }
 
-/** Failed client authentications, per source address, in a bucket of their own. */
+/** At most this many addresses are remembered as having failed; past it the oldest are forgotten. */
+const MAX_REMEMBERED_ADDRESSES = 100_000;
+
+/**
+ * Failed client authentications, per source address, in a bucket of their own. The shared count
+ * (memory or Redis) is asked only for an address this instance saw fail within the limit's
+ * window, so a request from an address that never failed here costs one Map lookup, not a
+ * round trip to Redis. An attacker spread over N instances thus gets at most N more attempts
+ * than the limit: the first failure on each instance makes it look.
+ */
 export function clientAuthFailures(rateLimiter: RateLimiter, limit: string): Middleware {
+  const windowMs = parseRateLimit(limit).seconds * 1000;
+  const failedHere = new Map<string, number>(); // address -> until when it is looked up
   return async function limitClientAuthFailures(ctx, next) {
-    const subject = `client-auth-failures:${ctx.ip}`;
-    const wait = await rateLimiter.spentFor(subject, limit);
-    if (wait > 0) return refuse(ctx, 'failed client authentications from this address', wait);
+    const address = ctx.ip;
+    const subject = `client-auth-failures:${address}`;
+    const until = failedHere.get(address);
+    if (until !== undefined) {
+      if (until < Date.now()) failedHere.delete(address);
+      else {
+        const wait = await rateLimiter.spentFor(subject, limit);
+        if (wait > 0) return refuse(ctx, 'failed client authentications from this address', wait);
+      }
+    }
     await next();
-    if (failedToAuthenticate(ctx as unknown as KoaContextWithOIDC)) await rateLimiter.penalize(subject, limit);
+    if (failedToAuthenticate(ctx as unknown as KoaContextWithOIDC)) {
+      failedHere.delete(address); // re-inserted last: the Map's order is the order of failures
+      if (failedHere.size >= MAX_REMEMBERED_ADDRESSES) failedHere.delete(failedHere.keys().next().value!);
+      failedHere.set(address, Date.now() + windowMs);
+      await rateLimiter.penalize(subject, limit);
+    }
   };
 }
 

@@ -3,9 +3,10 @@
 // own (`portcullis client create --name orders-api --grant client_credentials`). Costs a round
 // trip per request (cache answers briefly if that matters).
 //
-// `active: true` only says the token is live: Portcullis answers it for any token it issued,
-// to anyone, for any API (a refresh token, a token meant for another API, a login's userinfo
-// token). So this API takes a token only when the answer also says it is meant for this API:
+// `active: true` only says the token is live: Portcullis answers it to any resource server for
+// any access token it issued, whatever it is for (a token meant for another API, a login's
+// userinfo token; a refresh token too, when the caller is the app that holds it). So this API
+// takes a token only when the answer also says it is meant for this API:
 // - `token_type` is `Bearer`: an access token. A refresh token's answer has no `token_type`.
 //   `api_key` (an API key, presented as a Bearer token) is accepted too unless `apiKeys` is
 //   false; a key is used only if it was created with `--audience` naming this API.

@@ -69,7 +69,7 @@ export interface ApiKeyServiceOptions {
   pepper: string;
   prefix: string;
   audit: AuditLog;
-  /** Failed verifications are counted here (per key prefix and source, per minute), not one row each. */
+  /** Failed verifications are counted here (per key, or key prefix for unknown keys, and source, per minute), not one row each. */
   auditAggregates: AuditAggregator;
   resources: ResourceService;
   /** Lifetimes of keys owned by people, in days: they always expire. */

@@ -7,6 +7,7 @@ import type { AuditAggregator, AuditLog } from '../audit/index.ts';
 import { keyedHash } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
+import { sourceOf } from '../net/index.ts';
 import { hasControlCharacters, isStorableText, normalizeScope } from '../oauth/index.ts';
 import type { ResourceService } from '../resources/index.ts';
 import { generateApiKey, parseApiKey } from './format.ts';
@@ -47,7 +48,7 @@ export const VERIFY_CACHE_MS = 900;
 const USAGE_FLUSH_MS = 5_000;
 const MAX_CACHED = 10_000;
 
-function summarize(row: Row): ApiKeySummary {
+function summarize(row: Row, expiresAt: Date | null = row.expiresAt): ApiKeySummary {
   return {
     id: row.id,
     name: row.name,
@@ -57,7 +58,7 @@ function summarize(row: Row): ApiKeySummary {
     audiences: row.audiences as string[],
     rate_limit: row.rateLimit,
     created_at: row.createdAt.toISOString(),
-    expires_at: row.expiresAt?.toISOString() ?? null,
+    expires_at: expiresAt?.toISOString() ?? null,
     last_used_at: row.lastUsedAt?.toISOString() ?? null,
     use_count: row.useCount,
     revoked_at: row.revokedAt?.toISOString() ?? null,
@@ -106,6 +107,14 @@ export function createApiKeyService({
     if (row.ownerClientId) return Boolean(await prisma.client.findUnique({ where: { id: row.ownerClientId }, select: { id: true } }));
     return true;
   }
+
+  /**
+   * When a key stops working. A person's key made before people's keys had to expire ends
+   * USER_API_KEY_MAX_DAYS after it was made, like any made since.
+   */
+  const expiryOf = (row: { expiresAt: Date | null; ownerUserId: string | null; createdAt: Date }): Date | null =>
+    row.expiresAt ?? (row.ownerUserId ? new Date(row.createdAt.getTime() + userKeyDays.max * 86_400_000) : null);
+  const summary = (row: Row) => summarize(row, expiryOf(row));
 
   async function validate(input: CreateApiKeyInput, actor: Actor = { type: 'admin' }) {
     const name = input.name?.trim();
@@ -234,7 +243,7 @@ export function createApiKeyService({
         outcome: 'success',
         details: { display_prefix: row.displayPrefix },
       });
-      return { ...summarize(row), key };
+      return { ...summary(row), key };
     },
 
     async list(filter: { ownerUserId?: string } = {}): Promise<ApiKeySummary[]> {
@@ -242,7 +251,7 @@ export function createApiKeyService({
         where: filter.ownerUserId ? { ownerUserId: filter.ownerUserId } : {},
         orderBy: { createdAt: 'asc' },
       });
-      return rows.map(summarize);
+      return rows.map(summary);
     },
 
     async revoke(id: string, { ownerUserId, actor = { type: 'admin' } }: { ownerUserId?: string; actor?: Actor } = {}) {
@@ -256,7 +265,7 @@ export function createApiKeyService({
         subject: id,
         outcome: 'success',
       });
-      return summarize((await prisma.apiKey.findUnique({ where: { id } }))!);
+      return summary((await prisma.apiKey.findUnique({ where: { id } }))!);
     },
 
     /** A new key with the same settings; the old one keeps working for `graceSeconds`. */
@@ -269,7 +278,8 @@ export function createApiKeyService({
         throw new InputError('grace', 'must be from 0 seconds to 90 days');
       const old = await findOwned(id, ownerUserId);
       if (old.revokedAt) throw new InputError('id', 'a revoked key cannot be rotated');
-      if (old.expiresAt && old.expiresAt.getTime() <= Date.now()) throw new InputError('id', 'an expired key cannot be rotated');
+      const oldExpiry = expiryOf(old);
+      if (oldExpiry && oldExpiry.getTime() <= Date.now()) throw new InputError('id', 'an expired key cannot be rotated');
       const input: CreateApiKeyInput = {
         name: old.name,
         scope: (old.scopes as string[]).join(' '),
@@ -279,10 +289,10 @@ export function createApiKeyService({
         ...(old.rateLimit ? { rateLimit: old.rateLimit } : {}),
       };
       const valid = await validate(input, actor);
-      // A person's key made before keys of people had to expire gets the default lifetime now.
-      const newExpiresAt = old.expiresAt ?? (valid.expiresInSeconds ? new Date(Date.now() + valid.expiresInSeconds * 1000) : null);
+      // The new key ends when the old one would have (a person's key always ends: expiryOf).
+      const newExpiresAt = oldExpiry;
       const graceEnds = new Date(Date.now() + graceSeconds * 1000);
-      const oldEnds = old.expiresAt && old.expiresAt < graceEnds ? old.expiresAt : graceEnds;
+      const oldEnds = oldExpiry && oldExpiry < graceEnds ? oldExpiry : graceEnds;
       // One transaction, conditioned on the old key being as we read it: of two rotations (or a
       // rotation and a revocation) at once, one wins and the other is told so.
       const { key, row } = await prisma.$transaction(async (tx) => {
@@ -303,7 +313,7 @@ export function createApiKeyService({
         details: { new_id: row.id, grace_seconds: graceSeconds },
       });
       return {
-        ...summarize((await prisma.apiKey.findUnique({ where: { id: row.id } }))!),
+        ...summary((await prisma.apiKey.findUnique({ where: { id: row.id } }))!),
         key,
         previous_key_expires_at: oldEnds.toISOString(),
       };
@@ -334,7 +344,7 @@ export function createApiKeyService({
         ? 'unknown'
         : row.revokedAt || ownerDisabled
           ? 'revoked'
-          : row.expiresAt && row.expiresAt.getTime() <= now
+          : (expiryOf(row)?.getTime() ?? Infinity) <= now
             ? 'expired'
             : undefined;
       onVerify?.(reason ?? (row ? 'valid' : 'unknown'));
@@ -343,7 +353,8 @@ export function createApiKeyService({
         // the key prefix), with a count: a flood of made-up keys that pass the offline checksum
         // cannot fill the audit table.
         const subject = row?.id ?? prefix;
-        auditAggregates.count(`api_key.verification_failed|${subject}|${context.ip ?? ''}|${reason ?? 'unknown'}`, {
+        // A source is an IPv4 address or an IPv6 /64: one host cannot take a fresh row per request.
+        auditAggregates.count(`api_key.verification_failed|${subject}|${sourceOf(context.ip ?? '')}|${reason ?? 'unknown'}`, {
           type: 'api_key.verification_failed',
           actorType: 'system',
           subject,
@@ -355,8 +366,7 @@ export function createApiKeyService({
       }
       const used = usage.get(row.id);
       usage.set(row.id, { count: (used?.count ?? 0) + 1, last: new Date(now) });
-      const summary = summarize(row);
-      return { ok: true, key: { ...summary, subject: row.ownerUserId ?? row.ownerClientId ?? `apikey:${row.id}` } };
+      return { ok: true, key: { ...summary(row), subject: row.ownerUserId ?? row.ownerClientId ?? `apikey:${row.id}` } };
     },
 
     /** Whether a key is still good, by id (for JWTs exchanged from it): not revoked or expired, and its owner live. */
@@ -364,9 +374,9 @@ export function createApiKeyService({
       if (!isStorableText(id)) return false;
       const row = await prisma.apiKey.findUnique({
         where: { id },
-        select: { revokedAt: true, expiresAt: true, ownerUserId: true, ownerClientId: true },
+        select: { revokedAt: true, expiresAt: true, createdAt: true, ownerUserId: true, ownerClientId: true },
       });
-      return Boolean(row && !row.revokedAt && (!row.expiresAt || row.expiresAt.getTime() > Date.now()) && (await ownerIsLive(row)));
+      return Boolean(row && !row.revokedAt && (expiryOf(row)?.getTime() ?? Infinity) > Date.now() && (await ownerIsLive(row)));
     },
 
     /** Forgets cached verifications at once (after an owner was deleted or disabled here). */

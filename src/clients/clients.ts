@@ -312,12 +312,14 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
     async delete(clientId: string): Promise<void> {
       const row = isStorableText(clientId) ? await prisma.client.findUnique({ where: { id: clientId }, select: { id: true } }) : null;
       if (!row) throw new NotFoundError(`client ${clientId}`);
-      const keys = await prisma.apiKey.findMany({ where: { ownerClientId: clientId, revokedAt: null }, select: { id: true } });
-      await prisma.$transaction([
-        prisma.providerArtifact.deleteMany({ where: { clientId } }),
-        prisma.apiKey.updateMany({ where: { ownerClientId: clientId, revokedAt: null }, data: { revokedAt: new Date() } }),
-        prisma.client.delete({ where: { id: clientId } }),
-      ]);
+      // One transaction: the keys revoked are exactly the keys listed (and audited) below.
+      const keys = await prisma.$transaction(async (tx) => {
+        const owned = await tx.apiKey.findMany({ where: { ownerClientId: clientId, revokedAt: null }, select: { id: true } });
+        await tx.providerArtifact.deleteMany({ where: { clientId } });
+        await tx.apiKey.updateMany({ where: { id: { in: owned.map((key) => key.id) } }, data: { revokedAt: new Date() } });
+        await tx.client.delete({ where: { id: clientId } });
+        return owned;
+      });
       cache.delete(clientId);
       onDeleted?.(clientId);
       await audit.record({

@@ -7,15 +7,16 @@
 //   that account is locked *for that network*, each new lock twice as long (up to a day). Someone
 //   who knows only an email can lock it for their own network, not for its owner elsewhere;
 // - per account from all networks together: LOGIN_ACCOUNT_MAX_FAILURES in a day, the slow global
-//   bound on guessing one account from many networks (OWASP ASVS 2.2.1: anti-automation
-//   without a hard lockout an attacker controls);
-// - per source address: LOGIN_IP_MAX_FAILURES in 15 minutes, bounding the argon2 work one
-//   address can cause across accounts.
+//   bound on guessing one account from many networks (OWASP ASVS 2.2.1). A network the person
+//   signed in from in the last 14 days is exempt from it, so an attacker with many networks
+//   can spend it for every network but the owner's own ones;
+// - per source (an IPv4 address, an IPv6 /64): LOGIN_IP_MAX_FAILURES in 15 minutes, bounding the
+//   argon2 work one source can cause across accounts.
 // A blocked login gets the same answer whether or not the account exists. (Token-endpoint
 // limits use the rate limiter in src/apikeys.)
-import net from 'node:net';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { networkOf, sourceOf } from '../net/index.ts';
 
 export interface AbuseLimitsOptions {
   redisUrl?: string | undefined;
@@ -51,26 +52,12 @@ export interface AbuseLimits {
   close(): void;
 }
 
-/** The network an address belongs to, for per-network locks: IPv4 /24, IPv6 /64. */
-export function networkOf(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  const address = mapped ? mapped[1]! : ip;
-  if (net.isIPv4(address)) return `${address.split('.').slice(0, 3).join('.')}.0/24`;
-  if (net.isIPv6(address)) {
-    // Expand "::" so that the first four groups are the /64 prefix.
-    const [head = '', tail = ''] = address.split('::');
-    const headGroups = head ? head.split(':') : [];
-    const tailGroups = address.includes('::') ? (tail ? tail.split(':') : []) : [];
-    const groups = address.includes('::')
-      ? [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups]
-      : headGroups;
-    return `${groups
-      .slice(0, 4)
-      .map((group) => Number.parseInt(group || '0', 16).toString(16))
-      .join(':')}::/64`;
-  }
-  return address;
-}
+/**
+ * How long a network an account signed in from stays exempt from the account's daily bound,
+ * from the last sign-in there. (rate-limiter-flexible's memory store expires keys with
+ * setTimeout, which cannot wait longer than about 24.8 days.)
+ */
+const KNOWN_NETWORK_SECONDS = 14 * 86_400;
 
 export function createAbuseLimits({
   redisUrl,
@@ -95,6 +82,15 @@ export function createAbuseLimits({
   const byIp = make('login-ip', ipFailures, windowSeconds);
   // Counts locks per account and network for a day: the n-th lock lasts lockSeconds * 2^(n-1).
   const locks = make('login-locks', 1_000_000, 86_400);
+  // Networks each account signed in from, remembered 14 days from the last success there.
+  const knownNetworks = make('login-known-network', 1, KNOWN_NETWORK_SECONDS);
+  const isKnown = async (pair: string) => {
+    try {
+      return ((await knownNetworks.get(pair))?.consumedPoints ?? 0) > 0;
+    } catch {
+      return false;
+    }
+  };
 
   const secondsLeft = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
 
@@ -113,11 +109,12 @@ export function createAbuseLimits({
   return {
     async beginLogin(account, ip) {
       const pair = `${account}|${networkOf(ip)}`;
-      const address = await take(byIp, ip);
+      const source = sourceOf(ip);
+      const address = await take(byIp, source);
       if (address) return { allowed: false, retryAfterSeconds: secondsLeft(address), reason: 'address_limit' };
       const local = await take(byAccountNetwork, pair);
       if (local) {
-        await giveBack(byIp, ip); // no password is checked for this one
+        await giveBack(byIp, source); // no password is checked for this one
         // The one request that first goes over the limit (the counter is atomic) sets the lock.
         if (local.consumedPoints === accountFailures + 1) {
           const lockCount = await locks
@@ -130,17 +127,25 @@ export function createAbuseLimits({
         }
         return { allowed: false, retryAfterSeconds: secondsLeft(local), reason: 'account_network_locked' };
       }
-      const global = await take(byAccount, account);
+      // The owner's own networks are not held to the day's count that others can spend.
+      const counted = !(await isKnown(pair));
+      const global = counted ? await take(byAccount, account) : undefined;
       if (global) {
-        await Promise.all([giveBack(byIp, ip), giveBack(byAccountNetwork, pair)]);
+        await Promise.all([giveBack(byIp, source), giveBack(byAccountNetwork, pair)]);
         return { allowed: false, retryAfterSeconds: secondsLeft(global), reason: 'account_daily_limit' };
       }
       return {
         allowed: true,
         async succeeded() {
           // The person proved the password: this network starts afresh (as Keycloak resets its
-          // failure count), and the attempt is not a failure for the day or the address.
-          await Promise.all([byAccountNetwork.delete(pair).catch(() => undefined), giveBack(byAccount, account), giveBack(byIp, ip)]);
+          // failure count) and is known for 14 days, and the attempt is not a failure for the
+          // day or the source.
+          await Promise.all([
+            byAccountNetwork.delete(pair).catch(() => undefined),
+            knownNetworks.block(pair, KNOWN_NETWORK_SECONDS).catch(() => undefined),
+            ...(counted ? [giveBack(byAccount, account)] : []),
+            giveBack(byIp, source),
+          ]);
         },
       };
     },

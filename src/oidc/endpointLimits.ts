@@ -2,13 +2,17 @@
 // request can spend only budgets that are its own:
 // - per authenticated client (TOKEN_RATE_LIMIT, INTROSPECTION_RATE_LIMIT): counted once
 //   oidc-provider has authenticated the client, keyed by the client id as oidc-provider decoded
-//   it. A request with a wrong secret never reaches these, so it cannot spend the real client's;
-// - per source address for requests that fail to authenticate (CLIENT_AUTH_FAILURE_LIMIT): a
-//   bucket of its own, checked before anything is done and counted when authentication fails,
-//   so guessing secrets is bounded without touching any client's budget.
+//   it. A request with a wrong secret never reaches these, so it cannot spend the real client's.
+//   A public client authenticates with its id alone, which anyone may send: its budget is kept
+//   per network (IPv4 /24, IPv6 /64), so one network's flood spends only that network's share;
+// - per source (an IPv4 address, an IPv6 /64) for requests that fail to authenticate
+//   (CLIENT_AUTH_FAILURE_LIMIT): a bucket of its own, checked before anything is done and
+//   counted when authentication fails, so failures are bounded without touching any client's
+//   budget.
 import type { Middleware } from 'koa';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { parseRateLimit, type RateLimiter } from '../apikeys/index.ts';
+import { networkOf, sourceOf } from '../net/index.ts';
 
 /** 429 with Retry-After, in the error shape of every OAuth endpoint. */
 export class RateLimited extends errors.OIDCProviderError {
@@ -34,7 +38,10 @@ export function limitedGrant<Handler extends (ctx: KoaContextWithOIDC, next: () 
   limit: string,
 ): Handler {
   return async function limitedGrantHandler(ctx: KoaContextWithOIDC, next: () => Promise<void>) {
-    const verdict = await rateLimiter.consume(`token-client:${ctx.oidc.client!.clientId}`, limit);
+    const client = ctx.oidc.client!;
+    const subject =
+      client.clientAuthMethod === 'none' ? `token-client:${client.clientId}|${networkOf(ctx.ip)}` : `token-client:${client.clientId}`;
+    const verdict = await rateLimiter.consume(subject, limit);
     if (!verdict.allowed) {
       ctx.set('Retry-After', String(verdict.retryAfterSeconds));
       throw new RateLimited('token requests', verdict.retryAfterSeconds);
@@ -50,24 +57,28 @@ export function limitedGrant<Handler extends (ctx: KoaContextWithOIDC, next: () 
  */
 function failedToAuthenticate(ctx: KoaContextWithOIDC): boolean {
   const error = (ctx.body as { error?: unknown } | undefined)?.error;
-  return ctx.status >= 400 && ctx.status !== 429 && (error === 'invalid_client' || !ctx.oidc?.client);
+  // 5xx (a database outage) is the server's failure, not the caller's: never counted against it.
+  return ctx.status >= 400 && ctx.status < 500 && ctx.status !== 429 && (error === 'invalid_client' || !ctx.oidc?.client);
 }
 
 /** At most this many addresses are remembered as having failed; past it the oldest are forgotten. */
 const MAX_REMEMBERED_ADDRESSES = 100_000;
 
 /**
- * Failed client authentications, per source address, in a bucket of their own. The shared count
- * (memory or Redis) is asked only for an address this instance saw fail within the limit's
- * window, so a request from an address that never failed here costs one Map lookup, not a
- * round trip to Redis. An attacker spread over N instances thus gets at most N more attempts
- * than the limit: the first failure on each instance makes it look.
+ * Failed client authentications, per source, in a bucket of their own. The shared count (memory
+ * or Redis) is asked only for a source this instance saw fail within the limit's window, so a
+ * request from a source that never failed here costs one Map lookup, not a round trip to Redis
+ * on every token request. The price: failures are counted when they are answered, so the first
+ * burst of concurrent requests from a new source on each instance is answered in full before the
+ * limit applies. This bounds noise and probing, not secret guessing, which 256-bit client
+ * secrets and signed assertions already make hopeless; logins, where a guess is a password,
+ * count before checking (src/http/abuse.ts).
  */
 export function clientAuthFailures(rateLimiter: RateLimiter, limit: string): Middleware {
   const windowMs = parseRateLimit(limit).seconds * 1000;
   const failedHere = new Map<string, number>(); // address -> until when it is looked up
   return async function limitClientAuthFailures(ctx, next) {
-    const address = ctx.ip;
+    const address = sourceOf(ctx.ip);
     const subject = `client-auth-failures:${address}`;
     const until = failedHere.get(address);
     if (until !== undefined) {

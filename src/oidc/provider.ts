@@ -325,8 +325,8 @@ export function createProvider({
   // issued to. Each lookup but the grant's is cached for a second.
   const jwtIsLive = async (payload: Record<string, unknown>): Promise<boolean> => {
     const { api_key_id, grant_ref, sub, client_id } = payload;
-    if (typeof api_key_id === 'string') return apiKeys.isActive(api_key_id);
     if (typeof client_id !== 'string' || !(await clients.findProviderMetadata(client_id))) return false;
+    if (typeof api_key_id === 'string') return apiKeys.isActive(api_key_id);
     if (typeof grant_ref === 'string') {
       if (!(await grantIsLive(grant_ref))) return false;
       const account = typeof sub === 'string' ? await users.findAccount(sub) : null;

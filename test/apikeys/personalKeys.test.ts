@@ -118,6 +118,22 @@ describe('with a fresh sign-in', () => {
       ownerUserId: user.id,
     });
     expect(byAdmin.expires_at).not.toBeNull();
+    // A person's key from before keys of people had to expire ends USER_API_KEY_MAX_DAYS after it was made.
+    const old = await running.server.services.apiKeys.create({
+      name: 'legacy',
+      scope: 'tiles:read',
+      audiences: [MAPS],
+      ownerUserId: user.id,
+    });
+    await running.db.prisma.apiKey.update({
+      where: { id: old.id },
+      data: { expiresAt: null, createdAt: new Date(Date.now() - 366 * 86_400_000) },
+    });
+    running.server.services.apiKeys.forgetCached();
+    expect(await running.server.services.apiKeys.verify(old.key)).toEqual({ ok: false, reason: 'expired' });
+    expect(await running.server.services.apiKeys.isActive(old.id)).toBe(false);
+    const listed = (await running.server.services.apiKeys.list({ ownerUserId: user.id })).find((key) => key.id === old.id)!;
+    expect(Date.parse(listed.expires_at!)).toBeLessThan(Date.now());
   });
 
   test('administrators choose the scopes with the CLI and the admin API; the admin API can never offer any', async () => {

@@ -87,9 +87,11 @@ describe('one instance', () => {
     expect((await attacker(owner, PASSWORD)).status).toBe(429);
   });
 
-  test('failures from many networks meet the slower global limit per account, which no network resets', async () => {
+  test('failures from many networks meet the slower global limit per account; only the networks the owner signed in from stay open', async () => {
     const email = uniqueEmail('target');
     await cli(['user', 'create', '--email', email, '--password-stdin', '--json'], running.env, PASSWORD);
+    const homeNetwork = `${uniqueNetwork()}.8`;
+    expect((await (await loginPage(config, running, homeNetwork))(email, PASSWORD)).status).toBe(303);
     // 12 failures a day from every network together; 4 networks x 3 wrong guesses spend them.
     for (let network = 0; network < 4; network += 1) {
       const post = await loginPage(config, running, `${uniqueNetwork()}.1`);
@@ -99,6 +101,8 @@ describe('one instance', () => {
     const blocked = await fresh(email, PASSWORD);
     expect(blocked.status).toBe(429);
     expect(await passwordChecks(running, email)).toBe(12);
+    // The owner's own network is not held to the day's count the attackers spent.
+    expect((await (await loginPage(config, running, homeNetwork))(email, PASSWORD)).status).toBe(303);
   });
 
   test('blocked attempts are one audit event per account, network and minute, with a count', async () => {
@@ -123,6 +127,13 @@ test('one source address gets at most LOGIN_IP_MAX_FAILURES password checks acro
     const steps = await Promise.all(emails.map((email) => post(email, 'a wrong guess')));
     expect(steps.filter((step) => step.status === 401)).toHaveLength(4);
     expect(steps.filter((step) => step.status === 429)).toHaveLength(4);
+    // An IPv6 host holds a whole /64: every address in it is one source.
+    const prefix = `2001:db8:${crypto.randomInt(65536).toString(16)}:${crypto.randomInt(65536).toString(16)}`;
+    const v6 = await Promise.all(
+      emails.map(async (email, i) => (await loginPage(config, running, `${prefix}::${(i + 1).toString(16)}`))(email, 'a wrong guess')),
+    );
+    expect(v6.filter((step) => step.status === 401)).toHaveLength(4);
+    expect(v6.filter((step) => step.status === 429)).toHaveLength(4);
   } finally {
     await running.stop();
   }

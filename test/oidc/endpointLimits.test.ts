@@ -73,6 +73,43 @@ test('failed authentications are limited per source address, apart from every cl
   expect((await tokenRequest(basicAuth(svc.client_id, svc.client_secret).authorization, '203.0.113.3')).status).toBe(200);
 });
 
+test("a public client's budget is kept per network: a flood from one network leaves the others theirs", async () => {
+  const exchanger = (
+    await cli(
+      [
+        'client',
+        'create',
+        '--name',
+        'spa',
+        '--public',
+        '--grant',
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+        '--scope',
+        'x',
+        '--json',
+      ],
+      running.env,
+    )
+  ).json<{ client_id: string }>();
+  // Its id is all a public client authenticates with, and anyone may send it.
+  const junk = (ip: string) =>
+    fetch(`${running.url}/token`, {
+      method: 'POST',
+      headers: { 'x-forwarded-for': ip },
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        client_id: exchanger.client_id,
+        subject_token: 'not-a-key',
+        subject_token_type: 'urn:portcullis:params:oauth:token-type:api_key',
+      }),
+    });
+  const flood = [];
+  for (let i = 0; i < 6; i += 1) flood.push((await junk('198.51.100.77')).status);
+  expect(flood).toEqual([400, 400, 400, 400, 400, 429]);
+  expect((await junk('198.51.100.78')).status).toBe(429); // the same /24
+  expect((await junk('203.0.113.77')).status).toBe(400); // another network still gets answers
+});
+
 test('introspection is limited per calling client, without touching other callers', async () => {
   const [busy, quiet] = [await makeClient('busy-rs'), await makeClient('quiet-rs')];
   const introspect = (rs: Credentials) =>

@@ -115,6 +115,30 @@ describe('nothing outlives its owner', () => {
     expect(events[0]!.details).toMatchObject({ reason: 'owner_deleted', owner_client: owner.client_id });
   });
 
+  test('a JWT exchanged from a key is inactive once the client that exchanged it is deleted', async () => {
+    const { key } = await run<{ key: string }>(['apikey', 'create', '--name', 'kept', '--scope', 'ledger:read', '--audience', API]);
+    const other = await run<{ client_id: string }>([
+      'client',
+      'create',
+      '--name',
+      'short-lived',
+      '--public',
+      '--grant',
+      EXCHANGE,
+      '--scope',
+      'ledger:read',
+    ]);
+    const response = await fetch(`${running.url}/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: EXCHANGE, client_id: other.client_id, subject_token: key, subject_token_type: KEY_TYPE }),
+    });
+    const jwt = ((await response.json()) as { access_token: string }).access_token;
+    expect(await introspect(jwt)).toMatchObject({ active: true });
+    await running.server.services.clients.delete(other.client_id);
+    expect(await introspect(jwt)).toEqual({ active: false });
+    expect(await introspect(key)).toMatchObject({ active: true }); // the key was not the client's
+  });
+
   test('a key whose owning client is gone never verifies, even if nothing revoked it', async () => {
     const owner = await run<Credentials>(['client', 'create', '--name', 'vanishing', '--grant', 'client_credentials']);
     const { key } = await run<{ key: string }>([

@@ -160,6 +160,24 @@ class ArtifactAdapter implements Adapter {
     await this.#sql.execute`DELETE FROM "ProviderArtifact" WHERE "kind" = ${this.#kind} AND "idHash" = ${this.#hash(id)}`;
   }
 
+  /**
+   * Saves the artifact unless a live one with this id exists, in one statement; true when it
+   * was saved. oidc-provider's ReplayDetection.unique finds and then saves, so two requests at
+   * once could both pass; this is its atomic form (src/oidc/provider.ts). An expired row (not
+   * yet purged) is replaced.
+   */
+  async insertIfAbsent(id: string, payload: AdapterPayload, expiresIn: number): Promise<boolean> {
+    const now = new Date();
+    const sealed = seal(id, this.#pepper, this.#kind, JSON.stringify(payload));
+    const count = await this.#sql.execute`
+      INSERT INTO "ProviderArtifact" ("kind", "idHash", "payload", "expiresAt", "createdAt")
+      VALUES (${this.#kind}, ${this.#hash(id)}, ${sealed}, ${new Date(now.getTime() + Math.max(1, expiresIn) * 1000)}, ${now})
+      ON CONFLICT ("kind", "idHash") DO UPDATE SET "payload" = excluded."payload", "expiresAt" = excluded."expiresAt",
+        "createdAt" = excluded."createdAt"
+      WHERE "ProviderArtifact"."expiresAt" IS NOT NULL AND "ProviderArtifact"."expiresAt" <= ${now}`;
+    return count === 1;
+  }
+
   async revokeByGrantId(grantId: string): Promise<void> {
     await this.#sql.execute`DELETE FROM "ProviderArtifact" WHERE "kind" = ${this.#kind} AND "grantId" = ${grantId}`;
   }

@@ -1,5 +1,6 @@
 // Builds the oidc-provider instance: Portcullis's storage, clients, accounts, APIs and keys
 // plugged into the engine that runs every OAuth flow. Every option Portcullis sets is here.
+import crypto from 'node:crypto';
 import type { Middleware } from 'koa';
 import Provider, { errors, type Configuration } from 'oidc-provider';
 import {
@@ -301,6 +302,19 @@ export function createProvider({
     tokenExchangeParameters,
     new Set(['resource', 'audience']),
   );
+  // RFC 9449 section 11.1: a DPoP proof (and any other jti oidc-provider checks) is single use.
+  // Its ReplayDetection.unique finds and then saves, so concurrent requests with one proof could
+  // all pass; this is the same record, claimed in one statement (src/oidc/adapter.ts).
+  const replayDetection = provider.ReplayDetection as unknown as {
+    adapter: { insertIfAbsent(id: string, payload: object, expiresIn: number): Promise<boolean> };
+    unique(iss: string, jti: string, exp: number): Promise<boolean>;
+  };
+  replayDetection.unique = async (iss, jti, exp) => {
+    // The id oidc-provider gives the record (lib/models/replay_detection.js).
+    const id = crypto.hash('sha256', `${iss}${jti}`, 'base64url');
+    return replayDetection.adapter.insertIfAbsent(id, { iss, jti: id, kind: 'ReplayDetection', exp }, exp - Math.floor(Date.now() / 1000));
+  };
+
   // RFC 6749 section 4.1.2.1's temporarily_unavailable, with 503, when the database is down,
   // rather than oidc-provider's generic 500 server_error.
   provider.on('server_error', (ctx, error) => {

@@ -200,6 +200,14 @@ describe.each(grants)('%s', (_name, grant) => {
     await expectError(await fetch(...sent!), 'invalid_dpop_proof');
   });
 
+  test('one proof sent by many requests at once is honoured exactly once', async () => {
+    // RFC 9449 section 11.1: the jti is recorded atomically, so a race cannot pass it twice.
+    const proof = await handmadeProof({});
+    const answers = await Promise.all(Array.from({ length: 12 }, () => withProof(grant, proof)));
+    expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
+    for (const answer of answers.filter((response) => response.status !== 200)) await expectError(answer, 'invalid_dpop_proof');
+  });
+
   test('a proof for another URL or method is invalid_dpop_proof', async () => {
     // RFC 9449 section 4.3, checks 8 and 9.
     const { keyPair } = await proofKey();

@@ -21,11 +21,11 @@ const words = (value: unknown) =>
     .split(' ')
     .filter(Boolean);
 
-/** 429 with Retry-After, in the error shape of every OAuth endpoint. */
-class RateLimited extends errors.OIDCProviderError {
-  constructor(retryAfterSeconds: number) {
+/** 429 in the error shape of every OAuth endpoint; the thrower sets Retry-After. */
+export class RateLimited extends errors.OIDCProviderError {
+  constructor(what: string, retryAfterSeconds: number) {
     super(429, 'rate_limited');
-    this.error_description = `this API key's rate limit is reached; retry after ${retryAfterSeconds} s`;
+    this.error_description = `${what}; retry after ${retryAfterSeconds} s`;
   }
 }
 
@@ -34,7 +34,7 @@ async function limit(rateLimiter: RateLimiter, key: VerifiedApiKey, ctx: { set(n
   const verdict = await rateLimiter.consume(key.id, key.rate_limit);
   if (!verdict.allowed) {
     ctx.set('Retry-After', String(verdict.retryAfterSeconds));
-    throw new RateLimited(verdict.retryAfterSeconds);
+    throw new RateLimited("this API key's rate limit is reached", verdict.retryAfterSeconds);
   }
 }
 

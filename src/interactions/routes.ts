@@ -46,6 +46,9 @@ const words = (value: unknown) =>
     .split(' ')
     .filter(Boolean);
 
+/** A time for people: "2026-12-02 21:40 UTC", not an ISO timestamp. */
+const readableTime = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+
 function html(ctx: Context, status: number, body: string): void {
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
@@ -418,7 +421,9 @@ export function createInteractionRoutes({
     if (!(await confirmRecentSignIn(ctx))) return;
     try {
       const rotated = await apiKeys.rotate(ctx.params.id!, 24 * 3600, asOwner(ctx));
-      await renderKeys(ctx, { newKey: { name: rotated.name, key: rotated.key, previousExpiresAt: rotated.previous_key_expires_at } });
+      await renderKeys(ctx, {
+        newKey: { name: rotated.name, key: rotated.key, previousExpiresAt: readableTime(rotated.previous_key_expires_at) },
+      });
     } catch (error) {
       if (error instanceof NotFoundError) return renderKeys(ctx, { error: 'There is no such key.', status: 404 });
       if (error instanceof InputError) return renderKeys(ctx, { error: error.message, status: 400 });

@@ -10,17 +10,9 @@
 //   counted when authentication fails, so failures are bounded without touching any client's
 //   budget.
 import type { Middleware } from 'koa';
-import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { parseRateLimit, type RateLimiter } from '../apikeys/index.ts';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { parseRateLimit, RateLimited, type RateLimiter } from '../apikeys/index.ts';
 import { networkOf, sourceOf } from '../net/index.ts';
-
-/** 429 with Retry-After, in the error shape of every OAuth endpoint. */
-export class RateLimited extends errors.OIDCProviderError {
-  constructor(what: string, retryAfterSeconds: number) {
-    super(429, 'rate_limited');
-    this.error_description = `too many ${what}; retry after ${retryAfterSeconds} s`;
-  }
-}
 
 function refuse(ctx: { status: number; body: unknown; set(name: string, value: string): void }, what: string, seconds: number) {
   ctx.status = 429;
@@ -44,7 +36,7 @@ export function limitedGrant<Handler extends (ctx: KoaContextWithOIDC, next: () 
     const verdict = await rateLimiter.consume(subject, limit);
     if (!verdict.allowed) {
       ctx.set('Retry-After', String(verdict.retryAfterSeconds));
-      throw new RateLimited('token requests', verdict.retryAfterSeconds);
+      throw new RateLimited('too many token requests', verdict.retryAfterSeconds);
     }
     return handler(ctx, next);
   } as Handler;

@@ -1,7 +1,16 @@
 // Services and resource servers end to end: client credentials for an API resource, verified
 // offline by jose against the published JWKS, with the RFC errors for everything that is wrong.
 import * as oauth from 'oauth4webapi';
-import { calculateJwkThumbprint, createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
+import {
+  calculateJwkThumbprint,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+  type JWK,
+} from 'jose';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
@@ -202,6 +211,40 @@ describe('private_key_jwt', () => {
     });
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
+  });
+
+  test('one client assertion sent by many requests at once is honoured exactly once', async () => {
+    // RFC 7523 section 3: the jti of an assertion may be used once; the record is claimed atomically.
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'once-1', alg: 'ES256', use: 'sig' }] });
+    const created = await run([
+      'client',
+      'create',
+      '--name',
+      'once',
+      '--grant',
+      'client_credentials',
+      '--auth-method',
+      'private_key_jwt',
+      '--jwks',
+      jwks,
+    ]);
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({ jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: 'once-1' })
+      .setIssuer(created.client_id!)
+      .setSubject(created.client_id!)
+      .setAudience(as.issuer)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(privateKey);
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    });
+    const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(as.token_endpoint!, { method: 'POST', body })));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, ...Array<number>(9).fill(401)]);
   });
 
   test('a private key offered as the public JWKS is refused', async () => {

@@ -1,15 +1,15 @@
 // The service layer, assembled once from a config and a database. The CLI, the admin API and
 // the pages all receive this object, so every rule lives in one place.
-import { adminAudience } from './admin/index.ts';
-import { createApiKeyService, createRateLimiter } from './apikeys/index.ts';
+import { createApiKeyService } from './apikeys/index.ts';
 import { createAuditAggregator, createAuditLog } from './audit/index.ts';
 import { createClientService } from './clients/index.ts';
 import type { Config } from './config/index.ts';
 import type { Database } from './db/index.ts';
-import type { Metrics } from './metrics/index.ts';
 import { createGrantService } from './grants/index.ts';
-import { createKeyService } from './oidc/index.ts';
-import { createResourceService } from './resources/index.ts';
+import { createKeyService } from './keys/index.ts';
+import { createLimits } from './limits/index.ts';
+import type { Metrics } from './metrics/index.ts';
+import { adminAudience, createResourceService } from './resources/index.ts';
 import { createUserService } from './users/index.ts';
 
 export function createServices({ config, db, metrics }: { config: Config; db: Database; metrics?: Metrics }) {
@@ -31,7 +31,16 @@ export function createServices({ config, db, metrics }: { config: Config; db: Da
     userKeyDays: config.userApiKeyDays,
     ...(metrics ? { onVerify: metrics.apiKeyVerified } : {}),
   });
-  const rateLimiter = createRateLimiter({ redisUrl: config.redisUrl });
+  // One Redis connection (when configured) for every limit: API keys, endpoints, logins.
+  const limits = createLimits({
+    redisUrl: config.redisUrl,
+    login: {
+      accountFailures: config.login.maxFailures,
+      accountDailyFailures: config.login.accountMaxFailures,
+      ipFailures: config.login.ipMaxFailures,
+      lockSeconds: config.login.lockSeconds,
+    },
+  });
   return {
     audit,
     auditAggregates,
@@ -41,14 +50,14 @@ export function createServices({ config, db, metrics }: { config: Config; db: Da
     users: createUserService({ prisma: db.prisma, audit, onAccessChanged: () => apiKeys.forgetCached() }),
     resources,
     apiKeys,
-    rateLimiter,
+    limits,
     keys: createKeyService({ prisma: db.prisma, config, audit }),
     grants: createGrantService({ prisma: db.prisma, pepper: config.hashPepper, audit }),
     /** Writes pending API-key usage and lets go of timers and connections. */
     async close() {
       await apiKeys.close();
       await auditAggregates.close();
-      await rateLimiter.close();
+      limits.close();
     },
   };
 }

@@ -3,9 +3,7 @@
 // from the client-credentials grant; the JWT is checked against the live signing keys.
 import type { Middleware } from 'koa';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-
-export const ADMIN_SCOPES = { read: 'admin:read', write: 'admin:write' } as const;
-export const adminAudience = (issuer: string) => `${issuer}/admin`;
+import { ADMIN_SCOPES, adminAudience } from '../resources/index.ts';
 
 function challenge(
   status: 401 | 403,

@@ -1,2 +1,1 @@
-export * from './auth.ts';
-export * from './routes.ts';
+export { adminRoutes, createAdminRoutes } from './routes.ts';

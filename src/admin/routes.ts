@@ -10,7 +10,8 @@ import type { JSONWebKeySet } from 'jose';
 import { InputError, PortcullisError } from '../errors/index.ts';
 import { hasControlCharacters } from '../oauth/index.ts';
 import type { Services } from '../services.ts';
-import { ADMIN_SCOPES, requireAdminScope } from './auth.ts';
+import { ADMIN_SCOPES } from '../resources/index.ts';
+import { requireAdminScope } from './auth.ts';
 
 type Access = 'read' | 'write';
 

@@ -1,4 +1,2 @@
-export * from './format.ts';
-export * from './rateLimit.ts';
-export * from './service.ts';
-export * from './oauth.ts';
+export { CHECKSUM_LENGTH, generateApiKey, looksLikeApiKey, parseApiKey, RANDOM_LENGTH } from './format.ts';
+export { createApiKeyService, type ApiKeyService, type ApiKeySummary, type VerifiedApiKey } from './service.ts';

@@ -7,11 +7,10 @@ import type { AuditAggregator, AuditLog } from '../audit/index.ts';
 import { keyedHash } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
-import { sourceOf } from '../net/index.ts';
 import { hasControlCharacters, isStorableText, normalizeScope } from '../oauth/index.ts';
+import { parseRateLimit, sourceOf } from '../limits/index.ts';
 import type { ResourceService } from '../resources/index.ts';
 import { generateApiKey, parseApiKey } from './format.ts';
-import { parseRateLimit } from './rateLimit.ts';
 
 export interface ApiKeySummary {
   id: string;
@@ -93,7 +92,6 @@ export function createApiKeyService({
 }: ApiKeyServiceOptions) {
   const cache = new Map<string, { row: Row | null; ownerDisabled: boolean; at: number }>();
   const usage = new Map<string, { count: number; last: Date }>();
-  const stats = { lookups: 0 };
 
   /**
    * Whether the key's owner still exists and may act: a key never outlives its owner, and a
@@ -230,7 +228,6 @@ export function createApiKeyService({
 
   return {
     prefix,
-    stats,
 
     async create(input: CreateApiKeyInput, actor: Actor = { type: 'admin' }) {
       const valid = await validate(input, actor);
@@ -333,7 +330,6 @@ export function createApiKeyService({
       const now = Date.now();
       let entry = cache.get(hash);
       if (!entry || now - entry.at > VERIFY_CACHE_MS) {
-        stats.lookups += 1;
         const row = await prisma.apiKey.findUnique({ where: { keyHash: hash } });
         entry = { row, ownerDisabled: row ? !(await ownerIsLive(row)) : false, at: now };
         if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);

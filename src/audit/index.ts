@@ -1,2 +1,2 @@
-export * from './audit.ts';
-export * from './aggregate.ts';
+export { createAuditAggregator, type AuditAggregator } from './aggregate.ts';
+export { createAuditLog, type ActorType, type AuditEventInput, type AuditLog } from './audit.ts';

@@ -1,1 +1,1 @@
-export * from './ttlCache.ts';
+export { createTtlCache, type TtlCache } from './ttlCache.ts';

@@ -1,1 +1,1 @@
-export * from './program.ts';
+export { runCli } from './program.ts';

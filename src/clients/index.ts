@@ -1,1 +1,1 @@
-export * from './clients.ts';
+export { CLIENT_CACHE_MS, createClientService, type ClientService, type ClientSummary } from './clients.ts';

@@ -1,7 +1,7 @@
 // Owns Portcullis's configuration: one schema that reads, checks and documents every
 // environment variable. `.env.example` is checked against `configVariables` by a test.
 import { z } from 'zod';
-import { parseRateLimit } from '../apikeys/index.ts';
+import { isRateLimit } from '../limits/index.ts';
 
 /**
  * Secrets that ship with the code so that `npm start` works out of the box. They are public (they
@@ -18,17 +18,7 @@ const secondsSchema = (fallback: number, max = 365 * 24 * 3600) => z.coerce.numb
 
 /** A rate such as 600/1m, checked by the same parser the limiters use. */
 const rateSchema = (fallback: string) =>
-  z
-    .string()
-    .refine((value) => {
-      try {
-        parseRateLimit(value);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'a rate such as 600/1m (at most one day per window)')
-    .default(fallback);
+  z.string().refine(isRateLimit, 'a rate such as 600/1m (at most one day per window)').default(fallback);
 
 interface VariableSpec {
   description: string;

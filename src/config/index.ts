@@ -1,1 +1,1 @@
-export * from './config.ts';
+export { ConfigError, configVariables, developmentSecrets, loadConfig, renderEnvExample, type Config } from './config.ts';

@@ -1,4 +1,5 @@
-export * from './secrets.ts';
-export * from './sealing.ts';
-export * from './keyEncryption.ts';
-export * from './passwords.ts';
+// Small cryptographic libraries: random secrets and keyed hashes, sealing, key encryption, passwords.
+export { KeyEncryptionError, decryptPrivateJwk, encryptPrivateJwk } from './keyEncryption.ts';
+export { hashPassword, passwordNeedsRehash, verifyPassword } from './passwords.ts';
+export { seal, unseal } from './sealing.ts';
+export { constantTimeEqual, keyedHash, randomSecret } from './secrets.ts';

@@ -6,11 +6,10 @@ import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 import { PrismaClient as PostgresClient } from '../generated/postgres/client.ts';
-import { createStatements, type DriverQueryable, type Statements } from './statements.ts';
+import { createStatements, type DatabaseProvider, type DriverQueryable, type Statements } from './statements.ts';
 
 /** The Prisma client type both providers share (they differ only in transaction isolation levels). */
 export type Prisma = InstanceType<typeof SqliteClient>;
-export type DatabaseProvider = 'sqlite' | 'postgres';
 
 export interface Database {
   provider: DatabaseProvider;

@@ -1,3 +1,4 @@
-export * from './database.ts';
-export * from './migrate.ts';
-export * from './statements.ts';
+export { openDatabase, type Database, type Prisma } from './database.ts';
+export { isDatabaseError } from './errors.ts';
+export { listMigrations, migrate, MigrationError } from './migrate.ts';
+export { dateOf, sqlQuery, type Statements } from './statements.ts';

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { databaseProvider, sqlitePath, type DatabaseProvider } from './database.ts';
+import { databaseProvider, sqlitePath } from './database.ts';
+import type { DatabaseProvider } from './statements.ts';
 
 export interface Migration {
   name: string;

@@ -13,7 +13,8 @@
 // Statements are tagged templates: every interpolated value is a bound parameter (`?` on
 // SQLite, `$n` on PostgreSQL), never text in the SQL. Write them in the SQL both databases
 // share: quoted identifiers, INSERT ... ON CONFLICT, `excluded`.
-import type { DatabaseProvider } from './database.ts';
+/** Which database a URL names. */
+export type DatabaseProvider = 'sqlite' | 'postgres';
 
 /** A value bound to a statement parameter. */
 export type SqlValue = string | number | Date | null;

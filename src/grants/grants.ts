@@ -4,7 +4,7 @@ import type { AuditLog } from '../audit/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { InputError } from '../errors/index.ts';
 import { isStorableText } from '../oauth/index.ts';
-import { artifactIdHash } from '../oidc/index.ts';
+import { artifactIdHash } from '../artifacts/index.ts';
 
 export interface GrantSummary {
   id: string;
@@ -123,4 +123,3 @@ export function createGrantService({ prisma, pepper, audit }: { prisma: Prisma; 
 }
 
 export type GrantService = ReturnType<typeof createGrantService>;
-export { words as scopeWords };

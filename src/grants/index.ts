@@ -1,1 +1,1 @@
-export * from './grants.ts';
+export { createGrantService, type GrantService, type GrantSummary } from './grants.ts';

@@ -1,2 +1,1 @@
-export * from './server.ts';
-export * from './abuse.ts';
+export { createServer, type Server } from './server.ts';

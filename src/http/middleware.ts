@@ -4,8 +4,8 @@ import crypto from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { fromDatabaseError, PortcullisError } from '../errors/index.ts';
-import type { Views } from '../interactions/index.ts';
-import { isDatabaseError } from '../metrics/index.ts';
+import { isDatabaseError } from '../db/index.ts';
+import type { Views } from '../templates/index.ts';
 
 export interface FrameOptions {
   logger: Logger;

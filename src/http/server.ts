@@ -6,22 +6,16 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
-import {
-  createLiveProvider,
-  createProvider,
-  jwksEndpoint,
-  keySetVersion,
-  loadSigningKeys,
-  purgeExpiredArtifacts,
-  routedPath,
-  type LiveProvider,
-} from '../oidc/index.ts';
-import { ADMIN_SCOPES, adminAudience, createAdminRoutes } from '../admin/index.ts';
-import { createInteractionRoutes, createViews } from '../interactions/index.ts';
-import { createMetrics, isDatabaseError, type Metrics } from '../metrics/index.ts';
+import { createAdminRoutes } from '../admin/index.ts';
+import { purgeExpiredArtifacts } from '../artifacts/index.ts';
+import { isDatabaseError } from '../db/index.ts';
+import { jwksEndpoint, keySetVersion, loadSigningKeys } from '../keys/index.ts';
+import { createMetrics, type Metrics } from '../metrics/index.ts';
+import { createLiveProvider, createProvider, routedPath, type LiveProvider } from '../oidc/index.ts';
+import { createInteractionRoutes } from '../pages/index.ts';
+import { ADMIN_SCOPES, adminAudience } from '../resources/index.ts';
 import { createServices, type Services } from '../services.ts';
-import { staticAsset } from './assets.ts';
-import { createAbuseLimits } from './abuse.ts';
+import { createViews, staticAsset } from '../templates/index.ts';
 import { answerOversizeBodies, BODY_ERROR_EVENTS, isUnder, methodsAllowed, requestFrame } from './middleware.ts';
 
 export interface Server {
@@ -85,13 +79,6 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   const metrics = createMetrics();
   const services = createServices({ config, db, metrics });
   const views = createViews();
-  const limits = createAbuseLimits({
-    redisUrl: config.redisUrl,
-    accountFailures: config.login.maxFailures,
-    accountDailyFailures: config.login.accountMaxFailures,
-    ipFailures: config.login.ipMaxFailures,
-    lockSeconds: config.login.lockSeconds,
-  });
   // Portcullis's own admin API is an API resource like any other.
   await services.resources.ensure(adminAudience(config.issuer), `${ADMIN_SCOPES.read} ${ADMIN_SCOPES.write}`, 'Portcullis admin API');
   const created = await services.keys.ensure();
@@ -100,7 +87,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   const live = await createLiveProvider({
     async build() {
       const keys = await loadSigningKeys(db.prisma, config.keyEncryptionKey);
-      const { clients, users, resources, audit, apiKeys, rateLimiter } = services;
+      const { clients, users, resources, audit, apiKeys, limits } = services;
       const provider = createProvider({
         config,
         statements: db.statements,
@@ -110,7 +97,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
         keys,
         views,
         apiKeys,
-        rateLimiter,
+        rateLimiter: limits.rateLimiter,
         findGrantId: (accountId, clientId) => services.grants.latestFor(accountId, clientId),
         grantIsLive: (grantRef) => services.grants.isLive(grantRef),
         onTokenRevoked: ({ clientId, ip }) => {
@@ -160,7 +147,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
   }
   let closing = false;
   app.use(requestFrame({ logger, metrics, https: config.issuer.startsWith('https:'), closing: () => closing, views }));
-  const jwks = jwksEndpoint(live, config.jwksMaxAgeSeconds);
+  const jwks = jwksEndpoint(() => live.current().keys.publicJwks as never, config.jwksMaxAgeSeconds);
   const postOnly = methodsAllowed(['POST'], 'this endpoint accepts only POST (RFC 6749 section 3.2)');
   // The discovery document changes only with the configuration, not with key rotation (keys are
   // in the JWKS), so caches may keep it as long as they may keep the JWKS: JWKS_MAX_AGE_SECONDS
@@ -183,7 +170,7 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
     auditAggregates: services.auditAggregates,
     grants: services.grants,
     apiKeys: services.apiKeys,
-    limits,
+    limits: services.limits.logins,
     csrfKey: config.cookieKeys[0]!,
     userKeyDays: config.userApiKeyDays,
     recentSignInSeconds: config.recentSignInSeconds,
@@ -302,7 +289,6 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
           server.closeIdleConnections();
         });
       }
-      limits.close();
       await services.close();
     },
   };

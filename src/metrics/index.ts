@@ -1,1 +1,1 @@
-export * from './metrics.ts';
+export { createMetrics, type Metrics } from './metrics.ts';

@@ -1,1 +1,1 @@
-export * from './values.ts';
+export { hasControlCharacters, isStorableText, normalizeScope, validateAudience } from './values.ts';

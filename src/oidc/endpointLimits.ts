@@ -11,8 +11,8 @@
 //   budget.
 import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { parseRateLimit, RateLimited, type RateLimiter } from '../apikeys/index.ts';
-import { networkOf, sourceOf } from '../net/index.ts';
+import { networkOf, parseRateLimit, sourceOf, type RateLimiter } from '../limits/index.ts';
+import { RateLimited } from './apiKeys.ts';
 
 function refuse(ctx: { status: number; body: unknown; set(name: string, value: string): void }, what: string, seconds: number) {
   ctx.status = 429;

@@ -1,6 +1,3 @@
-export * from './adapter.ts';
-export * from './signingKeys.ts';
-export * from './provider.ts';
-export * from './liveProvider.ts';
-export * from './jwks.ts';
-export * from './keyService.ts';
+// oidc-provider's configuration: the engine, its grant handlers and fix-ups, and the live instance.
+export { createLiveProvider, type LiveProvider } from './liveProvider.ts';
+export { createProvider, routedPath } from './provider.ts';

@@ -9,7 +9,7 @@ import type { Middleware } from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
-import type { LoadedKeys } from './signingKeys.ts';
+import type { LoadedKeys } from '../keys/index.ts';
 
 export interface ProviderGeneration {
   provider: Provider;

@@ -3,27 +3,20 @@
 import crypto from 'node:crypto';
 import type { Middleware } from 'koa';
 import Provider, { errors, type Configuration } from 'oidc-provider';
-import {
-  apiKeyIntrospection,
-  createTokenExchangeGrant,
-  looksLikeApiKey,
-  tokenExchangeParameters,
-  TOKEN_EXCHANGE_GRANT,
-  type ApiKeyService,
-  type RateLimiter,
-} from '../apikeys/index.ts';
+import { looksLikeApiKey, type ApiKeyService } from '../apikeys/index.ts';
+import { artifactIdHash, createAdapterFactory } from '../artifacts/index.ts';
 import type { ClientService } from '../clients/index.ts';
 import type { Config } from '../config/index.ts';
-import type { Statements } from '../db/index.ts';
-import { MAX_ACCESS_TOKEN_TTL, type ResourceService } from '../resources/index.ts';
-import type { Views } from '../interactions/index.ts';
-import { isDatabaseError } from '../metrics/index.ts';
+import { isDatabaseError, type Statements } from '../db/index.ts';
+import type { LoadedKeys } from '../keys/index.ts';
+import type { RateLimiter } from '../limits/index.ts';
+import type { ResourceService } from '../resources/index.ts';
+import type { Views } from '../templates/index.ts';
 import type { UserService } from '../users/index.ts';
-import { artifactIdHash, createAdapterFactory } from './adapter.ts';
+import { apiKeyIntrospection, createTokenExchangeGrant, tokenExchangeParameters, TOKEN_EXCHANGE_GRANT } from './apiKeys.ts';
 import { clientAuthFailures, introspectionLimit, limitedGrant } from './endpointLimits.ts';
 import { clientCredentialsDuplicates, clientCredentialsParameters, createClientCredentialsGrant } from './clientCredentials.ts';
 import { resourceServerInfo } from './resourceServers.ts';
-import type { LoadedKeys } from './signingKeys.ts';
 import { jwtIntrospection } from './jwtIntrospection.ts';
 import { unauthorizedClientForGrantType } from './standardErrors.ts';
 
@@ -55,14 +48,6 @@ export const fixedLifetimes = {
   Session: 14 * 24 * 60 * 60,
   Grant: 90 * 24 * 60 * 60,
 } as const;
-
-/**
- * The longest a signed token stays valid, plus a minute of clock skew: how long a previous key
- * stays published. Access tokens for APIs live at most MAX_ACCESS_TOKEN_TTL.
- */
-export function maxSignedLifetimeSeconds(config: Config): number {
-  return Math.max(MAX_ACCESS_TOKEN_TTL, config.lifetimes.accessToken, config.lifetimes.idToken) + 60;
-}
 
 /** Client metadata Portcullis adds to RFC 7591's (see src/clients/clients.ts, findProviderMetadata). */
 const extraMetadata = [

@@ -1,1 +1,1 @@
-export * from './users.ts';
+export { createUserService, type Account, type UserService, type UserSummary } from './users.ts';

@@ -1,7 +1,7 @@
 // The admin API over HTTP: its authorization, every resource's operations, the OpenAPI
 // document, and bad input. Tokens come from Portcullis itself (client credentials).
 import { adminRoutes } from '../../src/admin/index.ts';
-import { createAdapterFactory } from '../../src/oidc/index.ts';
+import { createAdapterFactory } from '../../src/artifacts/index.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 import { basicAuth, logInWithCode } from '../support/browser.ts';

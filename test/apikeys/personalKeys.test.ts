@@ -2,7 +2,7 @@
 // an API (its personal_key_scope), never what they consented to for an app; the admin API never;
 // they always expire; creating or rotating one needs a recent sign-in or the password again.
 import * as client from 'openid-client';
-import { adminAudience } from '../../src/admin/index.ts';
+import { adminAudience } from '../../src/resources/index.ts';
 import { csrfFrom, formAction, pkceAuthorization, signIn, UserAgent } from '../support/browser.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';

@@ -2,7 +2,7 @@
 // and nothing usable at rest.
 import { errors } from 'oidc-provider';
 import { migrate, openDatabase, type Database } from '../../src/db/index.ts';
-import { createAdapterFactory, purgeExpiredArtifacts } from '../../src/oidc/index.ts';
+import { createAdapterFactory, purgeExpiredArtifacts } from '../../src/artifacts/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { testPepper } from '../support/server.ts';
 

@@ -185,7 +185,7 @@ test('an RS256 key set signs RS256 tokens that verify against its JWKS', async (
 test('instances starting together on an empty database end up with one current and one next key', async () => {
   const { createTestDatabase } = await import('../support/database.ts');
   const { migrate, openDatabase } = await import('../../src/db/index.ts');
-  const { ensureSigningKeys } = await import('../../src/oidc/index.ts');
+  const { ensureSigningKeys } = await import('../../src/keys/index.ts');
   const fresh = await createTestDatabase();
   await migrate(fresh.url);
   const db = openDatabase(fresh.url);

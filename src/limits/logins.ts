@@ -12,14 +12,12 @@
 //   can spend it for every network but the owner's own ones;
 // - per source (an IPv4 address, an IPv6 /64): LOGIN_IP_MAX_FAILURES in 15 minutes, bounding the
 //   argon2 work one source can cause across accounts.
-// A blocked login gets the same answer whether or not the account exists. (Token-endpoint
-// limits use the rate limiter in src/apikeys.)
-import { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { networkOf, sourceOf } from '../net/index.ts';
+// A blocked login gets the same answer whether or not the account exists.
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { networkOf, sourceOf } from './addresses.ts';
+import type { LimiterStore } from './store.ts';
 
-export interface AbuseLimitsOptions {
-  redisUrl?: string | undefined;
+export interface LoginLimitsOptions {
   /** Password checks allowed per account and network in the window before that pair locks. */
   accountFailures?: number;
   /** Failed logins allowed per account from every network together, per day. */
@@ -42,14 +40,13 @@ export type LoginAttempt =
     }
   | { allowed: false; retryAfterSeconds: number; reason: LoginBlockReason };
 
-export interface AbuseLimits {
+export interface LoginLimits {
   /**
    * Counts one login attempt for `account` from `ip` before its password is checked. When it is
    * allowed, the caller checks the password and calls `succeeded()` if it matched; a failure
    * needs no call, it is already counted.
    */
   beginLogin(account: string, ip: string): Promise<LoginAttempt>;
-  close(): void;
 }
 
 /**
@@ -59,24 +56,11 @@ export interface AbuseLimits {
  */
 const KNOWN_NETWORK_SECONDS = 14 * 86_400;
 
-export function createAbuseLimits({
-  redisUrl,
-  accountFailures = 5,
-  accountDailyFailures = 100,
-  ipFailures = 30,
-  windowSeconds = 15 * 60,
-  lockSeconds = 60,
-}: AbuseLimitsOptions = {}): AbuseLimits {
-  const redis = redisUrl
-    ? new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 200, connectTimeout: 2000 })
-    : undefined;
-  redis?.on('error', () => undefined);
-  const make = (keyPrefix: string, points: number, duration: number): RateLimiterAbstract => {
-    const options = { keyPrefix: `portcullis:${keyPrefix}`, points, duration };
-    return redis
-      ? new RateLimiterRedis({ ...options, storeClient: redis, insuranceLimiter: new RateLimiterMemory(options) })
-      : new RateLimiterMemory(options);
-  };
+export function createLoginLimits(
+  store: LimiterStore,
+  { accountFailures = 5, accountDailyFailures = 100, ipFailures = 30, windowSeconds = 15 * 60, lockSeconds = 60 }: LoginLimitsOptions = {},
+): LoginLimits {
+  const make = store.make;
   const byAccountNetwork = make('login-account-network', accountFailures, windowSeconds);
   const byAccount = make('login-account-day', accountDailyFailures, 86_400);
   const byIp = make('login-ip', ipFailures, windowSeconds);
@@ -148,9 +132,6 @@ export function createAbuseLimits({
           ]);
         },
       };
-    },
-    close() {
-      redis?.disconnect();
     },
   };
 }

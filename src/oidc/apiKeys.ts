@@ -3,13 +3,10 @@
 // can check either with the introspection endpoint, or the JWT with nothing but the JWKS.
 import type { Middleware } from 'koa';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-// Directly, not through ../oidc/index.ts: that index re-exports provider.ts, which imports this
-// room, and dpop.ts is a leaf with no imports of Portcullis's.
-import { bindToDpopKey, verifyDpopProof } from '../oidc/dpop.ts';
+import { looksLikeApiKey, type ApiKeyService, type VerifiedApiKey } from '../apikeys/index.ts';
+import type { RateLimiter } from '../limits/index.ts';
 import type { ResourceService } from '../resources/index.ts';
-import { looksLikeApiKey } from './format.ts';
-import type { RateLimiter } from './rateLimit.ts';
-import type { ApiKeyService, VerifiedApiKey } from './service.ts';
+import { bindToDpopKey, verifyDpopProof } from './dpop.ts';
 
 /** The `subject_token_type` that names a Portcullis API key in a token exchange. */
 export const API_KEY_TOKEN_TYPE = 'urn:portcullis:params:oauth:token-type:api_key';

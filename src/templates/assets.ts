@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Middleware } from 'koa';
-import { viewsDirectory } from '../interactions/index.ts';
+import { viewsDirectory } from './views.ts';
 
 export function staticAsset(urlPath: string, type: string): Middleware {
   const body = fs.readFileSync(path.join(viewsDirectory, urlPath.replace(/^\//, '')));

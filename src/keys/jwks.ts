@@ -3,7 +3,7 @@
 // `ETag`, and 304 for a matching `If-None-Match`.
 import crypto from 'node:crypto';
 import type { Middleware } from 'koa';
-import type { LiveProvider } from './liveProvider.ts';
+import type { JSONWebKeySet } from 'jose';
 
 /**
  * RFC 9110 section 13.1.2: If-None-Match uses the weak comparison, over a list or `*`. (Koa's
@@ -17,17 +17,18 @@ function matchesEtag(header: string, etag: string): boolean {
   return header.split(',').some((tag) => opaque(tag) === opaque(etag));
 }
 
-export function jwksEndpoint(live: LiveProvider, maxAgeSeconds: number): Middleware {
+/** Serves `publicJwks()`, the key set of the provider generation now answering. */
+export function jwksEndpoint(publicJwks: () => JSONWebKeySet, maxAgeSeconds: number): Middleware {
   let cachedFor: object | undefined;
   let body = '';
   let etag = '';
   return async function jwks(ctx, next) {
     if ((ctx.path !== '/jwks' && ctx.path !== '/jwks/') || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
-    const { publicJwks } = live.current().keys;
-    if (cachedFor !== publicJwks) {
-      body = JSON.stringify(publicJwks);
+    const keys = publicJwks();
+    if (cachedFor !== keys) {
+      body = JSON.stringify(keys);
       etag = `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
-      cachedFor = publicJwks;
+      cachedFor = keys;
     }
     ctx.set('Cache-Control', `public, max-age=${maxAgeSeconds}`);
     ctx.set('Access-Control-Allow-Origin', '*');

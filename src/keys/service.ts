@@ -2,7 +2,7 @@
 import type { AuditLog } from '../audit/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Prisma } from '../db/index.ts';
-import { maxSignedLifetimeSeconds } from './provider.ts';
+import { MAX_ACCESS_TOKEN_TTL } from '../resources/index.ts';
 import {
   ensureSigningKeys,
   KeyRotationError,
@@ -12,6 +12,14 @@ import {
   type KeyTiming,
   type RotationResult,
 } from './signingKeys.ts';
+
+/**
+ * The longest a signed token stays valid, plus a minute of clock skew: how long a previous key
+ * stays published. Access tokens for APIs live at most MAX_ACCESS_TOKEN_TTL.
+ */
+export function maxSignedLifetimeSeconds(config: Config): number {
+  return Math.max(MAX_ACCESS_TOKEN_TTL, config.lifetimes.accessToken, config.lifetimes.idToken) + 60;
+}
 
 export function createKeyService({ prisma, config, audit }: { prisma: Prisma; config: Config; audit: AuditLog }) {
   // Instances see a change only at their next poll: a new key reaches every JWKS up to one poll

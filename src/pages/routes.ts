@@ -7,15 +7,14 @@ import type { Context, Middleware } from 'koa';
 import Provider, { type InteractionResults } from 'oidc-provider';
 import type { AuditAggregator, AuditLog } from '../audit/index.ts';
 import type { ApiKeyService } from '../apikeys/index.ts';
-import type { AbuseLimits } from '../http/index.ts';
-import { networkOf } from '../net/index.ts';
+import { networkOf, type LoginLimits } from '../limits/index.ts';
 import { InputError, NotFoundError } from '../errors/index.ts';
 import type { GrantService } from '../grants/index.ts';
 import type { ResourceService } from '../resources/index.ts';
 import type { UserService } from '../users/index.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { describeScopes } from './scopes.ts';
-import type { Views } from './views.ts';
+import type { Views } from '../templates/index.ts';
 
 export interface InteractionDependencies {
   provider: () => Provider;
@@ -27,7 +26,7 @@ export interface InteractionDependencies {
   auditAggregates: AuditAggregator;
   grants: GrantService;
   apiKeys: ApiKeyService;
-  limits: AbuseLimits;
+  limits: LoginLimits;
   csrfKey: string;
   /** Lifetimes a person may choose for a key of their own, in days. */
   userKeyDays: { default: number; max: number };
@@ -188,7 +187,7 @@ export function createInteractionRoutes({
       userAgent: ctx.get('user-agent').slice(0, 300),
       details: { client_id: params.client_id },
     };
-    // Brute force (src/http/abuse.ts): the attempt is counted before the password is checked, so
+    // Brute force (src/limits/logins.ts): the attempt is counted before the password is checked, so
     // a burst cannot slip checks past the limit. The answer is the same whether or not the
     // account exists, and no password is checked while blocked.
     const attempt = await limits.beginLogin(account, ctx.ip);

@@ -1,3 +1,0 @@
-export * from './routes.ts';
-export * from './views.ts';
-export * from './scopes.ts';

@@ -1,0 +1,1 @@
+export { createInteractionRoutes } from './routes.ts';

@@ -3,6 +3,11 @@ import { InputError } from '../errors/index.ts';
 
 const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 section 3.3
 
+/** The scopes of a space-separated scope string (nothing for an empty or missing one). */
+export function scopeWords(scope: unknown): string[] {
+  return typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
+}
+
 /** Splits, de-duplicates and checks a space-separated scope. Returns it normalized. */
 export function normalizeScope(scope: string | undefined, field = 'scope'): string {
   const tokens = [...new Set((scope ?? '').split(' ').filter(Boolean))];

@@ -1,0 +1,27 @@
+// The inputs of the API-key service.
+import { z } from 'zod';
+import { isRateLimit } from '../limits/index.ts';
+import { graceSeconds, identifier, scopeText, text, uriText } from '../oauth/index.ts';
+
+export const MIN_KEY_SECONDS = 60;
+export const MAX_KEY_SECONDS = 5 * 365 * 86_400;
+
+export const apiKeyCreateSchema = z.object({
+  name: text(200).trim().min(1, 'is required').describe('what the key is for'),
+  scope: scopeText,
+  audiences: z.array(uriText).default([]).describe('the APIs the key may be used for (none: any)'),
+  expires_in_seconds: z
+    .number()
+    .int('must be from 1 minute to 5 years')
+    .min(MIN_KEY_SECONDS, 'must be from 1 minute to 5 years')
+    .max(MAX_KEY_SECONDS, 'must be from 1 minute to 5 years')
+    .optional()
+    .describe("lifetime (default: none, or USER_API_KEY_DEFAULT_DAYS for a person's key)"),
+  owner_user_id: identifier.optional().describe('the person the key acts for'),
+  owner_client_id: identifier.optional().describe('the client the key identifies'),
+  rate_limit: text(40).refine(isRateLimit, 'is not a rate such as 100/1m (at most one day per window)').optional(),
+});
+export type ApiKeyCreateInput = z.input<typeof apiKeyCreateSchema>;
+
+export const apiKeyRotateSchema = z.object({ grace_seconds: graceSeconds });
+export type ApiKeyRotateInput = z.input<typeof apiKeyRotateSchema>;

@@ -1,0 +1,73 @@
+// The inputs of the client service, in RFC 7591's field names (plus Portcullis's `name` and
+// `public`, and the extension fields Portcullis keeps in the client's metadata). The admin API
+// validates requests with these schemas and documents them in OpenAPI; the CLI maps its flags
+// onto the same fields; the service parses with them. Each limit and default is written here once.
+import { z } from 'zod';
+import { graceSeconds, scopeText, text, uriText } from '../oauth/index.ts';
+
+export const supportedGrantTypes = [
+  'client_credentials',
+  'authorization_code',
+  'refresh_token',
+  // RFC 8693, for trading an API key for a JWT access token (src/oidc/apiKeys.ts).
+  'urn:ietf:params:oauth:grant-type:token-exchange',
+] as const;
+export type GrantType = (typeof supportedGrantTypes)[number];
+export const secretAuthMethods = ['client_secret_basic', 'client_secret_post'] as const;
+export const authMethods = [...secretAuthMethods, 'private_key_jwt'] as const;
+export type AuthMethod = (typeof authMethods)[number] | 'none';
+
+const grantType = z.enum(supportedGrantTypes, {
+  error: (issue) => `${JSON.stringify(issue.input)} is not one of ${supportedGrantTypes.join(', ')}`,
+});
+const clientName = text(200).trim().min(1, 'is required').describe('display name, shown on the consent page');
+const uris = z.array(uriText);
+/** A JWK Set: the keys' shape and that none is private are the service's rule (validateJwks). */
+const jwkSet = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
+
+export const clientCreateSchema = z.object({
+  name: clientName,
+  grant_types: z.array(grantType).min(1, 'at least one grant type is required'),
+  redirect_uris: uris.default([]),
+  post_logout_redirect_uris: uris.default([]).describe('where RP-initiated logout may send the user afterwards'),
+  scope: scopeText.default('').describe('the API scopes the client may ask for'),
+  public: z.boolean().default(false).describe('a browser or native app: no secret, PKCE only'),
+  token_endpoint_auth_method: z
+    .enum(authMethods, { error: () => `must be one of ${authMethods.join(', ')}` })
+    .optional()
+    .describe('client_secret_basic unless told (none for a public client)'),
+  jwks: jwkSet.optional().describe('the public keys of a private_key_jwt client (RFC 7523)'),
+  default_resource: uriText.optional().describe('the audience tokens are for when a request names none'),
+  always_issue_refresh_token: z.boolean().default(false).describe('refresh tokens even without offline_access'),
+});
+/** What a caller passes to `clients.create` (defaults may be left out). */
+export type ClientCreateInput = z.input<typeof clientCreateSchema>;
+
+export const clientUpdateSchema = z.object({
+  name: clientName.optional(),
+  redirect_uris: uris.optional(),
+  post_logout_redirect_uris: uris.optional(),
+  scope: scopeText.optional(),
+});
+export type ClientUpdateInput = z.input<typeof clientUpdateSchema>;
+
+export const clientSecretRotateSchema = z.object({ grace_seconds: graceSeconds });
+export type ClientSecretRotateInput = z.input<typeof clientSecretRotateSchema>;
+
+/**
+ * A client's metadata as stored (the `metadata` column): what oidc-provider is given, in its
+ * names. Parsed once when read, so nothing downstream casts it.
+ */
+export const storedClientMetadataSchema = z.object({
+  client_name: z.string(),
+  grant_types: z.array(z.string()),
+  redirect_uris: z.array(z.string()).default([]),
+  response_types: z.array(z.string()).default([]),
+  scope: z.string().default(''),
+  token_endpoint_auth_method: z.string(),
+  jwks: jwkSet.optional(),
+  default_resource: z.string().optional(),
+  post_logout_redirect_uris: z.array(z.string()).optional(),
+  always_issue_refresh_token: z.boolean().optional(),
+});
+export type StoredClientMetadata = z.output<typeof storedClientMetadataSchema>;

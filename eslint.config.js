@@ -32,6 +32,11 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS configuration files of tools that read them with require (dependency-cruiser).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     // The one browser script: the copy button on the API keys page.
     files: ['views/assets/*.js'],
     languageOptions: { globals: { document: 'readonly', navigator: 'readonly' } },

@@ -4,29 +4,41 @@
 //
 //   npm run bench                          SQLite, 8 s per scenario
 //   BENCH_DATABASE_URL=postgresql://… npm run bench   also PostgreSQL
-//   node --import tsx bench/run.ts --seconds 1 --out /tmp/x   (the smoke run the tests do)
-import { spawn, type ChildProcess } from 'node:child_process';
-import crypto from 'node:crypto';
+//   node --import tsx bench/run.ts --seconds 1 --connections 2 --out /tmp/x   (the smoke run the tests do)
+//
+// Flags: --seconds (8), --rounds (4), --connections (16), --out (bench/), --only (every scenario).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import * as client from 'openid-client';
-import { logInWithCode } from '../test/support/browser.ts';
+import { benchTarget, cli, logInWithCode, root, scratchSqlite, startPortcullis, startProcess, stopProcess } from './support.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? args[index + 1]! : fallback;
-};
-const SECONDS = Number(option('seconds', '8'));
+const { values: flags } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '4' },
+    connections: { type: 'string', default: '16' },
+    out: { type: 'string', default: path.join(root, 'bench') },
+    only: { type: 'string', default: '' },
+  },
+});
+
+/** A flag that must be a positive number. */
+function positive(name: keyof typeof flags, text: string): number {
+  const value = Number(text);
+  if (!(value > 0)) throw new Error(`--${name} must be a positive number, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+const SECONDS = positive('seconds', flags.seconds);
 /** Alternating rounds (Portcullis, ceiling) that share a scenario's seconds when the ceiling serves it too. */
-const ROUNDS = Number(option('rounds', '4'));
-const CONNECTIONS = Number(option('connections', '16'));
-const OUT = path.resolve(option('out', path.join(root, 'bench')));
+const ROUNDS = positive('rounds', flags.rounds);
+const CONNECTIONS = positive('connections', flags.connections);
+const OUT = path.resolve(flags.out);
 /** Only the scenarios whose names contain this text (for profiling one); all by default. */
-const ONLY = option('only', '');
+const ONLY = flags.only;
 /** Extra Node options for the Portcullis server, e.g. `--cpu-prof --cpu-prof-dir /tmp/prof`. */
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** The same for the ceiling, to profile it alongside. */
@@ -56,28 +68,6 @@ type Observed = Omit<Measure, 'scenario' | 'database' | 'target'>;
 
 /** What one scenario's load gave, before the server's memory and CPU are added. */
 type Load = Pick<Measure, 'rps' | 'p50' | 'p99' | 'errors'> & { requests: number };
-
-function startProcess(command: string[], env: Record<string, string>): Promise<{ child: ChildProcess; line: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, command, {
-      cwd: root,
-      env: { ...process.env, NODE_OPTIONS: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`did not start:\n${output}`)), 60_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk;
-      const line = output.split('\n').find((candidate) => candidate.startsWith('{') && candidate.includes('"url"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve({ child, line });
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
-    child.on('exit', (code) => reject(new Error(`exited ${code}:\n${output}`)));
-  });
-}
 
 /** Linux's USER_HZ: the unit of the CPU times in /proc/<pid>/stat. */
 const CLOCK_TICKS = 100;
@@ -152,56 +142,15 @@ async function loop(workers: number, work: (worker: number) => Promise<unknown>)
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 const formHeaders = (authorization: string) => ({ authorization, 'content-type': 'application/x-www-form-urlencoded' });
 
-async function runCli(env: Record<string, string>, cliArgs: string[], stdin = ''): Promise<Record<string, string>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'dist/cli/main.js'), ...cliArgs, '--json'], {
-      cwd: root,
-      env: { ...process.env, NODE_OPTIONS: '', ...env },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${cliArgs.join(' ')}: ${err}`))));
-    child.stdin.end(stdin);
-  });
-}
-
 async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceiling): Promise<Measure[]> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const issuer = `http://127.0.0.1:${port}`;
-  const env = {
-    NODE_ENV: 'production',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    ISSUER: issuer,
-    DATABASE_URL: databaseUrl,
-    COOKIE_KEYS: crypto.randomBytes(32).toString('base64url'),
-    KEY_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64url'),
-    HASH_PEPPER: crypto.randomBytes(32).toString('base64url'),
-    LOG_LEVEL: 'warn',
-    // Limits high enough never to answer 429 to the load generator (one client, one address).
-    TOKEN_RATE_LIMIT: '9999999/1m',
-    INTROSPECTION_RATE_LIMIT: '9999999/1m',
-    CLIENT_AUTH_FAILURE_LIMIT: '9999999/1m',
-    LOGIN_MAX_FAILURES: '1000',
-  };
+  const target = await benchTarget(databaseUrl);
+  const { url, env } = target;
   const audience = 'https://bench.example.com';
-  await runCli(env, ['migrate']);
-  // Logs at info, as in production, written to nowhere so the load generator does not read them
-  // (or, to look into an error, appended to the file BENCH_SERVER_LOG names).
+  await cli(env, ['migrate']);
+  // Its log goes nowhere, so the load generator does not read it (or, to look into an error, is
+  // appended to the file BENCH_SERVER_LOG names).
   const log = process.env.BENCH_SERVER_LOG ? fs.openSync(`${process.env.BENCH_SERVER_LOG}.${label}`, 'a') : 'ignore';
-  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, path.join(root, 'dist/cli/main.js'), 'serve'], {
-    cwd: root,
-    env: { ...process.env, NODE_OPTIONS: '', ...env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', log, log],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let waited = 0; ; waited += 100) {
-    if ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200) break;
-    if (waited > 60_000 || child.exitCode !== null) throw new Error('Portcullis did not start');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const child = await startPortcullis(target, { nodeArgs: SERVER_NODE_ARGS, log });
   const measures: Measure[] = [];
   const record = async (scenario: string, work: () => Promise<Load>) => {
     if (!scenario.includes(ONLY)) return;
@@ -229,18 +178,9 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
     );
   };
   try {
-    await runCli(env, ['resource', 'create', '--audience', audience, '--scope', 'read']);
-    const service = await runCli(env, [
-      'client',
-      'create',
-      '--name',
-      'bench',
-      '--grant',
-      'client_credentials',
-      '--scope',
-      'read admin:read',
-    ]);
-    const exchanger = await runCli(env, [
+    await cli(env, ['resource', 'create', '--audience', audience, '--scope', 'read']);
+    const service = await cli(env, ['client', 'create', '--name', 'bench', '--grant', 'client_credentials', '--scope', 'read admin:read']);
+    const exchanger = await cli(env, [
       'client',
       'create',
       '--name',
@@ -250,7 +190,7 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
       '--scope',
       'read',
     ]);
-    const app = await runCli(env, [
+    const app = await cli(env, [
       'client',
       'create',
       '--name',
@@ -262,8 +202,8 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
       '--redirect-uri',
       REDIRECT,
     ]);
-    await runCli(env, ['user', 'create', '--email', 'bench@example.com', '--password-stdin'], 'benchmark passphrase');
-    const { key } = await runCli(env, ['apikey', 'create', '--name', 'bench', '--scope', 'read', '--audience', audience]);
+    await cli(env, ['user', 'create', '--email', 'bench@example.com', '--password-stdin'], 'benchmark passphrase');
+    const { key } = await cli(env, ['apikey', 'create', '--name', 'bench', '--scope', 'read', '--audience', audience]);
     const auth = basic(service.client_id!, service.client_secret!);
     const ccBody = `grant_type=client_credentials&resource=${encodeURIComponent(audience)}`;
     const opaque = (
@@ -276,7 +216,7 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
         await fetch(`${url}/token`, {
           method: 'POST',
           headers: formHeaders(auth),
-          body: `grant_type=client_credentials&resource=${encodeURIComponent(`${issuer}/admin`)}`,
+          body: `grant_type=client_credentials&resource=${encodeURIComponent(`${url}/admin`)}`,
         })
       ).json()) as { access_token: string }
     ).access_token;
@@ -307,7 +247,7 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
       execute: [client.allowInsecureRequests],
     });
     const login = async () => {
-      const { tokens } = await logInWithCode(
+      const tokens = await logInWithCode(
         config,
         { scope: 'openid offline_access', prompt: 'consent' },
         { email: 'bench@example.com', password: 'benchmark passphrase', redirectUri: REDIRECT },
@@ -331,8 +271,7 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
     // Whole authorization-code flows (login page, password, consent, code exchange) per second.
     await record('authorization-code flow (login + consent + exchange)', () => loop(Math.min(CONNECTIONS, 4), login));
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await stopProcess(child);
     if (typeof log === 'number') fs.closeSync(log);
   }
   return measures;
@@ -360,7 +299,7 @@ interface Ceiling {
 
 /** Starts the ceiling (bench/ceiling.ts) and warms it up; it runs beside Portcullis for the whole run. */
 async function startCeiling(): Promise<Ceiling> {
-  const { child, line } = await startProcess([...CEILING_NODE_ARGS, '--import', 'tsx', path.join(root, 'bench/ceiling.ts')], {});
+  const { child, line } = await startProcess([...CEILING_NODE_ARGS, '--import', 'tsx', path.join(root, 'bench/ceiling.ts')]);
   const { url, client_id, client_secret, audience } = JSON.parse(line) as Record<string, string>;
   const auth = basic(client_id!, client_secret!);
   const opaque = (
@@ -373,10 +312,7 @@ async function startCeiling(): Promise<Ceiling> {
   return {
     pid: child.pid!,
     loads,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    },
+    stop: () => stopProcess(child),
   };
 }
 
@@ -457,13 +393,13 @@ function report(measures: Measure[]): string {
 
 const measures: Measure[] = [];
 const ceiling = await startCeiling();
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-bench-'));
+const sqlite = scratchSqlite();
 try {
-  measures.push(...(await benchPortcullis(`file:${path.join(scratch, 'bench.db')}`, 'sqlite', ceiling)));
+  measures.push(...(await benchPortcullis(sqlite.url, 'sqlite', ceiling)));
   if (process.env.BENCH_DATABASE_URL) measures.push(...(await benchPortcullis(process.env.BENCH_DATABASE_URL, 'postgres', ceiling)));
 } finally {
   await ceiling.stop();
-  fs.rmSync(scratch, { recursive: true, force: true });
+  sqlite.remove();
 }
 fs.mkdirSync(OUT, { recursive: true });
 const existingNotes = fs.existsSync(path.join(OUT, 'NOTES.md')) ? `\n${fs.readFileSync(path.join(OUT, 'NOTES.md'), 'utf8')}` : '';

@@ -3,7 +3,13 @@
 // from the client-credentials grant; the JWT is checked against the live signing keys.
 import type { Middleware } from 'koa';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { scopeWords } from '../oauth/index.ts';
 import { ADMIN_SCOPES, adminAudience } from '../resources/index.ts';
+
+/** What the guard leaves for the routes: the admin client it let in. */
+export interface AdminState {
+  adminClientId?: string;
+}
 
 function challenge(
   status: 401 | 403,
@@ -26,7 +32,7 @@ export function requireAdminScope(
   publicJwks: () => JSONWebKeySet,
   scope: string,
   clientScope: (clientId: string) => Promise<Set<string> | undefined>,
-): Middleware {
+): Middleware<AdminState> {
   let cachedFor: JSONWebKeySet | undefined;
   let keys: ReturnType<typeof createLocalJWKSet> | undefined;
   return async function authorizeAdmin(ctx, next) {
@@ -52,16 +58,12 @@ export function requireAdminScope(
         // scope away ends its admin access at once, not when its token expires.
         const current = await clientScope(payload.client_id);
         if (!current) throw new Error('client no longer exists');
-        const scopes = new Set(
-          String(payload.scope ?? '')
-            .split(' ')
-            .filter((item) => current.has(item)),
-        );
+        const scopes = new Set(scopeWords(payload.scope).filter((item) => current.has(item)));
         // admin:write includes reading.
         if (!scopes.has(scope) && !(scope === ADMIN_SCOPES.read && scopes.has(ADMIN_SCOPES.write))) {
           refusal = challenge(403, 'insufficient_scope', `this needs the ${scope} scope`, scope);
         } else {
-          ctx.state.adminClientId = String(payload.client_id ?? payload.sub);
+          ctx.state.adminClientId = payload.client_id;
         }
       } catch {
         refusal = challenge(401, 'invalid_token', 'the access token is not valid for the admin API');

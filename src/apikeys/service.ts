@@ -1,16 +1,19 @@
 // API keys: long-lived credentials that identify an application. Shown once; stored only as
 // HMAC-SHA256 under the pepper (a 196-bit random key needs no slow hash, and a fast one keeps
 // every check cheap) with a short display prefix; scoped to API resources; rate-limited;
-// rotated with a grace period; revoked at once.
+// rotated with a grace period; revoked at once. What a new key's settings may be is in schema.ts
+// (shapes and bounds) and rules.ts (audiences, owners, people's keys).
 import crypto from 'node:crypto';
-import type { AuditAggregator, AuditLog } from '../audit/index.ts';
+import { actorFields, type Actor, type AuditAggregator, type AuditLog } from '../audit/index.ts';
 import { keyedHash } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
-import { hasControlCharacters, isStorableText, normalizeScope } from '../oauth/index.ts';
-import { parseRateLimit, sourceOf } from '../limits/index.ts';
+import { isStorableText, parseInput } from '../oauth/index.ts';
+import { sourceOf } from '../limits/index.ts';
 import type { ResourceService } from '../resources/index.ts';
 import { generateApiKey, parseApiKey } from './format.ts';
+import { createKeyRules, type KeySettings, type PersonalKeyDays } from './rules.ts';
+import { apiKeyRotateSchema, type ApiKeyCreateInput, type ApiKeyRotateInput } from './schema.ts';
 
 export interface ApiKeySummary {
   id: string;
@@ -25,16 +28,6 @@ export interface ApiKeySummary {
   last_used_at: string | null;
   use_count: number;
   revoked_at: string | null;
-}
-
-export interface CreateApiKeyInput {
-  name: string;
-  scope: string;
-  audiences?: string[];
-  expiresInSeconds?: number;
-  ownerUserId?: string;
-  ownerClientId?: string;
-  rateLimit?: string;
 }
 
 export type VerifiedApiKey = ApiKeySummary & { subject: string };
@@ -73,12 +66,10 @@ export interface ApiKeyServiceOptions {
   auditAggregates: AuditAggregator;
   resources: ResourceService;
   /** Lifetimes of keys owned by people, in days: they always expire. */
-  userKeyDays?: { default: number; max: number };
+  userKeyDays?: PersonalKeyDays;
   /** Told the outcome of every verification (for metrics). */
   onVerify?: (outcome: 'valid' | Exclude<Verification, { ok: true }>['reason']) => void;
 }
-
-type Actor = { type: 'admin' | 'user'; id?: string };
 
 export function createApiKeyService({
   prisma,
@@ -114,92 +105,45 @@ export function createApiKeyService({
     row.expiresAt ?? (row.ownerUserId ? new Date(row.createdAt.getTime() + userKeyDays.max * 86_400_000) : null);
   const summary = (row: Row) => summarize(row, expiryOf(row));
 
-  async function validate(input: CreateApiKeyInput, actor: Actor = { type: 'admin' }) {
-    const name = input.name?.trim();
-    if (!name) throw new InputError('name', 'is required');
-    if (name.length > 200 || hasControlCharacters(name))
-      throw new InputError('name', 'must be at most 200 characters, without control characters');
-    const scopes = normalizeScope(input.scope).split(' ').filter(Boolean);
-    if (scopes.length === 0) throw new InputError('scope', 'at least one scope is required');
-    const audiences = [...new Set(input.audiences ?? [])];
-    const accepted = new Set<string>();
-    for (const audience of audiences) {
-      const resource = await resources.findByAudience(audience);
-      if (!resource) throw new InputError('audience', `no API resource has audience ${audience}`);
-      for (const scope of resource.scope.split(' ')) accepted.add(scope);
-    }
-    const outside = audiences.length ? scopes.find((scope) => !accepted.has(scope)) : undefined;
-    if (outside) throw new InputError('scope', `${outside} is not accepted by any of the key's audiences`);
-    if (actor.type === 'user') {
-      // A person's own key carries only what an administrator made available to people for the
-      // API (the resource's personal_key_scope): never what they consented to for some app,
-      // which any person can give themselves by starting a login.
-      if (audiences.length === 0) throw new InputError('audience', 'choose the API the key is for');
-      const offered = new Set<string>();
-      for (const audience of audiences) {
-        const personal = (await resources.findByAudience(audience))!.personal_key_scope.split(' ').filter(Boolean);
-        if (personal.length === 0) throw new InputError('audience', `people may not make keys for ${audience}`);
-        for (const scope of personal) offered.add(scope);
-      }
-      const beyond = scopes.find((scope) => !offered.has(scope));
-      if (beyond !== undefined) throw new InputError('scope', `${beyond} is not a scope people may put on keys of their own for this API`);
-    }
-    if (input.ownerUserId && input.ownerClientId) throw new InputError('owner', 'a key has one owner: a user or a client');
-    if (input.ownerUserId !== undefined && !isStorableText(input.ownerUserId)) throw new InputError('owner_user', 'no such user');
-    if (input.ownerClientId !== undefined && !isStorableText(input.ownerClientId)) throw new InputError('owner_client', 'no such client');
-    if (input.ownerUserId && !(await prisma.user.findUnique({ where: { id: input.ownerUserId }, select: { id: true } }))) {
-      throw new InputError('owner_user', 'no such user');
-    }
-    if (input.ownerClientId && !(await prisma.client.findUnique({ where: { id: input.ownerClientId }, select: { id: true } }))) {
-      throw new InputError('owner_client', 'no such client');
-    }
-    if (
-      input.expiresInSeconds !== undefined &&
-      (!Number.isInteger(input.expiresInSeconds) || input.expiresInSeconds < 60 || input.expiresInSeconds > 5 * 365 * 86400)
-    ) {
-      throw new InputError('expires_in', 'must be from 1 minute to 5 years');
-    }
-    // A person's key always expires (USER_API_KEY_DEFAULT_DAYS unless chosen, at most
-    // USER_API_KEY_MAX_DAYS): a forgotten key of a person who left must not live for ever.
-    let expiresInSeconds = input.expiresInSeconds;
-    if (input.ownerUserId) {
-      expiresInSeconds ??= userKeyDays.default * 86_400;
-      if (expiresInSeconds > userKeyDays.max * 86_400)
-        throw new InputError('expires_in', `a key owned by a person lives at most ${userKeyDays.max} days`);
-    }
-    const rateLimit = input.rateLimit === undefined ? null : parseRateLimit(input.rateLimit).canonical;
-    return { name, scopes, audiences, rateLimit, expiresInSeconds };
-  }
+  const rules = createKeyRules({ prisma, resources, userKeyDays });
 
-  async function insert(
-    valid: Awaited<ReturnType<typeof validate>>,
-    input: CreateApiKeyInput,
-    db: Pick<Prisma, 'apiKey'> = prisma,
-    expiresAt?: Date | null,
-  ) {
+  async function insert(settings: KeySettings, db: Pick<Prisma, 'apiKey'> = prisma, expiresAt?: Date | null) {
     const key = generateApiKey(prefix);
     const row = await db.apiKey.create({
       data: {
         id: crypto.randomUUID(),
-        name: valid.name,
+        name: settings.name,
         displayPrefix: parseApiKey(key, [prefix])!.display,
         keyHash: keyedHash(pepper, key),
-        ownerUserId: input.ownerUserId ?? null,
-        ownerClientId: input.ownerClientId ?? null,
-        scopes: valid.scopes,
-        audiences: valid.audiences,
-        rateLimit: valid.rateLimit,
+        ownerUserId: settings.ownerUserId,
+        ownerClientId: settings.ownerClientId,
+        scopes: settings.scopes,
+        audiences: settings.audiences,
+        rateLimit: settings.rateLimit,
         expiresAt:
-          expiresAt !== undefined ? expiresAt : valid.expiresInSeconds ? new Date(Date.now() + valid.expiresInSeconds * 1000) : null,
+          expiresAt !== undefined ? expiresAt : settings.expiresInSeconds ? new Date(Date.now() + settings.expiresInSeconds * 1000) : null,
       },
     });
     return { key, row };
   }
 
-  async function findOwned(id: string, ownerUserId?: string): Promise<Row> {
+  /** A key by id; a person acting for themselves finds only their own (anyone else's is not found). */
+  async function findFor(id: string, actor: Actor): Promise<Row> {
     const row = typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id) ? await prisma.apiKey.findUnique({ where: { id } }) : null;
-    if (!row || (ownerUserId !== undefined && row.ownerUserId !== ownerUserId)) throw new NotFoundError(`API key ${id}`);
+    if (!row || (actor.type === 'user' && row.ownerUserId !== actor.id)) throw new NotFoundError(`API key ${id}`);
     return row;
+  }
+
+  /** What a rotation asks of the rules: the old key's settings, in the inputs' own names. */
+  function settingsOf(old: Row): ApiKeyCreateInput {
+    return {
+      name: old.name,
+      scope: (old.scopes as string[]).join(' '),
+      audiences: old.audiences as string[],
+      ...(old.ownerUserId ? { owner_user_id: old.ownerUserId } : {}),
+      ...(old.ownerClientId ? { owner_client_id: old.ownerClientId } : {}),
+      ...(old.rateLimit ? { rate_limit: old.rateLimit } : {}),
+    };
   }
 
   let flushing: Promise<void> | undefined;
@@ -229,13 +173,11 @@ export function createApiKeyService({
   return {
     prefix,
 
-    async create(input: CreateApiKeyInput, actor: Actor = { type: 'admin' }) {
-      const valid = await validate(input, actor);
-      const { key, row } = await insert(valid, input);
+    async create(input: ApiKeyCreateInput, actor: Actor) {
+      const { key, row } = await insert(await rules.settle(input, actor));
       await audit.record({
         type: 'api_key.created',
-        actorType: actor.type,
-        ...(actor.id ? { actorId: actor.id } : {}),
+        ...actorFields(actor),
         subject: row.id,
         outcome: 'success',
         details: { display_prefix: row.displayPrefix },
@@ -251,41 +193,30 @@ export function createApiKeyService({
       return rows.map(summary);
     },
 
-    async revoke(id: string, { ownerUserId, actor = { type: 'admin' } }: { ownerUserId?: string; actor?: Actor } = {}) {
-      const row = await findOwned(id, ownerUserId);
+    async revoke(id: string, actor: Actor) {
+      const row = await findFor(id, actor);
       if (!row.revokedAt) await prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
       for (const [hash, entry] of cache) if (entry.row?.id === id) cache.delete(hash);
       await audit.record({
         type: 'api_key.revoked',
-        actorType: actor.type,
-        ...(actor.id ? { actorId: actor.id } : {}),
+        ...actorFields(actor),
         subject: id,
         outcome: 'success',
       });
       return summary((await prisma.apiKey.findUnique({ where: { id } }))!);
     },
 
-    /** A new key with the same settings; the old one keeps working for `graceSeconds`. */
-    async rotate(
-      id: string,
-      graceSeconds: number,
-      { ownerUserId, actor = { type: 'admin' } }: { ownerUserId?: string; actor?: Actor } = {},
-    ) {
-      if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 90 * 86400)
-        throw new InputError('grace', 'must be from 0 seconds to 90 days');
-      const old = await findOwned(id, ownerUserId);
+    /**
+     * A new key with the same settings, checked again by today's rules; the old one keeps
+     * working for `grace_seconds`.
+     */
+    async rotate(id: string, input: ApiKeyRotateInput, actor: Actor) {
+      const { grace_seconds: graceSeconds } = parseInput(apiKeyRotateSchema, input);
+      const old = await findFor(id, actor);
       if (old.revokedAt) throw new InputError('id', 'a revoked key cannot be rotated');
       const oldExpiry = expiryOf(old);
       if (oldExpiry && oldExpiry.getTime() <= Date.now()) throw new InputError('id', 'an expired key cannot be rotated');
-      const input: CreateApiKeyInput = {
-        name: old.name,
-        scope: (old.scopes as string[]).join(' '),
-        audiences: old.audiences as string[],
-        ...(old.ownerUserId ? { ownerUserId: old.ownerUserId } : {}),
-        ...(old.ownerClientId ? { ownerClientId: old.ownerClientId } : {}),
-        ...(old.rateLimit ? { rateLimit: old.rateLimit } : {}),
-      };
-      const valid = await validate(input, actor);
+      const settings = await rules.settle(settingsOf(old), actor);
       // The new key ends when the old one would have (a person's key always ends: expiryOf).
       const newExpiresAt = oldExpiry;
       const graceEnds = new Date(Date.now() + graceSeconds * 1000);
@@ -298,13 +229,12 @@ export function createApiKeyService({
           data: { expiresAt: oldEnds },
         });
         if (count !== 1) throw new ConflictError('the key was rotated or revoked at the same time; look again');
-        return insert(valid, input, tx, newExpiresAt);
+        return insert(settings, tx, newExpiresAt);
       });
       cache.clear();
       await audit.record({
         type: 'api_key.rotated',
-        actorType: actor.type,
-        ...(actor.id ? { actorId: actor.id } : {}),
+        ...actorFields(actor),
         subject: id,
         outcome: 'success',
         details: { new_id: row.id, grace_seconds: graceSeconds },
@@ -365,7 +295,12 @@ export function createApiKeyService({
       return { ok: true, key: { ...summary(row), subject: row.ownerUserId ?? row.ownerClientId ?? `apikey:${row.id}` } };
     },
 
-    /** Whether a key is still good, by id (for JWTs exchanged from it): not revoked or expired, and its owner live. */
+    /**
+     * Whether the key with this id is still good (asked for JWTs exchanged from it): it exists,
+     * is not revoked, has not expired (a person's key without an expiry ends USER_API_KEY_MAX_DAYS
+     * after it was made), and its owner, if it has one, exists and is not a disabled person. Unlike
+     * verify(), it reads the database every time.
+     */
     async isActive(id: string): Promise<boolean> {
       if (!isStorableText(id)) return false;
       const row = await prisma.apiKey.findUnique({
@@ -374,6 +309,9 @@ export function createApiKeyService({
       });
       return Boolean(row && !row.revokedAt && (expiryOf(row)?.getTime() ?? Infinity) > Date.now() && (await ownerIsLive(row)));
     },
+
+    /** The lifetimes a person may choose for a key of their own, in days; the default selected. */
+    personalKeyLifetimes: rules.personalKeyLifetimes,
 
     /** Forgets cached verifications at once (after an owner was deleted or disabled here). */
     forgetCached() {

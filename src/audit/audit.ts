@@ -3,7 +3,8 @@
 import crypto from 'node:crypto';
 import type { Prisma } from '../db/index.ts';
 import { InputError } from '../errors/index.ts';
-import { isStorableText } from '../oauth/index.ts';
+import { parseInput } from '../oauth/index.ts';
+import { auditQuerySchema, type AuditQuery } from './schema.ts';
 
 export type ActorType = 'user' | 'client' | 'admin' | 'system';
 
@@ -20,19 +21,20 @@ export interface AuditEventInput {
 
 export interface AuditLog {
   record(event: AuditEventInput): Promise<void>;
-  /** Events newest first, filtered, a page at a time; `cursor` is the last id of the previous page. */
-  query(filter: {
-    since?: Date;
-    until?: Date;
-    type?: string;
-    actor?: string;
-    subject?: string;
-    limit: number;
-    cursor?: string;
-  }): Promise<{ events: (AuditEventInput & { id: string; at: string })[]; next_cursor: string | null }>;
+  /**
+   * Events newest first, filtered, a page at a time (`limit`, 50 unless told, at most 500);
+   * `cursor` is the `next_cursor` of the previous page. `since` and `until` are ISO 8601.
+   */
+  query(input: AuditQuery): Promise<{ events: (AuditEventInput & { id: string; at: string })[]; next_cursor: string | null }>;
   /** Deletes events older than `before` (retention). Returns how many went. */
   purgeBefore(before: Date): Promise<number>;
 }
+
+/** Prisma's JSON input type cannot name `unknown` values; details are plain JSON by contract. */
+const json = (details: Record<string, unknown>): object => details;
+/** Details are only ever written as an object (record). */
+const isDetails = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function createAuditLog(prisma: Prisma): AuditLog {
   return {
@@ -47,14 +49,15 @@ export function createAuditLog(prisma: Prisma): AuditLog {
           ip: event.ip ?? null,
           userAgent: event.userAgent ?? null,
           outcome: event.outcome,
-          ...(event.details ? { details: event.details as object } : {}),
+          ...(event.details ? { details: json(event.details) } : {}),
         },
       });
     },
-    async query({ since, until, type, actor, subject, limit, cursor }) {
-      for (const [field, value] of Object.entries({ type, actor, subject, cursor })) {
-        if (value !== undefined && !isStorableText(value)) throw new InputError(field, 'is not a valid value');
-      }
+    async query(input) {
+      // The schema's text() refuses control characters (NUL among them), so every value can be queried.
+      const { type, actor, subject, limit, cursor, ...range } = parseInput(auditQuerySchema, input);
+      const since = range.since === undefined ? undefined : new Date(range.since);
+      const until = range.until === undefined ? undefined : new Date(range.until);
       const after = cursor ? await prisma.auditEvent.findUnique({ where: { id: cursor }, select: { at: true, id: true } }) : null;
       // A cursor that names no event (mistyped, or purged since) must not restart from page one.
       if (cursor && !after) throw new InputError('cursor', 'names no event; start again without a cursor');
@@ -81,7 +84,7 @@ export function createAuditLog(prisma: Prisma): AuditLog {
           ...(row.ip ? { ip: row.ip } : {}),
           ...(row.userAgent ? { userAgent: row.userAgent } : {}),
           outcome: row.outcome as 'success' | 'failure',
-          ...(row.details ? { details: row.details as Record<string, unknown> } : {}),
+          ...(isDetails(row.details) ? { details: row.details } : {}),
         })),
         next_cursor: rows.length > limit ? page.at(-1)!.id : null,
       };

@@ -56,18 +56,23 @@ export type ClientSecretRotateInput = z.input<typeof clientSecretRotateSchema>;
 
 /**
  * A client's metadata as stored (the `metadata` column): what oidc-provider is given, in its
- * names. Parsed once when read, so nothing downstream casts it.
+ * names. Parsed once when read (readMetadata), so nothing downstream casts it. Loose: a row may
+ * carry metadata oidc-provider understands that no surface sets yet (dpop_bound_access_tokens,
+ * set in the row by an operator), and it must reach oidc-provider and survive an update.
  */
-export const storedClientMetadataSchema = z.object({
+const storedClientFields = {
   client_name: z.string(),
-  grant_types: z.array(z.string()),
+  grant_types: z.array(z.enum(supportedGrantTypes)),
   redirect_uris: z.array(z.string()).default([]),
-  response_types: z.array(z.string()).default([]),
+  response_types: z.array(z.literal('code')).default([]),
   scope: z.string().default(''),
-  token_endpoint_auth_method: z.string(),
+  token_endpoint_auth_method: z.enum([...authMethods, 'none']),
   jwks: jwkSet.optional(),
   default_resource: z.string().optional(),
   post_logout_redirect_uris: z.array(z.string()).optional(),
   always_issue_refresh_token: z.boolean().optional(),
-});
+};
+export const storedClientMetadataSchema = z.looseObject(storedClientFields);
+/** The named fields of stored metadata (without the loose rest, which `Omit` would flatten). */
+export type StoredClientFields = z.output<z.ZodObject<typeof storedClientFields>>;
 export type StoredClientMetadata = z.output<typeof storedClientMetadataSchema>;

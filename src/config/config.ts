@@ -20,76 +20,89 @@ const secondsSchema = (fallback: number, max = 365 * 24 * 3600) => z.coerce.numb
 const rateSchema = (fallback: string) =>
   z.string().refine(isRateLimit, 'a rate such as 600/1m (at most one day per window)').default(fallback);
 
-interface VariableSpec {
+/** What `.env.example` says about a variable. */
+interface VariableDoc {
   description: string;
-  schema: z.ZodType;
   /** The line written in `.env.example` (commented out when the default is fine). */
   example: string;
 }
 
+/** Each variable's documentation, kept beside its schema (zod's registries are made for this). */
+const documentation = z.registry<VariableDoc>();
+
+/**
+ * Documents a variable and returns its schema unchanged, so `configVariables` is an object of
+ * schemas with their precise types and `z.object(configVariables)` parses the whole environment
+ * into a typed value.
+ */
+function variable<S extends z.ZodType>({ schema, ...doc }: VariableDoc & { schema: S }): S {
+  documentation.add(schema, doc);
+  return schema;
+}
+
 /** Every variable Portcullis reads, with what it means. Order is the order of `.env.example`. */
 export const configVariables = {
-  NODE_ENV: {
+  NODE_ENV: variable({
     description: '`production` turns on the production checks (https issuer, no built-in secrets).',
     schema: z.enum(['development', 'production', 'test']).default('development'),
     example: 'development',
-  },
-  PORT: {
+  }),
+  PORT: variable({
     description: 'TCP port the HTTP server listens on (0 picks a free one).',
     schema: z.coerce.number().int().min(0).max(65535).default(3000),
     example: '3000',
-  },
-  HOST: {
+  }),
+  HOST: variable({
     description: 'Address the HTTP server binds to.',
     schema: z.string().min(1).default('0.0.0.0'),
     example: '0.0.0.0',
-  },
-  ISSUER: {
+  }),
+  ISSUER: variable({
     description: 'The issuer identifier: the public base URL of this server, without a trailing slash. Defaults to http://localhost:PORT.',
     schema: z.url().optional(),
     example: 'http://localhost:3000',
-  },
-  DATABASE_URL: {
+  }),
+  DATABASE_URL: variable({
     description: 'file:PATH for SQLite (the embedded default) or postgresql://USER:PASSWORD@HOST:PORT/DB for PostgreSQL.',
     schema: z
       .string()
       .regex(/^(file:|postgres(ql)?:\/\/)/, 'must start with file: or postgresql://')
       .default('file:./data/portcullis.db'),
     example: 'file:./data/portcullis.db',
-  },
-  COOKIE_KEYS: {
+  }),
+  COOKIE_KEYS: variable({
     description: 'Comma-separated keys that sign cookies, newest first (each at least 32 characters). Add a new key in front to rotate.',
     schema: z.string().default(developmentSecrets.COOKIE_KEYS),
     example: developmentSecrets.COOKIE_KEYS,
-  },
-  KEY_ENCRYPTION_KEY: {
+  }),
+  KEY_ENCRYPTION_KEY: variable({
     description:
       '32 random bytes, base64url (43 characters): encrypts signing keys at rest. Generate with: node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))"',
     schema: z.string().default(developmentSecrets.KEY_ENCRYPTION_KEY),
     example: developmentSecrets.KEY_ENCRYPTION_KEY,
-  },
-  HASH_PEPPER: {
+  }),
+  HASH_PEPPER: variable({
     description:
       'Secret (at least 32 characters) keying the hashes of client secrets, API keys and stored token ids. Changing it invalidates all of them.',
     schema: z.string().default(developmentSecrets.HASH_PEPPER),
     example: developmentSecrets.HASH_PEPPER,
-  },
-  SIGNING_KEY_ALG: {
+  }),
+  SIGNING_KEY_ALG: variable({
     description: 'Algorithm of signing keys Portcullis creates: ES256 (default) or RS256.',
     schema: z.enum(['ES256', 'RS256']).default('ES256'),
     example: 'ES256',
-  },
-  ACCESS_TOKEN_TTL_SECONDS: {
+  }),
+  ACCESS_TOKEN_TTL_SECONDS: variable({
     description: 'Lifetime of access tokens for userinfo (tokens for an API live as long as that API says). 60 to 3600.',
     schema: z.coerce.number().int().min(60).max(3600).default(900),
     example: '900',
-  },
-  ID_TOKEN_TTL_SECONDS: {
+  }),
+  ID_TOKEN_TTL_SECONDS: variable({
     description: 'Lifetime of ID tokens. 60 to 86400.',
     schema: z.coerce.number().int().min(60).max(86_400).default(3600),
     example: '3600',
-  },
-  REFRESH_TOKEN_IDLE_SECONDS: {
+  }),
+  REFRESH_TOKEN_IDLE_SECONDS: variable({
     description: 'A refresh token unused this long expires (each rotation starts the clock again).',
     schema: z.coerce
       .number()
@@ -98,8 +111,8 @@ export const configVariables = {
       .max(365 * 86_400)
       .default(14 * 86_400),
     example: '1209600',
-  },
-  REFRESH_TOKEN_ABSOLUTE_SECONDS: {
+  }),
+  REFRESH_TOKEN_ABSOLUTE_SECONDS: variable({
     description: 'No refresh token lives longer than this after the login that started its chain.',
     schema: z.coerce
       .number()
@@ -108,18 +121,18 @@ export const configVariables = {
       .max(2 * 365 * 86_400)
       .default(90 * 86_400),
     example: '7776000',
-  },
-  JWKS_MAX_AGE_SECONDS: {
+  }),
+  JWKS_MAX_AGE_SECONDS: variable({
     description: 'How long verifiers may cache the JWKS (Cache-Control max-age). A new key is published this long before it signs.',
     schema: secondsSchema(600, 24 * 3600),
     example: '600',
-  },
-  KEYS_POLL_INTERVAL_SECONDS: {
+  }),
+  KEYS_POLL_INTERVAL_SECONDS: variable({
     description: 'How often each instance checks the database for rotated signing keys and swaps them in.',
     schema: secondsSchema(5, 3600),
     example: '5',
-  },
-  KEY_ROTATION_INTERVAL_SECONDS: {
+  }),
+  KEY_ROTATION_INTERVAL_SECONDS: variable({
     description: 'Rotate signing keys on this schedule (0 turns it off). Defaults to 30 days in production and off otherwise.',
     schema: z.coerce
       .number()
@@ -128,8 +141,8 @@ export const configVariables = {
       .max(10 * 365 * 24 * 3600)
       .optional(),
     example: '0',
-  },
-  API_KEY_PREFIX: {
+  }),
+  API_KEY_PREFIX: variable({
     description:
       'Prefix of the API keys this server issues and accepts, e.g. pcl_live or pcl_test. Defaults to pcl_live in production and pcl_test otherwise.',
     schema: z
@@ -138,137 +151,119 @@ export const configVariables = {
       .max(32)
       .optional(),
     example: 'pcl_test',
-  },
-  REDIS_URL: {
+  }),
+  REDIS_URL: variable({
     description: 'redis://HOST:PORT: share rate-limit counters between instances. Without it each instance counts alone.',
     schema: z
       .string()
       .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
       .optional(),
     example: '',
-  },
-  TRUST_PROXY_HOPS: {
+  }),
+  TRUST_PROXY_HOPS: variable({
     description:
       'How many reverse proxies in front of Portcullis to trust for X-Forwarded-For/-Proto/-Host (0: none, the default). Set it to the number of proxies you run, never more.',
     schema: z.coerce.number().int().min(0).max(10).default(0),
     example: '0',
-  },
-  TOKEN_RATE_LIMIT: {
+  }),
+  TOKEN_RATE_LIMIT: variable({
     description:
       'Token endpoint requests allowed per authenticated client, e.g. 600/1m. Counted after the client has authenticated, so nobody else can spend it.',
     schema: rateSchema('600/1m'),
     example: '600/1m',
-  },
-  CLIENT_AUTH_FAILURE_LIMIT: {
+  }),
+  CLIENT_AUTH_FAILURE_LIMIT: variable({
     description:
       "Failed client authentications (and requests that never authenticate) allowed per source address at the token, introspection and revocation endpoints, e.g. 30/1m. Counted apart from every client's own limit.",
     schema: rateSchema('30/1m'),
     example: '30/1m',
-  },
-  INTROSPECTION_RATE_LIMIT: {
+  }),
+  INTROSPECTION_RATE_LIMIT: variable({
     description: 'Introspection requests allowed per authenticated calling client (resource server), e.g. 6000/1m.',
     schema: rateSchema('6000/1m'),
     example: '6000/1m',
-  },
-  LOGIN_MAX_FAILURES: {
+  }),
+  LOGIN_MAX_FAILURES: variable({
     description:
       'Password checks allowed per account from one network (IPv4 /24, IPv6 /64) in 15 minutes before that account is locked for that network for a while.',
     schema: z.coerce.number().int().min(1).max(1000).default(5),
     example: '5',
-  },
-  LOGIN_ACCOUNT_MAX_FAILURES: {
+  }),
+  LOGIN_ACCOUNT_MAX_FAILURES: variable({
     description:
       'Failed logins allowed per account from all networks together in a day; past it no password is checked for the account until the day is over. The slow, global bound on guessing one account.',
     schema: z.coerce.number().int().min(1).max(100_000).default(100),
     example: '100',
-  },
-  LOGIN_IP_MAX_FAILURES: {
+  }),
+  LOGIN_IP_MAX_FAILURES: variable({
     description:
       'Failed logins allowed per source address (all accounts together) in 15 minutes: bounds the password-hashing work one address can cause.',
     schema: z.coerce.number().int().min(1).max(100_000).default(30),
     example: '30',
-  },
-  LOGIN_LOCK_SECONDS: {
+  }),
+  LOGIN_LOCK_SECONDS: variable({
     description: "The first lock's length after too many failed logins; each further lock the same day doubles it (up to a day).",
     schema: z.coerce.number().int().min(1).max(86_400).default(60),
     example: '60',
-  },
-  USER_API_KEY_DEFAULT_DAYS: {
+  }),
+  USER_API_KEY_DEFAULT_DAYS: variable({
     description: 'Lifetime, in days, of an API key a person makes for themselves when they do not choose one.',
     schema: z.coerce.number().int().min(1).max(3650).default(90),
     example: '90',
-  },
-  USER_API_KEY_MAX_DAYS: {
+  }),
+  USER_API_KEY_MAX_DAYS: variable({
     description: 'The longest, in days, an API key owned by a person may live (keys of people always expire).',
     schema: z.coerce.number().int().min(1).max(3650).default(365),
     example: '365',
-  },
-  RECENT_SIGN_IN_SECONDS: {
+  }),
+  RECENT_SIGN_IN_SECONDS: variable({
     description:
       'Creating or rotating an API key on the developer page needs a sign-in at most this old, or the password again (sudo mode).',
     schema: z.coerce.number().int().min(1).max(86_400).default(600),
     example: '600',
-  },
-  AUDIT_RETENTION_DAYS: {
+  }),
+  AUDIT_RETENTION_DAYS: variable({
     description: 'Audit events older than this many days are deleted.',
     schema: z.coerce.number().int().min(1).max(3650).default(365),
     example: '365',
-  },
-  PURGE_INTERVAL_SECONDS: {
+  }),
+  PURGE_INTERVAL_SECONDS: variable({
     description: 'How often expired tokens, sessions and other artifacts are deleted from the database.',
     schema: secondsSchema(600, 2_147_483),
     example: '600',
-  },
-  SQLITE_SYNCHRONOUS: {
+  }),
+  SQLITE_SYNCHRONOUS: variable({
     description:
       "SQLite only: `normal` (the default, and better-sqlite3's own for WAL) syncs the write-ahead log to disk at checkpoints, `full` at every commit. Either survives a crash of the process; after a power loss or OS crash `normal` may lose the last commits (never corrupts); `full` makes every write slower.",
     schema: z.enum(['normal', 'full']).default('normal'),
     example: 'normal',
-  },
-  LOG_LEVEL: {
+  }),
+  LOG_LEVEL: variable({
     description: 'Log level: fatal, error, warn, info, debug, trace or silent.',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     example: 'info',
-  },
-} satisfies Record<string, VariableSpec>;
+  }),
+};
 
 export type VariableName = keyof typeof configVariables;
 
-export interface Config {
-  production: boolean;
-  port: number;
-  host: string;
-  issuer: string;
-  databaseUrl: string;
-  cookieKeys: string[];
-  keyEncryptionKey: Uint8Array;
-  hashPepper: string;
-  signingKeyAlg: 'ES256' | 'RS256';
-  lifetimes: { accessToken: number; idToken: number; refreshTokenIdle: number; refreshTokenAbsolute: number };
-  jwksMaxAgeSeconds: number;
-  keysPollIntervalSeconds: number;
-  keyRotationIntervalSeconds: number;
-  apiKeyPrefix: string;
-  redisUrl: string | undefined;
-  login: { maxFailures: number; accountMaxFailures: number; ipMaxFailures: number; lockSeconds: number };
-  trustProxyHops: number;
-  tokenRateLimit: string;
-  clientAuthFailureLimit: string;
-  introspectionRateLimit: string;
-  userApiKeyDays: { default: number; max: number };
-  recentSignInSeconds: number;
-  /** The names of the built-in development secrets this configuration uses (warned about at start). */
-  developmentSecretsInUse: string[];
-  auditRetentionDays: number;
-  purgeIntervalSeconds: number;
-  logLevel: string;
-  sqliteSynchronous: 'normal' | 'full';
+const configSchema = z.object(configVariables);
+
+/** The environment as the schemas read it: every variable, typed, defaults applied. */
+type RawConfig = z.output<typeof configSchema>;
+
+/** Portcullis's configuration, as `loadConfig` builds it from the variables. */
+export type Config = ReturnType<typeof buildConfig>;
+
+interface Problem {
+  variable: string;
+  message: string;
 }
 
 /** Thrown when the environment does not describe a valid configuration. Lists every problem. */
 export class ConfigError extends Error {
-  readonly problems: { variable: string; message: string }[];
-  constructor(problems: { variable: string; message: string }[]) {
+  readonly problems: Problem[];
+  constructor(problems: Problem[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
     this.name = 'ConfigError';
     this.problems = problems;
@@ -284,122 +279,150 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /** Reads the configuration from `env`. Throws ConfigError naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const problems: { variable: string; message: string }[] = [];
-  const values: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(configVariables) as [VariableName, VariableSpec][]) {
-    const raw = env[name] === '' ? undefined : env[name];
-    const result = spec.schema.safeParse(raw);
-    if (result.success) values[name] = result.data;
-    else problems.push({ variable: name, message: result.error.issues.map((issue) => issue.message).join('; ') });
-  }
+  const values = parseVariables(env);
+  const config = buildConfig(values);
+  const problems = [...issuerProblems(config), ...secretProblems(values, config), ...boundProblems(values)];
   if (problems.length) throw new ConfigError(problems);
+  return config;
+}
 
+/** Each variable through its schema; an empty value counts as unset. Throws with every bad one. */
+function parseVariables(env: Record<string, string | undefined>): RawConfig {
+  const given = Object.fromEntries(Object.keys(configVariables).map((name) => [name, env[name] === '' ? undefined : env[name]]));
+  const result = configSchema.safeParse(given);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    Object.keys(configVariables).flatMap((variable) => {
+      const messages = result.error.issues.filter((issue) => issue.path[0] === variable).map((issue) => issue.message);
+      return messages.length ? [{ variable, message: messages.join('; ') }] : [];
+    }),
+  );
+}
+
+/** The configuration the rest of Portcullis reads, derived from the variables; its type is `Config`. */
+function buildConfig(values: RawConfig) {
   const production = values.NODE_ENV === 'production';
-  const port = values.PORT as number;
-  const issuer = ((values.ISSUER as string | undefined) ?? `http://localhost:${port}`).replace(/\/+$/, '');
-  const issuerUrl = new URL(issuer);
-  if (!['http:', 'https:'].includes(issuerUrl.protocol)) {
+  return {
+    production,
+    port: values.PORT,
+    host: values.HOST,
+    issuer: (values.ISSUER ?? `http://localhost:${values.PORT}`).replace(/\/+$/, ''),
+    databaseUrl: values.DATABASE_URL,
+    cookieKeys: values.COOKIE_KEYS.split(',')
+      .map((key) => key.trim())
+      .filter(Boolean),
+    keyEncryptionKey: new Uint8Array(Buffer.from(values.KEY_ENCRYPTION_KEY, 'base64url')),
+    hashPepper: values.HASH_PEPPER,
+    signingKeyAlg: values.SIGNING_KEY_ALG,
+    lifetimes: {
+      accessToken: values.ACCESS_TOKEN_TTL_SECONDS,
+      idToken: values.ID_TOKEN_TTL_SECONDS,
+      refreshTokenIdle: values.REFRESH_TOKEN_IDLE_SECONDS,
+      refreshTokenAbsolute: values.REFRESH_TOKEN_ABSOLUTE_SECONDS,
+    },
+    jwksMaxAgeSeconds: values.JWKS_MAX_AGE_SECONDS,
+    keysPollIntervalSeconds: values.KEYS_POLL_INTERVAL_SECONDS,
+    keyRotationIntervalSeconds: values.KEY_ROTATION_INTERVAL_SECONDS ?? (production ? 30 * 24 * 3600 : 0),
+    apiKeyPrefix: values.API_KEY_PREFIX ?? (production ? 'pcl_live' : 'pcl_test'),
+    redisUrl: values.REDIS_URL,
+    login: {
+      maxFailures: values.LOGIN_MAX_FAILURES,
+      accountMaxFailures: values.LOGIN_ACCOUNT_MAX_FAILURES,
+      ipMaxFailures: values.LOGIN_IP_MAX_FAILURES,
+      lockSeconds: values.LOGIN_LOCK_SECONDS,
+    },
+    trustProxyHops: values.TRUST_PROXY_HOPS,
+    tokenRateLimit: values.TOKEN_RATE_LIMIT,
+    clientAuthFailureLimit: values.CLIENT_AUTH_FAILURE_LIMIT,
+    introspectionRateLimit: values.INTROSPECTION_RATE_LIMIT,
+    userApiKeyDays: { default: values.USER_API_KEY_DEFAULT_DAYS, max: values.USER_API_KEY_MAX_DAYS },
+    recentSignInSeconds: values.RECENT_SIGN_IN_SECONDS,
+    /** The names of the built-in development secrets this configuration uses (warned about at start). */
+    developmentSecretsInUse: Object.keys(developmentSecrets)
+      .filter(isDevelopmentSecret)
+      .filter((name) => usesBuiltIn(values[name], developmentSecrets[name])),
+    auditRetentionDays: values.AUDIT_RETENTION_DAYS,
+    purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS,
+    logLevel: values.LOG_LEVEL,
+    sqliteSynchronous: values.SQLITE_SYNCHRONOUS,
+  };
+}
+
+type DevelopmentSecret = keyof typeof developmentSecrets;
+
+const isDevelopmentSecret = (name: string): name is DevelopmentSecret => Object.hasOwn(developmentSecrets, name);
+
+/** True when any comma-separated part of `value` is one of the built-in value's parts. */
+function usesBuiltIn(value: string, builtIn: string): boolean {
+  const parts = builtIn.split(',');
+  return value.split(',').some((part) => parts.includes(part.trim()));
+}
+
+/** RFC 8414 section 2's issuer: http(s), no query or fragment, and https in production. */
+function issuerProblems({ issuer, production }: Config): Problem[] {
+  const url = new URL(issuer);
+  const problems: Problem[] = [];
+  if (!['http:', 'https:'].includes(url.protocol)) {
     problems.push({ variable: 'ISSUER', message: 'must be an http: or https: URL' });
   }
-  if (issuerUrl.search || issuerUrl.hash) {
+  if (url.search || url.hash) {
     problems.push({ variable: 'ISSUER', message: 'must not have a query or fragment (RFC 8414 section 2)' });
   }
-  if (production && issuerUrl.protocol === 'http:' && !localHosts.has(issuerUrl.hostname)) {
+  if (production && url.protocol === 'http:' && !localHosts.has(url.hostname)) {
     problems.push({ variable: 'ISSUER', message: 'must be https: in production (http: is allowed only for localhost)' });
   }
+  return problems;
+}
 
-  const cookieKeys = (values.COOKIE_KEYS as string)
-    .split(',')
-    .map((key) => key.trim())
-    .filter(Boolean);
-  if (cookieKeys.length === 0 || cookieKeys.some((key) => key.length < 32)) {
+function secretProblems(values: RawConfig, config: Config): Problem[] {
+  const problems: Problem[] = [];
+  if (config.cookieKeys.length === 0 || config.cookieKeys.some((key) => key.length < 32)) {
     problems.push({ variable: 'COOKIE_KEYS', message: 'needs one or more comma-separated keys of at least 32 characters each' });
   }
-  const keyEncryptionKey = Buffer.from(values.KEY_ENCRYPTION_KEY as string, 'base64url');
-  if (keyEncryptionKey.length !== 32 || !/^[A-Za-z0-9_-]{43}$/.test(values.KEY_ENCRYPTION_KEY as string)) {
+  if (config.keyEncryptionKey.length !== 32 || !/^[A-Za-z0-9_-]{43}$/.test(values.KEY_ENCRYPTION_KEY)) {
     problems.push({ variable: 'KEY_ENCRYPTION_KEY', message: 'must be 32 bytes encoded as base64url (43 characters)' });
   }
-  const hashPepper = values.HASH_PEPPER as string;
-  if (hashPepper.length < 32) {
+  if (config.hashPepper.length < 32) {
     problems.push({ variable: 'HASH_PEPPER', message: 'must be at least 32 characters' });
   }
   // The built-in secrets are published with the code: anyone with a database dump could decrypt
   // the signing keys and forge tokens with them. Only an issuer nobody else can reach may use them.
-  const developmentSecretsInUse: string[] = [];
-  for (const name of Object.keys(developmentSecrets) as (keyof typeof developmentSecrets)[]) {
-    const value = values[name] as string;
-    const builtIn = developmentSecrets[name].split(',');
-    if (value.split(',').some((part) => builtIn.includes(part.trim()))) developmentSecretsInUse.push(name);
-  }
-  const loopbackIssuer = isLoopbackHost(issuerUrl.hostname);
-  for (const name of developmentSecretsInUse) {
-    if (production) problems.push({ variable: name, message: 'is a built-in development secret; set your own in production' });
+  const issuer = new URL(config.issuer);
+  const loopbackIssuer = isLoopbackHost(issuer.hostname);
+  for (const name of config.developmentSecretsInUse) {
+    if (config.production) problems.push({ variable: name, message: 'is a built-in development secret; set your own in production' });
     else if (!loopbackIssuer)
       problems.push({
         variable: name,
-        message: `is a built-in development secret, which only a loopback issuer may use (ISSUER is ${issuerUrl.host}); set your own`,
+        message: `is a built-in development secret, which only a loopback issuer may use (ISSUER is ${issuer.host}); set your own`,
       });
   }
-  if ((values.USER_API_KEY_DEFAULT_DAYS as number) > (values.USER_API_KEY_MAX_DAYS as number)) {
+  return problems;
+}
+
+/** The bounds that tie one variable to another. */
+function boundProblems(values: RawConfig): Problem[] {
+  const problems: Problem[] = [];
+  if (values.USER_API_KEY_DEFAULT_DAYS > values.USER_API_KEY_MAX_DAYS) {
     problems.push({ variable: 'USER_API_KEY_DEFAULT_DAYS', message: 'must not exceed USER_API_KEY_MAX_DAYS' });
   }
-  if ((values.KEYS_POLL_INTERVAL_SECONDS as number) > (values.JWKS_MAX_AGE_SECONDS as number)) {
+  if (values.KEYS_POLL_INTERVAL_SECONDS > values.JWKS_MAX_AGE_SECONDS) {
     problems.push({
       variable: 'KEYS_POLL_INTERVAL_SECONDS',
       message: 'must not exceed JWKS_MAX_AGE_SECONDS: instances must see a new key before verifiers need it',
     });
   }
-  if ((values.REFRESH_TOKEN_IDLE_SECONDS as number) > (values.REFRESH_TOKEN_ABSOLUTE_SECONDS as number)) {
+  if (values.REFRESH_TOKEN_IDLE_SECONDS > values.REFRESH_TOKEN_ABSOLUTE_SECONDS) {
     problems.push({ variable: 'REFRESH_TOKEN_IDLE_SECONDS', message: 'must not exceed REFRESH_TOKEN_ABSOLUTE_SECONDS' });
   }
-  const rotation = values.KEY_ROTATION_INTERVAL_SECONDS as number | undefined;
-  if (rotation && rotation < 2 * (values.JWKS_MAX_AGE_SECONDS as number)) {
+  const rotation = values.KEY_ROTATION_INTERVAL_SECONDS;
+  if (rotation && rotation < 2 * values.JWKS_MAX_AGE_SECONDS) {
     problems.push({
       variable: 'KEY_ROTATION_INTERVAL_SECONDS',
       message: 'must be 0 or at least twice JWKS_MAX_AGE_SECONDS, so each next key is published long enough',
     });
   }
-  if (problems.length) throw new ConfigError(problems);
-
-  return {
-    production,
-    port,
-    host: values.HOST as string,
-    issuer,
-    databaseUrl: values.DATABASE_URL as string,
-    cookieKeys,
-    keyEncryptionKey: new Uint8Array(keyEncryptionKey),
-    hashPepper,
-    signingKeyAlg: values.SIGNING_KEY_ALG as Config['signingKeyAlg'],
-    lifetimes: {
-      accessToken: values.ACCESS_TOKEN_TTL_SECONDS as number,
-      idToken: values.ID_TOKEN_TTL_SECONDS as number,
-      refreshTokenIdle: values.REFRESH_TOKEN_IDLE_SECONDS as number,
-      refreshTokenAbsolute: values.REFRESH_TOKEN_ABSOLUTE_SECONDS as number,
-    },
-    jwksMaxAgeSeconds: values.JWKS_MAX_AGE_SECONDS as number,
-    keysPollIntervalSeconds: values.KEYS_POLL_INTERVAL_SECONDS as number,
-    keyRotationIntervalSeconds: (values.KEY_ROTATION_INTERVAL_SECONDS as number | undefined) ?? (production ? 30 * 24 * 3600 : 0),
-    apiKeyPrefix: (values.API_KEY_PREFIX as string | undefined) ?? (production ? 'pcl_live' : 'pcl_test'),
-    redisUrl: values.REDIS_URL as string | undefined,
-    login: {
-      maxFailures: values.LOGIN_MAX_FAILURES as number,
-      accountMaxFailures: values.LOGIN_ACCOUNT_MAX_FAILURES as number,
-      ipMaxFailures: values.LOGIN_IP_MAX_FAILURES as number,
-      lockSeconds: values.LOGIN_LOCK_SECONDS as number,
-    },
-    trustProxyHops: values.TRUST_PROXY_HOPS as number,
-    tokenRateLimit: values.TOKEN_RATE_LIMIT as string,
-    clientAuthFailureLimit: values.CLIENT_AUTH_FAILURE_LIMIT as string,
-    introspectionRateLimit: values.INTROSPECTION_RATE_LIMIT as string,
-    userApiKeyDays: { default: values.USER_API_KEY_DEFAULT_DAYS as number, max: values.USER_API_KEY_MAX_DAYS as number },
-    recentSignInSeconds: values.RECENT_SIGN_IN_SECONDS as number,
-    developmentSecretsInUse,
-    auditRetentionDays: values.AUDIT_RETENTION_DAYS as number,
-    purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS as number,
-    logLevel: values.LOG_LEVEL as string,
-    sqliteSynchronous: values.SQLITE_SYNCHRONOUS as Config['sqliteSynchronous'],
-  };
+  return problems;
 }
 
 /** The text of `.env.example`, made from the schema so the two cannot drift apart. */
@@ -409,8 +432,10 @@ export function renderEnvExample(): string {
     '# Written from src/config/config.ts (npm run env:example); a test checks they agree.',
     '',
   ];
-  for (const [name, spec] of Object.entries(configVariables) as [VariableName, VariableSpec][]) {
-    lines.push(`# ${spec.description}`, spec.example ? `${name}=${spec.example}` : `# ${name}=`, '');
+  for (const [name, schema] of Object.entries(configVariables)) {
+    const doc = documentation.get(schema);
+    if (!doc) throw new Error(`${name} has no documentation`);
+    lines.push(`# ${doc.description}`, doc.example ? `${name}=${doc.example}` : `# ${name}=`, '');
   }
   return lines.join('\n');
 }

@@ -1,1 +1,3 @@
+// Grants: what people consented to; listing and revoking them; the filter schema.
 export { createGrantService, type GrantService, type GrantSummary } from './grants.ts';
+export { grantFilterSchema, type GrantFilter } from './schema.ts';

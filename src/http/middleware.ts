@@ -51,10 +51,15 @@ export function requestFrame({ logger, metrics, https, closing, views }: FrameOp
   };
 }
 
-/** Renders PortcullisError as JSON with its status; anything else is a logged 500 with no detail. */
+/**
+ * Renders PortcullisError as JSON with its status (its private detail goes to the log at warn);
+ * anything else is a logged 500 with no detail.
+ */
 function renderError(ctx: Context, caught: unknown, logger: Logger, metrics: { databaseError(): void }): void {
   const error = fromDatabaseError(caught);
   if (error instanceof PortcullisError) {
+    // The detail is for the operator (which constraint, which row); the answer never carries it.
+    if (error.detail) logger.warn({ requestId: ctx.state.requestId, error: error.code, detail: error.detail }, error.message);
     ctx.status = error.status;
     ctx.body = { error: error.code, error_description: error.message, ...('field' in error ? { field: error.field } : {}) };
     return;

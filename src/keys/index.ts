@@ -2,3 +2,4 @@
 export { jwksEndpoint } from './jwks.ts';
 export { createKeyService, maxSignedLifetimeSeconds, type KeyService } from './service.ts';
 export { ensureSigningKeys, keySetVersion, loadSigningKeys, publicJwk, type LoadedKeys, type SigningKeySummary } from './signingKeys.ts';
+export { keyRotateSchema, type KeyRotateInput } from './schema.ts';

@@ -1,7 +1,8 @@
 // The signing-key operations the CLI, the admin API and the server's schedule share.
-import type { AuditLog } from '../audit/index.ts';
+import { actorFields, SYSTEM_ACTOR, type Actor, type AuditLog } from '../audit/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Prisma } from '../db/index.ts';
+import { parseInput } from '../oauth/index.ts';
 import { MAX_ACCESS_TOKEN_TTL } from '../resources/index.ts';
 import {
   ensureSigningKeys,
@@ -12,6 +13,7 @@ import {
   type KeyTiming,
   type RotationResult,
 } from './signingKeys.ts';
+import { keyRotateSchema, type KeyRotateInput } from './schema.ts';
 
 /**
  * The longest a signed token stays valid, plus a minute of clock skew: how long a previous key
@@ -32,11 +34,13 @@ export function createKeyService({ prisma, config, audit }: { prisma: Prisma; co
   const kek = config.keyEncryptionKey;
   const alg = config.signingKeyAlg;
 
-  async function rotate({ force = false, actor = 'admin' as 'admin' | 'system' } = {}): Promise<RotationResult> {
+  /** Makes the next key current (and a new next key); `force` skips the wait for JWKS caches. */
+  async function rotate(input: KeyRotateInput, actor: Actor): Promise<RotationResult> {
+    const { force } = parseInput(keyRotateSchema, input);
     const result = await rotateSigningKeys(prisma, kek, { alg, timing, force });
     await audit.record({
       type: 'signing_key.rotated',
-      actorType: actor,
+      ...actorFields(actor),
       subject: result.current,
       outcome: 'success',
       details: { ...result, force },
@@ -52,7 +56,9 @@ export function createKeyService({ prisma, config, audit }: { prisma: Prisma; co
     /** Creates the current and next keys if missing (first start). */
     async ensure(): Promise<string[]> {
       const created = await ensureSigningKeys(prisma, kek, alg);
-      for (const kid of created) await audit.record({ type: 'signing_key.created', actorType: 'system', subject: kid, outcome: 'success' });
+      for (const kid of created) {
+        await audit.record({ type: 'signing_key.created', ...actorFields(SYSTEM_ACTOR), subject: kid, outcome: 'success' });
+      }
       return created;
     },
 
@@ -62,16 +68,19 @@ export function createKeyService({ prisma, config, audit }: { prisma: Prisma; co
       const since = current?.activatedAt ?? current?.createdAt;
       if (!since || now.getTime() - since.getTime() < intervalSeconds * 1000) return undefined;
       try {
-        return await rotate({ actor: 'system' });
+        return await rotate({}, SYSTEM_ACTOR);
       } catch (error) {
         if (error instanceof KeyRotationError) return undefined;
         throw error;
       }
     },
 
+    /** Retires previous keys once every token they signed has expired (the schedule). */
     async retireExpired(): Promise<string[]> {
       const retired = await retireExpiredKeys(prisma, timing);
-      for (const kid of retired) await audit.record({ type: 'signing_key.retired', actorType: 'system', subject: kid, outcome: 'success' });
+      for (const kid of retired) {
+        await audit.record({ type: 'signing_key.retired', ...actorFields(SYSTEM_ACTOR), subject: kid, outcome: 'success' });
+      }
       return retired;
     },
   };

@@ -5,18 +5,15 @@ import type { Middleware } from 'koa';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { looksLikeApiKey, type ApiKeyService, type VerifiedApiKey } from '../apikeys/index.ts';
 import type { RateLimiter } from '../limits/index.ts';
+import { scopeWords } from '../oauth/index.ts';
 import type { ResourceService } from '../resources/index.ts';
+import { portcullisClient } from './clientMetadata.ts';
 import { bindToDpopKey, verifyDpopProof } from './dpop.ts';
 
 /** The `subject_token_type` that names a Portcullis API key in a token exchange. */
 export const API_KEY_TOKEN_TYPE = 'urn:portcullis:params:oauth:token-type:api_key';
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
-
-const words = (value: unknown) =>
-  String(value ?? '')
-    .split(' ')
-    .filter(Boolean);
 
 /** 429 in the error shape of every OAuth endpoint; the thrower sets Retry-After. */
 export class RateLimited extends errors.OIDCProviderError {
@@ -125,9 +122,10 @@ export function createTokenExchangeGrant(
     if (!resource) throw new errors.InvalidTarget('resource is not a registered API');
 
     // At most what the key carries, the API accepts, and the exchanging client was registered for.
-    const clientScope = new Set(words((ctx.oidc.client as unknown as Record<string, unknown>).allowed_scope));
-    const grantable = new Set(words(key.scope).filter((scope) => words(resource.scope).includes(scope) && clientScope.has(scope)));
-    const requested = typeof params.scope === 'string' ? [...new Set(words(params.scope))] : [...grantable];
+    const clientScope = portcullisClient(ctx.oidc.client!).allowedScope;
+    const resourceScope = scopeWords(resource.scope);
+    const grantable = new Set(scopeWords(key.scope).filter((scope) => resourceScope.includes(scope) && clientScope.has(scope)));
+    const requested = typeof params.scope === 'string' ? [...new Set(scopeWords(params.scope))] : [...grantable];
     const refused = requested.find((scope) => !grantable.has(scope));
     if (refused !== undefined) throw new errors.InvalidScope('requested scope is wider than the API key allows', refused);
 

@@ -10,7 +10,9 @@
 // - with a DPoP proof the token is bound to the proof's key (RFC 9449 section 5), as in
 //   oidc-provider's own grant, which this one replaces (src/oidc/dpop.ts).
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { scopeWords } from '../oauth/index.ts';
 import type { ResourceService } from '../resources/index.ts';
+import { portcullisClient } from './clientMetadata.ts';
 import { bindToDpopKey, verifyDpopProof } from './dpop.ts';
 import { resourceServerInfo } from './resourceServers.ts';
 
@@ -18,15 +20,10 @@ export const clientCredentialsParameters = new Set(['scope', 'resource']);
 /** `resource` may repeat in a request; the grant refuses more than one, with invalid_target. */
 export const clientCredentialsDuplicates = new Set(['resource']);
 
-const words = (value: unknown) =>
-  String(value ?? '')
-    .split(' ')
-    .filter(Boolean);
-
 export function createClientCredentialsGrant(resources: ResourceService, signing: () => { alg: string; kid: string }) {
   return async function clientCredentialsGrant(ctx: KoaContextWithOIDC): Promise<void> {
     const client = ctx.oidc.client!;
-    const metadata = client as unknown as Record<string, unknown>;
+    const { allowedScope: clientScope, defaultResource } = portcullisClient(client);
     const { provider } = ctx.oidc;
     // DPoP first: a bad, replayed or missing-but-required proof is refused before any lookup
     // (RFC 9449 sections 4.3, 5, 5.2, 11.1).
@@ -37,14 +34,13 @@ export function createClientCredentialsGrant(resources: ResourceService, signing
       if (indicator.length !== 1) throw new errors.InvalidTarget('only one resource may be named with client_credentials');
       indicator = indicator[0];
     }
-    const audience = indicator ?? (metadata.default_resource as string | undefined);
+    const audience = indicator ?? defaultResource;
     const resource = audience === undefined ? undefined : await resources.findByAudience(audience);
     if (audience !== undefined && !resource) throw new errors.InvalidTarget('resource is not a registered API');
 
-    const clientScope = new Set(words(metadata.allowed_scope));
-    const grantable = resource ? new Set(words(resource.scope).filter((scope) => clientScope.has(scope))) : clientScope;
+    const grantable = resource ? new Set(scopeWords(resource.scope).filter((scope) => clientScope.has(scope))) : clientScope;
     const param = ctx.oidc.params?.scope;
-    const requested = typeof param === 'string' ? [...new Set(words(param))] : [...grantable];
+    const requested = typeof param === 'string' ? [...new Set(scopeWords(param))] : [...grantable];
     const refused = requested.find((scope) => !grantable.has(scope));
     if (refused !== undefined) {
       throw new errors.InvalidScope(

@@ -29,7 +29,7 @@ export function jwtIntrospection(
     try {
       const { payload } = await jwtVerify(token, keys, { issuer, typ: 'at+jwt' });
       if (!(await isLive(payload))) throw new Error('no longer live');
-      const { iss, sub, aud, exp, iat, jti, scope, client_id, api_key_id, cnf } = payload as Record<string, unknown>;
+      const { iss, sub, aud, exp, iat, jti, scope, client_id, api_key_id, cnf } = payload;
       // RFC 9449 section 6.2: a DPoP-bound token says so, with the key's thumbprint in cnf.
       const jkt = (cnf as { jkt?: unknown } | undefined)?.jkt;
       ctx.body = {

@@ -10,10 +10,12 @@ import type { Config } from '../config/index.ts';
 import { isDatabaseError, type Statements } from '../db/index.ts';
 import type { LoadedKeys } from '../keys/index.ts';
 import type { RateLimiter } from '../limits/index.ts';
+import { scopeWords } from '../oauth/index.ts';
 import type { ResourceService } from '../resources/index.ts';
 import type { Views } from '../templates/index.ts';
 import type { UserService } from '../users/index.ts';
 import { apiKeyIntrospection, createTokenExchangeGrant, tokenExchangeParameters, TOKEN_EXCHANGE_GRANT } from './apiKeys.ts';
+import { portcullisClient, type Client } from './clientMetadata.ts';
 import { clientAuthFailures, introspectionLimit, limitedGrant } from './endpointLimits.ts';
 import { clientCredentialsDuplicates, clientCredentialsParameters, createClientCredentialsGrant } from './clientCredentials.ts';
 import { resourceServerInfo } from './resourceServers.ts';
@@ -49,7 +51,10 @@ export const fixedLifetimes = {
   Grant: 90 * 24 * 60 * 60,
 } as const;
 
-/** Client metadata Portcullis adds to RFC 7591's (see src/clients/clients.ts, findProviderMetadata). */
+/**
+ * Client metadata Portcullis adds to RFC 7591's (written by src/clients/clients.ts,
+ * findProviderMetadata; read through src/oidc/clientMetadata.ts).
+ */
 const extraMetadata = [
   'allowed_scope',
   'default_resource',
@@ -150,7 +155,7 @@ export function createProvider({
     // rotated on every use; a reused one revokes the whole grant (RFC 9700 section 4.14.2).
     async issueRefreshToken(_ctx, client, code) {
       if (!client.grantTypeAllowed('refresh_token')) return false;
-      return code.scopes.has('offline_access') || (client as unknown as Record<string, unknown>).always_issue_refresh_token === true;
+      return code.scopes.has('offline_access') || portcullisClient(client).alwaysIssueRefreshToken;
     },
     rotateRefreshToken: true,
     // Consent is remembered per person and app, not per browser: a grant given in one session
@@ -206,15 +211,14 @@ export function createProvider({
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async (_ctx, client) => (client as unknown as { default_resource?: string }).default_resource ?? undefined!,
+        defaultResource: async (_ctx, client) => portcullisClient(client).defaultResource ?? undefined!,
         getResourceServerInfo: async (_ctx, indicator, client) => {
           const resource = await resources.findByAudience(indicator);
           if (!resource) throw new errors.InvalidTarget('resource is not a registered API');
           // A client gets at most the API scopes it was registered for.
-          const allowed = new Set(String((client as unknown as Record<string, unknown>).allowed_scope ?? '').split(' '));
-          const scope = resource.scope
-            .split(' ')
-            .filter((item) => allowed.has(item))
+          const { allowedScope } = portcullisClient(client);
+          const scope = scopeWords(resource.scope)
+            .filter((item) => allowedScope.has(item))
             .join(' ');
           return resourceServerInfo({ ...resource, scope }, keys.signing);
         },
@@ -361,18 +365,9 @@ export function createProvider({
   // Client secrets are stored as keyed hashes: `client_secret` holds the hash, and a presented
   // secret is hashed and compared in constant time (src/clients/clients.ts), against the
   // previous secret too while a rotation's grace period lasts.
-  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: Record<string, unknown>, presented: string) {
-    return Promise.resolve(
-      clients.verifySecret(
-        {
-          secretHash: this.clientSecret as string | undefined,
-          previousSecretHash: this.previous_secret_hash as string | undefined,
-          previousSecretExpiresAt: this.previous_secret_expires_at as number | undefined,
-        },
-        presented,
-      ),
-    );
-  } as never;
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: Client, presented: string) {
+    return Promise.resolve(clients.verifySecret(portcullisClient(this), presented));
+  };
 
   return provider;
 }

@@ -3,7 +3,11 @@
 // know it. Written here because the common Koa CSRF libraries need a server-side session
 // store, and every form here is already bound to a signed oidc-provider cookie.
 import crypto from 'node:crypto';
+import type Koa from 'koa';
 import { constantTimeEqual } from '../crypto/index.ts';
+import type { Views } from '../templates/index.ts';
+import { formField } from './form.ts';
+import { errorPage } from './respond.ts';
 
 export function csrfToken(key: string, purpose: string, binding: string): string {
   return crypto.createHmac('sha256', key).update(`csrf:${purpose}:${binding}`).digest('base64url');
@@ -11,4 +15,25 @@ export function csrfToken(key: string, purpose: string, binding: string): string
 
 export function csrfValid(key: string, purpose: string, binding: string, presented: unknown): boolean {
   return typeof presented === 'string' && constantTimeEqual(csrfToken(key, purpose, binding), presented);
+}
+
+/**
+ * Lets a form's POST through only with the token of what it acts on (`binding`, read from the
+ * state a loader put there); anything else is the 403 page, and the action never runs.
+ */
+export function checkCsrf<State>(
+  { csrfKey, views }: { csrfKey: string; views: Views },
+  purpose: string,
+  binding: (state: State) => string,
+): Koa.Middleware<State> {
+  return async function checkCsrf(ctx, next) {
+    if (!csrfValid(csrfKey, purpose, binding(ctx.state), formField(ctx, 'csrf'))) {
+      errorPage(ctx, views, 403, {
+        message: 'This form has expired or did not come from this site. Go back and try again.',
+        code: 'invalid_csrf_token',
+      });
+      return;
+    }
+    await next();
+  };
 }

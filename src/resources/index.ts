@@ -1,2 +1,18 @@
+// API resources: the resource service, the schemas of its inputs, and Portcullis's own admin API.
 export { ADMIN_SCOPES, adminAudience } from './adminApi.ts';
-export { createResourceService, MAX_ACCESS_TOKEN_TTL, type ApiResourceSummary, type ResourceService } from './resources.ts';
+export {
+  createResourceService,
+  type ApiResourceSummary,
+  type PersonalKeyResource,
+  type ResourceSelector,
+  type ResourceService,
+} from './resources.ts';
+export {
+  DEFAULT_ACCESS_TOKEN_TTL,
+  MAX_ACCESS_TOKEN_TTL,
+  MIN_ACCESS_TOKEN_TTL,
+  resourceCreateSchema,
+  resourceUpdateSchema,
+  type ResourceCreateInput,
+  type ResourceUpdateInput,
+} from './schema.ts';

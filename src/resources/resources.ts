@@ -1,16 +1,13 @@
 // API resources (resource servers): the audiences Portcullis issues JWT access tokens for, the
-// scopes each accepts, and how long its tokens live (RFC 8707, RFC 9068).
+// scopes each accepts, how long its tokens live (RFC 8707, RFC 9068), and which scopes people may
+// put on API keys of their own. The shapes and bounds of the inputs are in schema.ts.
 import crypto from 'node:crypto';
-import type { AuditLog } from '../audit/index.ts';
+import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
 import { createTtlCache } from '../cache/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
-import { hasControlCharacters, isStorableText, normalizeScope, validateAudience } from '../oauth/index.ts';
-
-export const DEFAULT_ACCESS_TOKEN_TTL = 15 * 60;
-export const MIN_ACCESS_TOKEN_TTL = 60;
-/** RFC 9700 section 2.2 asks for short-lived access tokens; an hour is the most Portcullis issues. */
-export const MAX_ACCESS_TOKEN_TTL = 60 * 60;
+import { isStorableText, normalizeScope, parseInput, scopeWords, validateAudience } from '../oauth/index.ts';
+import { resourceCreateSchema, resourceUpdateSchema, type ResourceCreateInput, type ResourceUpdateInput } from './schema.ts';
 
 export interface ApiResourceSummary {
   id: string;
@@ -26,13 +23,11 @@ export interface ApiResourceSummary {
   created_at: string;
 }
 
-export interface CreateResourceInput {
-  audience: string;
-  scope: string;
-  ttl?: number;
-  name?: string;
-  personalKeyScope?: string;
-}
+/** An API people may make keys for, with the scopes they may put on them. */
+export type PersonalKeyResource = ApiResourceSummary & { personal_scopes: string[] };
+
+/** How an update names its API: by id (the admin API's path) or by audience (the CLI). */
+export type ResourceSelector = { id: string } | { audience: string };
 
 function summarize(row: {
   id: string;
@@ -68,38 +63,41 @@ export function createResourceService({
   const cache = createTtlCache<ApiResourceSummary | null>(1000);
 
   /** The personal-key scopes, normalised: a subset of what the API accepts. */
-  function personalKeyScopeOf(audience: string, scope: string, requested: string | undefined): string {
+  function personalKeyScopeOf(audience: string, scope: string, requested: string): string {
     const personal = normalizeScope(requested, 'personal_key_scope');
     if (!personal) return '';
     if (withoutPersonalKeys(audience)) throw new InputError('personal_key_scope', 'people may not make keys for this API');
-    const accepted = new Set(scope.split(' '));
-    const outside = personal.split(' ').find((item) => !accepted.has(item));
+    const accepted = new Set(scopeWords(scope));
+    const outside = scopeWords(personal).find((item) => !accepted.has(item));
     if (outside !== undefined) throw new InputError('personal_key_scope', `${outside} is not a scope this API accepts`);
     return personal;
   }
 
+  /** The API an update names; a value that cannot be stored names none. */
+  async function find(selector: ResourceSelector) {
+    const value = 'id' in selector ? selector.id : selector.audience;
+    const where = 'id' in selector ? { id: selector.id } : { audience: selector.audience };
+    const row = isStorableText(value) ? await prisma.apiResource.findUnique({ where }) : null;
+    if (!row) throw new NotFoundError(`resource ${value}`);
+    return row;
+  }
+
   return {
-    async create(input: CreateResourceInput): Promise<ApiResourceSummary> {
-      const audience = validateAudience(input.audience ?? '');
-      const scope = normalizeScope(input.scope);
-      if (input.name !== undefined && (input.name.length > 200 || hasControlCharacters(input.name))) {
-        throw new InputError('name', 'must be at most 200 characters, without control characters');
-      }
-      const ttl = input.ttl ?? DEFAULT_ACCESS_TOKEN_TTL;
-      if (!Number.isInteger(ttl) || ttl < MIN_ACCESS_TOKEN_TTL || ttl > MAX_ACCESS_TOKEN_TTL) {
-        throw new InputError('ttl', `must be a whole number of seconds from ${MIN_ACCESS_TOKEN_TTL} to ${MAX_ACCESS_TOKEN_TTL}`);
-      }
-      const personalKeyScope = personalKeyScopeOf(audience, scope, input.personalKeyScope);
+    async create(input: ResourceCreateInput, actor: Actor): Promise<ApiResourceSummary> {
+      const valid = parseInput(resourceCreateSchema, input);
+      const audience = validateAudience(valid.audience);
+      const scope = normalizeScope(valid.scope);
+      const personalKeyScope = personalKeyScopeOf(audience, scope, valid.personal_key_scope);
       if (await prisma.apiResource.findUnique({ where: { audience }, select: { id: true } })) {
         throw new ConflictError(`a resource with audience ${audience} already exists`);
       }
       const row = await prisma.apiResource.create({
-        data: { id: crypto.randomUUID(), audience, scope, personalKeyScope, accessTokenTtl: ttl, name: input.name?.trim() || null },
+        data: { id: crypto.randomUUID(), audience, scope, personalKeyScope, accessTokenTtl: valid.ttl, name: valid.name?.trim() || null },
       });
       cache.delete(audience);
       await audit.record({
         type: 'resource.created',
-        actorType: 'admin',
+        ...actorFields(actor),
         subject: audience,
         outcome: 'success',
         details: { scope, personal_key_scope: personalKeyScope },
@@ -108,20 +106,18 @@ export function createResourceService({
     },
 
     /**
-     * Changes which scopes people may put on keys of their own for an API, found by id or
-     * audience. Keys already made keep their scopes until they expire or are revoked.
+     * Changes which scopes people may put on keys of their own for an API. Keys already made
+     * keep their scopes until they expire or are revoked.
      */
-    async update(selector: { id?: string; audience?: string }, changes: { personalKeyScope: string }): Promise<ApiResourceSummary> {
-      const where = selector.id !== undefined ? { id: selector.id } : { audience: selector.audience ?? '' };
-      const value = where.id ?? where.audience;
-      const row = value && isStorableText(value) ? await prisma.apiResource.findUnique({ where }) : null;
-      if (!row) throw new NotFoundError(`resource ${value}`);
-      const personalKeyScope = personalKeyScopeOf(row.audience, row.scope, changes.personalKeyScope);
+    async update(selector: ResourceSelector, input: ResourceUpdateInput, actor: Actor): Promise<ApiResourceSummary> {
+      const valid = parseInput(resourceUpdateSchema, input);
+      const row = await find(selector);
+      const personalKeyScope = personalKeyScopeOf(row.audience, row.scope, valid.personal_key_scope);
       const updated = await prisma.apiResource.update({ where: { id: row.id }, data: { personalKeyScope } });
       cache.delete(row.audience);
       await audit.record({
         type: 'resource.updated',
-        actorType: 'admin',
+        ...actorFields(actor),
         subject: row.audience,
         outcome: 'success',
         details: { personal_key_scope: personalKeyScope },
@@ -144,6 +140,14 @@ export function createResourceService({
 
     async list(): Promise<ApiResourceSummary[]> {
       return (await prisma.apiResource.findMany({ orderBy: { createdAt: 'asc' } })).map(summarize);
+    },
+
+    /** The APIs an administrator opened to people's own keys, each with the scopes it offers them. */
+    async offeredToPeople(): Promise<PersonalKeyResource[]> {
+      const rows = await prisma.apiResource.findMany({ where: { personalKeyScope: { not: '' } }, orderBy: { createdAt: 'asc' } });
+      return rows
+        .map((row) => ({ ...summarize(row), personal_scopes: scopeWords(row.personalKeyScope) }))
+        .filter((resource) => resource.personal_scopes.length > 0);
     },
 
     async findByAudience(audience: string): Promise<ApiResourceSummary | undefined> {

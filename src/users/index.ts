@@ -1,1 +1,12 @@
+// People who log in: the user service and the schemas of its inputs.
 export { createUserService, type Account, type UserService, type UserSummary } from './users.ts';
+export {
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  normalizeEmail,
+  password,
+  userCreateSchema,
+  userPasswordSchema,
+  type UserCreateInput,
+  type UserPasswordInput,
+} from './schema.ts';

@@ -3,6 +3,8 @@
 import { z } from 'zod';
 import { text } from '../oauth/index.ts';
 
+/** RFC 5321's 64 characters before the @ and 255 after it; the service checks the rest of what makes an address. */
+export const MAX_EMAIL_LENGTH = 320;
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 1024;
 
@@ -12,7 +14,7 @@ export const password = z
   .max(MAX_PASSWORD_LENGTH, `must be at most ${MAX_PASSWORD_LENGTH} characters`);
 
 export const userCreateSchema = z.object({
-  email: text(320).describe('the login name; stored lower-case'),
+  email: text(MAX_EMAIL_LENGTH).describe('the login name; stored lower-case'),
   password,
   name: text(200).optional(),
 });

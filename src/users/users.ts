@@ -1,11 +1,22 @@
-// People who log in. Passwords are kept only as argon2id hashes (see src/crypto/passwords.ts).
+// People who log in: creating them, disabling them, resetting their passwords, and checking a
+// login. Passwords are kept only as argon2id hashes (see src/crypto/passwords.ts); the rules on
+// what a password may be are in schema.ts.
 import crypto from 'node:crypto';
-import type { AuditLog } from '../audit/index.ts';
+import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
 import { hashPassword, passwordNeedsRehash, verifyPassword } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
-import { hasControlCharacters, isStorableText } from '../oauth/index.ts';
+import { hasControlCharacters, isStorableText, parseInput } from '../oauth/index.ts';
 import { createTtlCache } from '../cache/index.ts';
+import {
+  MAX_EMAIL_LENGTH,
+  MAX_PASSWORD_LENGTH,
+  normalizeEmail,
+  userCreateSchema,
+  userPasswordSchema,
+  type UserCreateInput,
+  type UserPasswordInput,
+} from './schema.ts';
 
 /**
  * How long the account behind a token is reused between lookups: oidc-provider looks the account
@@ -22,12 +33,6 @@ export interface Account {
   disabled: boolean;
 }
 
-export interface CreateUserInput {
-  email: string;
-  password: string;
-  name?: string;
-}
-
 export interface UserSummary {
   id: string;
   email: string;
@@ -39,18 +44,24 @@ export interface UserSummary {
 // Deliberately loose (one @, something either side, no spaces): the real test of an address is a
 // message that arrives, and over-strict patterns turn away valid addresses.
 const emailPattern = /^[^\s@]+@[^\s@]+$/;
-export const MIN_PASSWORD_LENGTH = 8;
-export const MAX_PASSWORD_LENGTH = 1024;
+
+/** The login name as stored (lower-case, trimmed); refuses what cannot be an address. */
+function checkedEmail(input: string): string {
+  const email = normalizeEmail(input);
+  if (!emailPattern.test(email) || email.length > MAX_EMAIL_LENGTH || hasControlCharacters(email))
+    throw new InputError('email', 'is not an email address');
+  return email;
+}
+
+function summarize(row: { id: string; email: string; name: string | null; disabled: boolean; createdAt: Date }): UserSummary {
+  return { id: row.id, email: row.email, name: row.name, disabled: row.disabled, created_at: row.createdAt.toISOString() };
+}
 
 let decoy: Promise<string> | undefined;
 /** A real argon2id hash of a random password, verified against when the email is unknown. */
 function timingDecoy(): Promise<string> {
   decoy ??= hashPassword(crypto.randomBytes(32).toString('base64url'));
   return decoy;
-}
-
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
 }
 
 export function createUserService({
@@ -83,41 +94,26 @@ export function createUserService({
   // have read the row from before it, and must not put that in the cache.
   let changes = 0;
   return {
-    async create(input: CreateUserInput): Promise<{ id: string }> {
-      const email = normalizeEmail(input.email ?? '');
-      if (!emailPattern.test(email) || email.length > 320 || hasControlCharacters(email))
-        throw new InputError('email', 'is not an email address');
-      // NIST SP 800-63B: at least 8 characters, allow long passphrases, no composition rules.
-      if (typeof input.password !== 'string' || input.password.length < MIN_PASSWORD_LENGTH) {
-        throw new InputError('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
-      }
-      if (input.password.length > MAX_PASSWORD_LENGTH)
-        throw new InputError('password', `must be at most ${MAX_PASSWORD_LENGTH} characters`);
-      const name = input.name?.trim() || null;
-      if (name && (name.length > 200 || hasControlCharacters(name)))
-        throw new InputError('name', 'must be at most 200 characters, without control characters');
+    async create(input: UserCreateInput, actor: Actor): Promise<{ id: string }> {
+      const valid = parseInput(userCreateSchema, input);
+      const email = checkedEmail(valid.email);
+      const name = valid.name?.trim() || null;
       if (await prisma.user.findUnique({ where: { email }, select: { id: true } })) {
         throw new ConflictError('a user with this email already exists');
       }
       const id = crypto.randomUUID();
-      await prisma.user.create({ data: { id, email, name, passwordHash: await hashPassword(input.password) } });
-      await audit.record({ type: 'user.created', actorType: 'admin', subject: id, outcome: 'success' });
+      await prisma.user.create({ data: { id, email, name, passwordHash: await hashPassword(valid.password) } });
+      await audit.record({ type: 'user.created', ...actorFields(actor), subject: id, outcome: 'success' });
       return { id };
     },
 
     async list(): Promise<UserSummary[]> {
       const rows = await prisma.user.findMany({ orderBy: { createdAt: 'asc' } });
-      return rows.map((row) => ({
-        id: row.id,
-        email: row.email,
-        name: row.name,
-        disabled: row.disabled,
-        created_at: row.createdAt.toISOString(),
-      }));
+      return rows.map(summarize);
     },
 
     /** Disables or re-enables a user. A disabled user cannot log in, and their API keys stop working. */
-    async setDisabled(id: string, disabled: boolean, actor: { type: 'admin'; id?: string } = { type: 'admin' }): Promise<UserSummary> {
+    async setDisabled(id: string, disabled: boolean, actor: Actor): Promise<UserSummary> {
       const user = isStorableText(id) ? await prisma.user.findUnique({ where: { id } }) : null;
       if (!user) throw new NotFoundError(`user ${id}`);
       const row = await prisma.user.update({ where: { id }, data: { disabled } });
@@ -129,28 +125,24 @@ export function createUserService({
       if (!disabled) onAccessChanged?.(id);
       await audit.record({
         type: disabled ? 'user.disabled' : 'user.enabled',
-        actorType: actor.type,
-        ...(actor.id ? { actorId: actor.id } : {}),
+        ...actorFields(actor),
         subject: id,
         outcome: 'success',
         ...(disabled ? { details: { sessions_and_tokens_ended: ended } } : {}),
       });
-      return { id: row.id, email: row.email, name: row.name, disabled: row.disabled, created_at: row.createdAt.toISOString() };
+      return summarize(row);
     },
 
     /** Sets a new password (argon2id) and ends the user's sessions, grants and tokens. */
-    async resetPassword(id: string, password: string, actor: { type: 'admin'; id?: string } = { type: 'admin' }): Promise<void> {
-      if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH)
-        throw new InputError('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
-      if (password.length > MAX_PASSWORD_LENGTH) throw new InputError('password', `must be at most ${MAX_PASSWORD_LENGTH} characters`);
+    async resetPassword(id: string, input: UserPasswordInput, actor: Actor): Promise<void> {
+      const { password } = parseInput(userPasswordSchema, input);
       const user = isStorableText(id) ? await prisma.user.findUnique({ where: { id }, select: { id: true } }) : null;
       if (!user) throw new NotFoundError(`user ${id}`);
       await prisma.user.update({ where: { id }, data: { passwordHash: await hashPassword(password) } });
       const ended = await endAccess(id);
       await audit.record({
         type: 'user.password_reset',
-        actorType: actor.type,
-        ...(actor.id ? { actorId: actor.id } : {}),
+        ...actorFields(actor),
         subject: id,
         outcome: 'success',
         details: { sessions_and_tokens_ended: ended },

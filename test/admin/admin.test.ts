@@ -9,8 +9,10 @@ import { basicAuth, logInWithCode } from '../support/browser.ts';
 let running: RunningServer;
 let writeToken: string;
 let readToken: string;
+/** The client behind writeToken: the actor of every change these tests make. */
+let writerId: string;
 
-async function tokenFor(scope: string, resource?: string): Promise<string> {
+async function adminClient(scope: string, resource?: string): Promise<{ clientId: string; token: string }> {
   const client = (
     await cli(['client', 'create', '--name', `admin ${scope}`, '--grant', 'client_credentials', '--scope', scope, '--json'], running.env)
   ).json<{ client_id: string; client_secret: string }>();
@@ -19,7 +21,11 @@ async function tokenFor(scope: string, resource?: string): Promise<string> {
     headers: basicAuth(client.client_id, client.client_secret),
     body: new URLSearchParams({ grant_type: 'client_credentials', resource: resource ?? `${running.url}/admin` }),
   });
-  return ((await response.json()) as { access_token: string }).access_token;
+  return { clientId: client.client_id, token: ((await response.json()) as { access_token: string }).access_token };
+}
+
+async function tokenFor(scope: string, resource?: string): Promise<string> {
+  return (await adminClient(scope, resource)).token;
 }
 
 async function admin(method: string, path: string, body?: unknown, token = writeToken, contentType = 'application/json') {
@@ -34,7 +40,7 @@ async function admin(method: string, path: string, body?: unknown, token = write
 
 beforeAll(async () => {
   running = await startServer();
-  writeToken = await tokenFor('admin:write');
+  ({ clientId: writerId, token: writeToken } = await adminClient('admin:write'));
   readToken = await tokenFor('admin:read');
 });
 afterAll(() => running.stop());
@@ -157,21 +163,46 @@ describe('resources', () => {
     const admins = await admin('GET', '/admin/audit-events?type=user.disabled');
     expect(admins.body.events[0]).toMatchObject({ actorType: 'admin', actorId: expect.any(String) });
   });
+
+  test("each change writes one event, the service's, naming the admin client and its address", async () => {
+    const created = await admin('POST', '/admin/users', { email: 'audited@example.com', password: 'long enough password' });
+    const events = (await admin('GET', `/admin/audit-events?subject=${created.body.id}`)).body.events;
+    expect(events).toEqual([
+      expect.objectContaining({ type: 'user.created', actorType: 'admin', actorId: writerId, ip: expect.any(String) }),
+    ]);
+    const resource = await admin('POST', '/admin/resources', { audience: 'https://audited.example.com', scope: 'r' });
+    const audience = encodeURIComponent(resource.body.audience);
+    expect((await admin('GET', `/admin/audit-events?actor=${writerId}&subject=${audience}`)).body.events).toEqual([
+      expect.objectContaining({ type: 'resource.created', actorType: 'admin', ip: expect.any(String) }),
+    ]);
+    // The router's own record of every write is gone: the service's event says who.
+    expect((await admin('GET', '/admin/audit-events?type=admin.action')).body.events).toEqual([]);
+  });
 });
 
 describe('the OpenAPI document', () => {
-  test('is OpenAPI 3.1 and describes every route, with valid examples', async () => {
+  test('is OpenAPI 3.1 and describes every route, with its scope, valid examples and its response', async () => {
     const response = await fetch(`${running.url}/admin/openapi.json`);
     expect(response.status).toBe(200);
     const document = (await response.json()) as {
       openapi: string;
-      paths: Record<string, Record<string, { requestBody?: unknown; security: unknown }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          { requestBody?: unknown; security: unknown; responses: Record<string, { content?: Record<string, { schema: unknown }> }> }
+        >
+      >;
     };
     expect(document.openapi).toBe('3.1.0');
     for (const route of adminRoutes) {
       const operation = document.paths[route.path]?.[route.method];
       expect(operation).toBeDefined();
-      expect(operation!.security).toBeDefined();
+      expect(operation!.security).toEqual([{ bearer: [route.access === 'read' ? 'admin:read' : 'admin:write'] }]);
+      const success = operation!.responses[String(route.status ?? 200)];
+      expect(success).toBeDefined();
+      if (route.response) expect(success!.content?.['application/json']?.schema).toBeDefined();
+      else expect(route.status).toBe(204);
       if (route.body) {
         expect(operation!.requestBody).toBeDefined();
         expect(route.example).toBeDefined();
@@ -185,12 +216,87 @@ describe('the OpenAPI document', () => {
   });
 });
 
+describe('the response schemas', () => {
+  test('accept what the running server answers, for every route that has one', async () => {
+    const answered = new Set<string>();
+    /** Calls a route by its template and checks the answer against the route's response schema. */
+    async function call(method: string, template: string, path = template, body?: unknown) {
+      const route = adminRoutes.find((candidate) => candidate.method === method.toLowerCase() && candidate.path === template);
+      expect(route?.response).toBeDefined();
+      const answer = await admin(method, path, body);
+      expect([path, answer.status]).toEqual([path, route!.status ?? 200]);
+      const checked = route!.response!.safeParse(answer.body);
+      expect([path, checked.error?.issues ?? []]).toEqual([path, []]);
+      answered.add(`${route!.method} ${route!.path}`);
+      return answer.body;
+    }
+    const client = await call('POST', '/admin/clients', undefined, { name: 'shapes', grant_types: ['client_credentials'], scope: 'a' });
+    await call('GET', '/admin/clients');
+    await call('GET', '/admin/clients/{id}', `/admin/clients/${client.client_id}`);
+    await call('PATCH', '/admin/clients/{id}', `/admin/clients/${client.client_id}`, { name: 'shapes v2' });
+    await call('POST', '/admin/clients/{id}/secret', `/admin/clients/${client.client_id}/secret`, {});
+    const user = await call('POST', '/admin/users', undefined, { email: 'shapes@example.com', password: 'long enough password' });
+    await call('GET', '/admin/users');
+    await call('POST', '/admin/users/{id}/disable', `/admin/users/${user.id}/disable`);
+    await call('POST', '/admin/users/{id}/enable', `/admin/users/${user.id}/enable`);
+    await call('GET', '/admin/users/{id}/sessions', `/admin/users/${user.id}/sessions`);
+    const resource = await call('POST', '/admin/resources', undefined, {
+      audience: 'https://shapes.example.com',
+      scope: 'r',
+      name: 'Shapes',
+    });
+    await call('GET', '/admin/resources');
+    await call('PATCH', '/admin/resources/{id}', `/admin/resources/${resource.id}`, { personal_key_scope: 'r' });
+    const key = await call('POST', '/admin/api-keys', undefined, {
+      name: 'shapes',
+      scope: 'r',
+      owner_user_id: user.id,
+      rate_limit: '5/1m',
+    });
+    const rotated = await call('POST', '/admin/api-keys/{id}/rotate', `/admin/api-keys/${key.id}/rotate`, { grace_seconds: 0 });
+    await call('POST', '/admin/api-keys/{id}/revoke', `/admin/api-keys/${rotated.id}/revoke`);
+    await call('GET', '/admin/api-keys');
+    await call('GET', '/admin/signing-keys');
+    await call('POST', '/admin/signing-keys/rotate', undefined, { force: true });
+    const adapterFor = createAdapterFactory({
+      statements: running.db.statements,
+      pepper: running.config.hashPepper,
+      findClient: async () => undefined,
+    });
+    await adapterFor('Grant').upsert(
+      'grant-for-shapes',
+      {
+        jti: 'grant-for-shapes',
+        accountId: user.id,
+        clientId: client.client_id,
+        openid: { scope: 'openid' },
+        resources: { 'https://shapes.example.com': 'r' },
+      },
+      3600,
+    );
+    expect(await call('GET', '/admin/grants', `/admin/grants?account_id=${user.id}`)).toHaveLength(1);
+    await call('POST', '/admin/grants/revoke', undefined, { account_id: user.id });
+    await call('GET', '/admin/audit-events', '/admin/audit-events?limit=100');
+    expect([...answered].sort()).toEqual(
+      adminRoutes
+        .filter((route) => route.response)
+        .map((route) => `${route.method} ${route.path}`)
+        .sort(),
+    );
+  });
+});
+
 describe('bad input', () => {
   test.each([
     ['a missing field', { grant_types: ['client_credentials'] }, 'name'],
     ['a wrongly typed field', { name: 'x', grant_types: 'client_credentials' }, 'grant_types'],
     ['an unknown field', { name: 'x', grant_types: ['client_credentials'], colour: 'red' }, 'colour'],
-    ['a rule of the service', { name: 'x', grant_types: ['password'] }, 'grant'],
+    ['a value outside the schema', { name: 'x', grant_types: ['password'] }, 'grant_types'],
+    [
+      'a rule of the service',
+      { name: 'x', grant_types: ['client_credentials'], redirect_uris: ['http://example.com/cb'] },
+      'redirect_uris',
+    ],
   ])('%s is a 400 naming the field', async (_name, body, field) => {
     const response = await admin('POST', '/admin/clients', body);
     expect(response.status).toBe(400);

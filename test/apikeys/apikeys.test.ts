@@ -186,7 +186,7 @@ test('a key revoked from another process (the CLI) stops working within one seco
 test('a key revoked through this server is inactive at once, and cannot be exchanged; the failure is audited', async () => {
   const { id, key } = await createKey();
   expect(await (await introspect(key)).json()).toMatchObject({ active: true });
-  await running.server.services.apiKeys.revoke(id);
+  await running.server.services.apiKeys.revoke(id, { type: 'admin' });
   expect(await (await introspect(key)).json()).toEqual({ active: false });
   expect((await exchange(key, { resource: API })).status).toBe(400);
   await running.server.services.auditAggregates.flush(); // failures are counted per minute
@@ -249,11 +249,11 @@ test('use is counted in batches: last used and use count reach the database', as
 
 test('bad input to apikey create names the field', async () => {
   for (const [args, field] of [
-    [['--name', 'x', '--scope', 'invoices:read', '--audience', 'https://nowhere.example'], 'audience'],
+    [['--name', 'x', '--scope', 'invoices:read', '--audience', 'https://nowhere.example'], 'audiences'],
     [['--name', 'x', '--scope', 'payroll:read', '--audience', API], 'scope'],
     [['--name', 'x', '--scope', 'a', '--rate-limit', 'lots'], 'rate_limit'],
-    [['--name', 'x', '--scope', 'a', '--expires-in', 'forever'], 'expires_in'],
-    [['--name', 'x', '--scope', 'a', '--owner-user', 'ghost'], 'owner_user'],
+    [['--name', 'x', '--scope', 'a', '--expires-in', 'forever'], 'expires_in_seconds'],
+    [['--name', 'x', '--scope', 'a', '--owner-user', 'ghost'], 'owner_user_id'],
   ] as const) {
     const result = await cli(['apikey', 'create', ...args, '--json'], running.env);
     expect(result.code).toBe(1);
@@ -278,7 +278,7 @@ test('an exchanged JWT never outlives its key, and stops introspecting as active
   const keyExpiry = (await running.db.prisma.apiKey.findUniqueOrThrow({ where: { id } })).expiresAt!.getTime() / 1000;
   expect(payload.exp!).toBeLessThanOrEqual(Math.ceil(keyExpiry));
   expect(await (await introspect(access_token)).json()).toMatchObject({ active: true, api_key_id: id });
-  await running.server.services.apiKeys.revoke(id);
+  await running.server.services.apiKeys.revoke(id, { type: 'admin' });
   expect(await (await introspect(access_token)).json()).toEqual({ active: false });
 });
 
@@ -326,7 +326,7 @@ test('rotation keeps the expiry; creation, rotation and revocation are audited w
   expect(rotated.expires_at).toBe(original.expiresAt!.toISOString());
   expect(Date.parse(rotated.previous_key_expires_at) - Date.now()).toBeGreaterThan(3500_000);
   await run(['apikey', 'revoke', rotated.id]);
-  const types = (await running.server.services.audit.query({ limit: 1000 })).events
+  const types = (await running.server.services.audit.query({ limit: 500 })).events
     .filter((event) => [id, rotated.id].includes(event.subject ?? ''))
     .map((event) => event.type);
   expect(types).toEqual(expect.arrayContaining(['api_key.created', 'api_key.rotated', 'api_key.revoked']));

@@ -85,7 +85,7 @@ describe('with a fresh sign-in', () => {
   });
 
   test('a scope the person consented to for an app is not one they may put on a key', async () => {
-    const [grant] = await running.server.services.grants.list({ accountId: (await running.server.services.users.list())[0]!.id });
+    const [grant] = await running.server.services.grants.list({ account_id: (await running.server.services.users.list())[0]!.id });
     expect(grant!.resources[MAPS]).toContain('tiles:write'); // consented to, for the app
     const refused = await create({ audience: MAPS, scope: 'tiles:write' });
     expect(refused.status).toBe(400);
@@ -111,20 +111,16 @@ describe('with a fresh sign-in', () => {
     expect(tooLong.body).toContain('lives at most 365 days');
     // The same rule holds when an administrator makes a key for a person.
     const user = (await running.server.services.users.list())[0]!;
-    const byAdmin = await running.server.services.apiKeys.create({
-      name: 'ops',
-      scope: 'tiles:write',
-      audiences: [MAPS],
-      ownerUserId: user.id,
-    });
+    const byAdmin = await running.server.services.apiKeys.create(
+      { name: 'ops', scope: 'tiles:write', audiences: [MAPS], owner_user_id: user.id },
+      { type: 'admin' },
+    );
     expect(byAdmin.expires_at).not.toBeNull();
     // A person's key from before keys of people had to expire ends USER_API_KEY_MAX_DAYS after it was made.
-    const old = await running.server.services.apiKeys.create({
-      name: 'legacy',
-      scope: 'tiles:read',
-      audiences: [MAPS],
-      ownerUserId: user.id,
-    });
+    const old = await running.server.services.apiKeys.create(
+      { name: 'legacy', scope: 'tiles:read', audiences: [MAPS], owner_user_id: user.id },
+      { type: 'admin' },
+    );
     await running.db.prisma.apiKey.update({
       where: { id: old.id },
       data: { expiresAt: null, createdAt: new Date(Date.now() - 366 * 86_400_000) },

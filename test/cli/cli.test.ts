@@ -1,6 +1,6 @@
 // The portcullis command line, run as a user types it, against a real database.
 import { openDatabase } from '../../src/db/index.ts';
-import { cli } from '../support/cli.ts';
+import { cli, cliJson } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { testPepper } from '../support/server.ts';
 
@@ -24,19 +24,18 @@ async function dumpTable(table: 'client' | 'user'): Promise<string> {
 
 describe('migrate', () => {
   test('applies migrations and reports it, then reports nothing to do', async () => {
-    const first = await cli(['migrate', '--json'], env);
-    expect(first.code).toBe(0);
-    const again = await cli(['migrate', '--json'], env);
-    expect(again.json()).toMatchObject({ applied: [], provider: testDatabase.provider });
+    await cliJson(['migrate'], env);
+    expect(await cliJson(['migrate'], env)).toMatchObject({ applied: [], provider: testDatabase.provider });
     expect((await cli(['migrate'], env)).stdout).toMatch(/up to date/);
   });
 });
 
 describe('client', () => {
   test('create prints the id and a 256-bit secret once; the database keeps only its keyed hash', async () => {
-    const result = await cli(['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--scope', 'read', '--json'], env);
-    expect(result.code).toBe(0);
-    const created = result.json<{ client_id: string; client_secret: string }>();
+    const created = await cliJson<{ client_id: string; client_secret: string }>(
+      ['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--scope', 'read'],
+      env,
+    );
     expect(Object.keys(created).sort()).toEqual(['client_id', 'client_secret']);
     expect(created.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const dump = await dumpTable('client');
@@ -46,7 +45,7 @@ describe('client', () => {
   });
 
   test('a public client gets no secret', async () => {
-    const result = await cli(
+    const created = await cliJson(
       [
         'client',
         'create',
@@ -59,21 +58,19 @@ describe('client', () => {
         'refresh_token',
         '--redirect-uri',
         'http://localhost:5173/callback',
-        '--json',
       ],
       env,
     );
-    expect(result.code).toBe(0);
-    expect(Object.keys(result.json())).toEqual(['client_id']);
+    expect(Object.keys(created)).toEqual(['client_id']);
   });
 
   test.each([
-    [['--name', 'x', '--json'], 'grant'],
-    [['--name', 'x', '--grant', 'password', '--json'], 'grant'],
-    [['--name', 'x', '--grant', 'authorization_code', '--json'], 'redirect_uri'],
-    [['--name', 'x', '--grant', 'authorization_code', '--redirect-uri', 'http://evil.example/cb', '--json'], 'redirect_uri'],
-    [['--name', 'x', '--grant', 'authorization_code', '--redirect-uri', 'https://app.example/cb#frag', '--json'], 'redirect_uri'],
-    [['--name', 'x', '--grant', 'client_credentials', '--public', '--json'], 'grant'],
+    [['--name', 'x', '--json'], 'grant_types'],
+    [['--name', 'x', '--grant', 'password', '--json'], 'grant_types'],
+    [['--name', 'x', '--grant', 'authorization_code', '--json'], 'redirect_uris'],
+    [['--name', 'x', '--grant', 'authorization_code', '--redirect-uri', 'http://evil.example/cb', '--json'], 'redirect_uris'],
+    [['--name', 'x', '--grant', 'authorization_code', '--redirect-uri', 'https://app.example/cb#frag', '--json'], 'redirect_uris'],
+    [['--name', 'x', '--grant', 'client_credentials', '--public', '--json'], 'grant_types'],
     [['--name', 'x', '--grant', 'client_credentials', '--scope', 'read "write"', '--json'], 'scope'],
     [['--name', ' ', '--grant', 'client_credentials', '--json'], 'name'],
   ])('create %j is refused, naming %s', async (args, field) => {
@@ -84,10 +81,10 @@ describe('client', () => {
   });
 
   test('list shows clients and never a secret', async () => {
-    const created = (await cli(['client', 'create', '--name', 'lister', '--grant', 'client_credentials', '--json'], env)).json<{
-      client_id: string;
-      client_secret: string;
-    }>();
+    const created = await cliJson<{ client_id: string; client_secret: string }>(
+      ['client', 'create', '--name', 'lister', '--grant', 'client_credentials'],
+      env,
+    );
     const listed = await cli(['client', 'list', '--json'], env);
     expect(listed.code).toBe(0);
     const clients = listed.json<{ client_id: string; name: string }[]>();
@@ -102,13 +99,11 @@ describe('client', () => {
 
 describe('user', () => {
   test('create reads the password from stdin and stores only an argon2id hash', async () => {
-    const result = await cli(
-      ['user', 'create', '--email', 'Ada@Example.com', '--name', 'Ada', '--password-stdin', '--json'],
+    const { id } = await cliJson<{ id: string }>(
+      ['user', 'create', '--email', 'Ada@Example.com', '--name', 'Ada', '--password-stdin'],
       env,
       'a long passphrase\n',
     );
-    expect(result.code).toBe(0);
-    const { id } = result.json<{ id: string }>();
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     const dump = await dumpTable('user');
     expect(dump).not.toContain('a long passphrase');
@@ -117,7 +112,7 @@ describe('user', () => {
   });
 
   test('the same email twice is a conflict', async () => {
-    await cli(['user', 'create', '--email', 'dup@example.com', '--password-stdin', '--json'], env, 'password-one');
+    await cliJson(['user', 'create', '--email', 'dup@example.com', '--password-stdin'], env, 'password-one');
     const again = await cli(['user', 'create', '--email', 'DUP@example.com', '--password-stdin', '--json'], env, 'password-two');
     expect(again.code).toBe(1);
     expect(JSON.parse(again.stderr)).toMatchObject({ error: 'conflict' });
@@ -159,6 +154,12 @@ describe('errors', () => {
     expect(result.stderr).toMatch(/COOKIE_KEYS: is a built-in development secret/);
     expect(result.stderr).toMatch(/KEY_ENCRYPTION_KEY/);
     expect(result.stderr).toMatch(/HASH_PEPPER/);
+  });
+
+  test('without --json a bad value names its field and the flag it came from', async () => {
+    const result = await cli(['client', 'create', '--name', 'x'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('portcullis: grant_types (--grant): at least one grant type is required\n');
   });
 
   test('an unknown command or option fails with usage help', async () => {

@@ -2,7 +2,8 @@
 // rotation made from outside (the CLI) is picked up by both within their poll interval.
 import { decodeProtectedHeader } from 'jose';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { freePort, runCommand, startServeProcess, type ServeProcess } from '../support/process.ts';
+import { cliJson } from '../support/cli.ts';
+import { freePort, startServeProcess, type ServeProcess } from '../support/process.ts';
 import { testPepper } from '../support/server.ts';
 import { basicAuth } from '../support/browser.ts';
 
@@ -26,19 +27,16 @@ afterAll(async () => {
   await testDatabase.drop();
 }, 60_000);
 
-async function command(args: string[]) {
-  const result = await runCommand([...args, '--json'], env);
-  if (result.code !== 0) throw new Error(`portcullis ${args.join(' ')}: ${result.stderr}`);
-  return JSON.parse(result.stdout) as Record<string, string>;
-}
-
 test('a key rotation reaches every instance within its poll interval', async () => {
   // The issuer is the same public URL for both, as behind a load balancer.
   const issuer = 'http://127.0.0.1:9';
   const ports = [await freePort(), await freePort()];
   instances = await Promise.all(ports.map((port) => startServeProcess({ ...env, PORT: String(port), ISSUER: issuer })));
-  await command(['resource', 'create', '--audience', API, '--scope', 'stock:read']);
-  const client = await command(['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--scope', 'stock:read']);
+  await cliJson(['resource', 'create', '--audience', API, '--scope', 'stock:read'], env);
+  const client = await cliJson<Record<string, string>>(
+    ['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--scope', 'stock:read'],
+    env,
+  );
 
   const kidFrom = async (instance: ServeProcess) => {
     const port = new URL(instance.url).port;
@@ -55,7 +53,7 @@ test('a key rotation reaches every instance within its poll interval', async () 
   expect(before[0]).toBe(before[1]);
 
   await new Promise((resolve) => setTimeout(resolve, 2100)); // the next key is now old enough (JWKS lifetime + poll interval)
-  const rotated = await command(['keys', 'rotate']);
+  const rotated = await cliJson<Record<string, string>>(['keys', 'rotate'], env);
   expect(rotated.previous).toBe(before[0]);
 
   // Bounded wait: both instances must sign with the new key within a few poll intervals.

@@ -283,7 +283,7 @@ describe('the introspection example', () => {
   test('honours revocation at once: a revoked API key is refused', async () => {
     const key = await run(['apikey', 'create', '--name', 'revoked', '--scope', 'read', '--audience', ORDERS]);
     expect((await call(`${url}/orders`, key.key)).status).toBe(200);
-    await running.server.services.apiKeys.revoke(key.id!);
+    await running.server.services.apiKeys.revoke(key.id!, { type: 'admin' });
     expect(await call(`${url}/orders`, key.key)).toMatchObject(invalidToken('the access token is not active'));
   });
 });

@@ -14,7 +14,7 @@ async function recordedIp(running: RunningServer): Promise<string | undefined> {
     id: string;
     key: string;
   }>();
-  await running.server.services.apiKeys.revoke(id);
+  await running.server.services.apiKeys.revoke(id, { type: 'admin' });
   await fetch(`${running.url}/token/introspection`, {
     method: 'POST',
     headers: { ...basicAuth(rs.client_id, rs.client_secret), 'x-forwarded-for': '203.0.113.7' },

@@ -60,14 +60,17 @@ const form = { 'content-type': 'application/x-www-form-urlencoded' };
 beforeAll(async () => {
   running = await startServer();
   const { clients, users } = running.server.services;
-  service = (await clients.create({ name: 'svc', grantTypes: ['client_credentials'], scope: 'admin:write' })) as typeof service;
+  service = (await clients.create(
+    { name: 'svc', grant_types: ['client_credentials'], scope: 'admin:write' },
+    { type: 'admin' },
+  )) as typeof service;
   const token = await fetch(`${running.url}/token`, {
     method: 'POST',
     headers: basicAuth(service.client_id, service.client_secret),
     body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${running.url}/admin` }),
   });
   adminToken = ((await token.json()) as { access_token: string }).access_token;
-  await users.create({ email: EMAIL, password: PASSWORD });
+  await users.create({ email: EMAIL, password: PASSWORD }, { type: 'admin' });
 });
 afterAll(() => running.stop());
 
@@ -178,7 +181,10 @@ describe('a body over the size limit is 413', () => {
 
   test('the login form and the account pages answer with the error page', async () => {
     const { clients } = running.server.services;
-    const app = await clients.create({ name: 'App', grantTypes: ['authorization_code'], redirectUris: [REDIRECT], public: true });
+    const app = await clients.create(
+      { name: 'App', grant_types: ['authorization_code'], redirect_uris: [REDIRECT], public: true },
+      { type: 'admin' },
+    );
     const config = await client.discovery(new URL(running.url), app.client_id, undefined, client.None(), {
       execute: [client.allowInsecureRequests],
     });

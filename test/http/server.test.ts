@@ -7,11 +7,13 @@ import { startServer, type RunningServer } from '../support/server.ts';
 import { basicAuth } from '../support/browser.ts';
 
 let running: RunningServer;
+/** Every log line of the server, as pino wrote it. */
+const logs: string[] = [];
 let as: oauth.AuthorizationServer;
 let client: { client_id: string; client_secret: string };
 
 beforeAll(async () => {
-  running = await startServer();
+  running = await startServer({}, { logs });
   const issuer = new URL(running.url);
   as = await oauth.processDiscoveryResponse(
     issuer,
@@ -223,5 +225,59 @@ describe('security headers', () => {
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(page.headers.get('content-security-policy')).toContain("style-src 'self'");
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+  });
+});
+
+describe('private error detail', () => {
+  async function adminToken(): Promise<string> {
+    const created = await cli(
+      ['client', 'create', '--name', 'ops', '--grant', 'client_credentials', '--scope', 'admin:write', '--json'],
+      running.env,
+    );
+    const ops = created.json<{ client_id: string; client_secret: string }>();
+    const response = await fetch(`${running.url}/token`, {
+      method: 'POST',
+      headers: basicAuth(ops.client_id, ops.client_secret),
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${running.url}/admin` }),
+    });
+    return ((await response.json()) as { access_token: string }).access_token;
+  }
+
+  /**
+   * Creations of one user at once: each checks the email is free, then hashes the password (tens
+   * of milliseconds), then inserts, so all but one meet the unique constraint. A round in which
+   * one insert was done before another's check proves nothing; a few rounds always give a loser.
+   */
+  async function conflictFromTheDatabase(token: string): Promise<Response> {
+    for (let round = 0; round < 5; round += 1) {
+      const email = `race-${round}@example.com`;
+      const responses = await Promise.all(
+        Array.from({ length: 3 }, () =>
+          fetch(`${running.url}/admin/users`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ email, password: 'a long enough password' }),
+          }),
+        ),
+      );
+      expect(responses.filter((response) => response.status === 201)).toHaveLength(1);
+      for (const response of responses.filter((candidate) => candidate.status === 409)) {
+        const body = (await response.clone().json()) as { error_description?: string };
+        if (body.error_description === 'it already exists') return response;
+      }
+    }
+    throw new Error('no creation met the unique constraint');
+  }
+
+  test("a conflict's detail (the constraint's fields) is logged with the request id, never answered", async () => {
+    const response = await conflictFromTheDatabase(await adminToken());
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({ error: 'conflict', error_description: 'it already exists' });
+    expect(text).not.toMatch(/email|unique|constraint/i);
+    const requestId = response.headers.get('x-request-id');
+    const logged = logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.requestId === requestId);
+    expect(logged).toContainEqual(
+      expect.objectContaining({ level: 40, error: 'conflict', detail: 'unique constraint on User (email)', msg: 'it already exists' }),
+    );
   });
 });

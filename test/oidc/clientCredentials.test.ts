@@ -308,7 +308,7 @@ describe('client secret rotation', () => {
     });
     expect(
       JSON.parse((await cli(['client', 'secret', 'rotate', service.client_id, '--grace', 'soon', '--json'], running.env)).stderr),
-    ).toMatchObject({ field: 'grace' });
+    ).toMatchObject({ field: 'grace_seconds' });
     const { privateKey: _unused, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const keyless = await run([
       'client',

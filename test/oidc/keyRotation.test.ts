@@ -125,7 +125,10 @@ test('a previous key is retired, and unpublished, once everything it signed has 
 
 test('two rotations at once rotate once', async () => {
   await running.db.prisma.signingKey.updateMany({ where: { state: 'next' }, data: { createdAt: new Date(Date.now() - 60_000) } });
-  const results = await Promise.allSettled([running.server.services.keys.rotate(), running.server.services.keys.rotate()]);
+  const results = await Promise.allSettled([
+    running.server.services.keys.rotate({}, { type: 'admin' }),
+    running.server.services.keys.rotate({}, { type: 'admin' }),
+  ]);
   expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
   const states = Object.values(await keyStates());
   expect(states.filter((state) => state === 'current')).toHaveLength(1);

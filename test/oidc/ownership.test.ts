@@ -106,7 +106,7 @@ describe('nothing outlives its owner', () => {
     expect(await introspect(key)).toMatchObject({ active: true });
     expect(await introspect(jwt)).toMatchObject({ active: true });
 
-    await running.server.services.clients.delete(owner.client_id);
+    await running.server.services.clients.delete(owner.client_id, { type: 'admin' });
     expect(await introspect(key)).toEqual({ active: false });
     expect(await introspect(jwt)).toEqual({ active: false });
     const listed = (await run<{ id: string; revoked_at: string | null }[]>(['apikey', 'list'])).find((row) => row.id === id)!;
@@ -134,7 +134,7 @@ describe('nothing outlives its owner', () => {
     });
     const jwt = ((await response.json()) as { access_token: string }).access_token;
     expect(await introspect(jwt)).toMatchObject({ active: true });
-    await running.server.services.clients.delete(other.client_id);
+    await running.server.services.clients.delete(other.client_id, { type: 'admin' });
     expect(await introspect(jwt)).toEqual({ active: false });
     expect(await introspect(key)).toMatchObject({ active: true }); // the key was not the client's
   });
@@ -176,15 +176,15 @@ describe('nothing outlives its owner', () => {
     expect(await introspect(tokens.access_token)).toMatchObject({ active: true });
     expect(await introspect(tokens.refresh_token!, app)).toMatchObject({ active: true });
 
-    await running.server.services.users.setDisabled(user.id, true);
+    await running.server.services.users.setDisabled(user.id, true, { type: 'admin' });
     expect(await introspect(tokens.access_token)).toEqual({ active: false });
     expect(await introspect(tokens.refresh_token!, app)).toEqual({ active: false });
     expect(await introspect(key)).toEqual({ active: false });
     expect(await introspect(exchanged)).toEqual({ active: false });
     await expect(client.refreshTokenGrant(appConfig, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
-    expect(await running.server.services.grants.list({ accountId: user.id })).toEqual([]);
+    expect(await running.server.services.grants.list({ account_id: user.id })).toEqual([]);
 
-    await running.server.services.users.setDisabled(user.id, false);
+    await running.server.services.users.setDisabled(user.id, false, { type: 'admin' });
     expect(await introspect(key)).toMatchObject({ active: true });
     const { events } = await running.server.services.audit.query({ type: 'user.disabled', subject: user.id, limit: 1 });
     expect((events[0]!.details as { sessions_and_tokens_ended: number }).sessions_and_tokens_ended).toBeGreaterThanOrEqual(3);
@@ -193,7 +193,7 @@ describe('nothing outlives its owner', () => {
   test('resetting a password ends sessions, grants, refresh tokens, and the JWTs of those grants', async () => {
     const user = await newUser('reset@example.com');
     const { tokens } = await logIn('reset@example.com');
-    await running.server.services.users.resetPassword(user.id, 'a brand new passphrase');
+    await running.server.services.users.resetPassword(user.id, { password: 'a brand new passphrase' }, { type: 'admin' });
     expect(await introspect(tokens.access_token)).toEqual({ active: false });
     await expect(client.refreshTokenGrant(appConfig, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     expect(await running.server.services.users.listSessions(user.id)).toEqual([]);

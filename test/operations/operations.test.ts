@@ -193,7 +193,6 @@ test('every kind of security event is in the audit log, and none holds a secret'
     'api_key.created:success',
     'api_key.revoked:success',
     'api_key.verification_failed:failure',
-    'admin.action:success',
     'consent.revoked:success',
     'api_key.rotated:success',
     'signing_key.rotated:success',

@@ -19,3 +19,14 @@ export async function cli(args: string[], env: Record<string, string | undefined
   });
   return { code, stdout, stderr, json: <T>() => JSON.parse(stdout) as T };
 }
+
+/** Runs a command with --json and returns what it printed; a failure throws with its stderr. */
+export async function cliJson<T = Record<string, unknown>>(
+  args: string[],
+  env: Record<string, string | undefined>,
+  stdin = '',
+): Promise<T> {
+  const result = await cli([...args, '--json'], env, stdin);
+  if (result.code !== 0) throw new Error(`portcullis ${args.join(' ')}: ${result.stderr}`);
+  return result.json<T>();
+}

@@ -158,11 +158,11 @@ describe('authorization code with PKCE, OpenID Connect', () => {
     const sub = tokens.claims()!.sub;
     // A first refresh puts the account in the one-second cache.
     const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
-    await running.server.services.users.setDisabled(sub, true);
+    await running.server.services.users.setDisabled(sub, true, { type: 'admin' });
     try {
       await expect(client.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     } finally {
-      await running.server.services.users.setDisabled(sub, false);
+      await running.server.services.users.setDisabled(sub, false, { type: 'admin' });
     }
   });
 
@@ -364,6 +364,27 @@ describe('bad input', () => {
     const replay = await agent.request(allow, { form: { csrf: csrfFrom(consent.body) } });
     expect(replay.status).toBe(400);
     expect(replay.body).toContain('has expired or was already used');
+  });
+
+  test('a sign-in that expired while its page was open gets the expired page (400), and no login happens', async () => {
+    const agent = new UserAgent();
+    const started = await authorizationRequest();
+    const login = await agent.follow(started.url, REDIRECT);
+    expect(login.body).toContain('name="password"');
+    // The browser still holds the interaction cookie; the interaction behind it has expired.
+    await running.db.prisma.providerArtifact.updateMany({
+      where: { kind: 'Interaction' },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    const reload = await agent.request(login.url);
+    expect(reload.status).toBe(400);
+    expect(reload.body).toContain('has expired or was already used');
+    const submitted = await agent.request(formAction(login.body, '/login', login.url), {
+      form: { csrf: csrfFrom(login.body), email: EMAIL, password: PASSWORD },
+    });
+    expect(submitted.status).toBe(400);
+    expect(submitted.location).toBeUndefined();
+    expect(submitted.body).toContain('has expired or was already used');
   });
 
   test('page output is escaped: a hostile email is shown as text', async () => {

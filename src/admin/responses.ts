@@ -1,0 +1,125 @@
+// What the admin API answers: one zod schema per summary the services return. They document the
+// responses in the OpenAPI document and type each handler's return value (the handler must return
+// what its schema accepts), and test/admin checks the running server's answers against them. The
+// services own the values; these schemas only describe them, so they are strict objects: a field
+// a service adds without saying so here fails that test instead of going undocumented.
+import { z } from 'zod';
+
+/** An instant as the services write it (ISO 8601, from Date.toISOString). */
+const instant = z.string().describe('ISO 8601');
+const optionalInstant = instant.nullable();
+
+export const clientSummary = z.strictObject({
+  client_id: z.string(),
+  name: z.string(),
+  public: z.boolean(),
+  grant_types: z.array(z.string()),
+  redirect_uris: z.array(z.string()),
+  scope: z.string(),
+  token_endpoint_auth_method: z.string(),
+  default_resource: z.string().nullable(),
+  created_at: instant,
+});
+
+export const createdClient = z.strictObject({
+  client_id: z.string(),
+  client_secret: z.string().optional().describe('shown only this once; none for a public or private_key_jwt client'),
+});
+
+export const rotatedClientSecret = z.strictObject({
+  client_id: z.string(),
+  client_secret: z.string().describe('shown only this once'),
+  previous_secret_expires_at: instant.describe('until when the previous secret is still accepted'),
+});
+
+export const userSummary = z.strictObject({
+  id: z.string(),
+  email: z.string(),
+  name: z.string().nullable(),
+  disabled: z.boolean(),
+  created_at: instant,
+});
+
+export const createdUser = z.strictObject({ id: z.string() });
+
+export const sessionSummary = z.strictObject({ created_at: instant, expires_at: optionalInstant });
+
+export const resourceSummary = z.strictObject({
+  id: z.string(),
+  audience: z.string(),
+  name: z.string().nullable(),
+  scope: z.string(),
+  personal_key_scope: z.string(),
+  access_token_ttl: z.number().int(),
+  created_at: instant,
+});
+
+const apiKeyFields = {
+  id: z.string(),
+  name: z.string(),
+  display_prefix: z.string().describe('the start of the key, to recognise it by'),
+  owner: z.strictObject({ type: z.enum(['user', 'client']), id: z.string() }).nullable(),
+  scope: z.string(),
+  audiences: z.array(z.string()),
+  rate_limit: z.string().nullable(),
+  created_at: instant,
+  expires_at: optionalInstant,
+  last_used_at: optionalInstant,
+  use_count: z.number().int(),
+  revoked_at: optionalInstant,
+};
+const theKey = z.string().describe('the API key, shown only this once');
+
+export const apiKeySummary = z.strictObject(apiKeyFields);
+export const createdApiKey = z.strictObject({ ...apiKeyFields, key: theKey });
+export const rotatedApiKey = z.strictObject({
+  ...apiKeyFields,
+  key: theKey,
+  previous_key_expires_at: instant.describe('until when the previous key still works'),
+});
+
+export const signingKeySummary = z.strictObject({
+  kid: z.string(),
+  alg: z.string(),
+  state: z.enum(['next', 'current', 'previous', 'retired']),
+  created_at: instant,
+  activated_at: optionalInstant,
+  deactivated_at: optionalInstant,
+  retired_at: optionalInstant,
+});
+
+export const keyRotation = z.strictObject({
+  current: z.string().describe('the kid that signs now'),
+  next: z.string(),
+  previous: z.string(),
+  retired: z.array(z.string()),
+});
+
+export const grantSummary = z.strictObject({
+  id: z.string(),
+  account_id: z.string(),
+  client_id: z.string(),
+  scope: z.string().describe('OpenID Connect scopes granted'),
+  resources: z.record(z.string(), z.string()).describe('API scopes granted, by audience'),
+  expires_at: optionalInstant,
+});
+
+export const revokedGrants = z.strictObject({ revoked: z.number().int().describe('how many grants were revoked') });
+
+export const auditEvent = z.strictObject({
+  id: z.string(),
+  at: instant,
+  type: z.string(),
+  actorType: z.enum(['user', 'client', 'admin', 'system']),
+  actorId: z.string().optional(),
+  subject: z.string().optional(),
+  ip: z.string().optional(),
+  userAgent: z.string().optional(),
+  outcome: z.enum(['success', 'failure']),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const auditPage = z.strictObject({
+  events: z.array(auditEvent),
+  next_cursor: z.string().nullable().describe('pass as cursor for the next page; null on the last'),
+});

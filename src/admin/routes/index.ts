@@ -1,0 +1,19 @@
+// Every admin API route, in the order the OpenAPI document lists them: one table per resource.
+import type { AdminRoute } from '../route.ts';
+import { apiKeyRoutes } from './apiKeys.ts';
+import { auditRoutes } from './audit.ts';
+import { clientRoutes } from './clients.ts';
+import { grantRoutes } from './grants.ts';
+import { resourceRoutes } from './resources.ts';
+import { signingKeyRoutes } from './signingKeys.ts';
+import { userRoutes } from './users.ts';
+
+export const adminRoutes: readonly AdminRoute[] = [
+  ...clientRoutes,
+  ...userRoutes,
+  ...resourceRoutes,
+  ...apiKeyRoutes,
+  ...signingKeyRoutes,
+  ...grantRoutes,
+  ...auditRoutes,
+];

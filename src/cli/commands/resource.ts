@@ -1,0 +1,77 @@
+// `portcullis resource …`: register, change and list API resources (the audiences of JWT access
+// tokens). The flags map onto the resource service's inputs (src/resources/schema.ts).
+import type { Command } from 'commander';
+import { CLI_ACTOR } from '../../audit/index.ts';
+import { InputError } from '../../errors/index.ts';
+import type { ResourceCreateInput, ResourceUpdateInput } from '../../resources/index.ts';
+import { printing, table, type FlagsOf } from '../output.ts';
+import type { CliIo } from '../io.ts';
+import { withServices } from '../services.ts';
+
+const RESOURCE_FLAGS = {
+  audience: '--audience',
+  scope: '--scope',
+  ttl: '--ttl',
+  name: '--name',
+  personal_key_scope: '--personal-key-scope',
+} as const satisfies FlagsOf<ResourceCreateInput & ResourceUpdateInput>;
+
+type CreateOptions = { audience: string; scope: string; ttl?: string; name?: string; personalKeyScope?: string };
+
+export function addResourceCommands(program: Command, io: CliIo): void {
+  const printed = printing(io, RESOURCE_FLAGS);
+  const resource = program.command('resource').description('manage API resources (audiences of JWT access tokens)');
+
+  printed(
+    resource
+      .command('create')
+      .description('register an API that accepts Portcullis access tokens')
+      .requiredOption('--audience <uri>', 'the audience identifier (an absolute URI), the `resource` clients ask for')
+      .requiredOption('--scope <scopes>', 'space-separated scopes the API accepts')
+      .option('--ttl <seconds>', 'access token lifetime in seconds (60 to 3600; default 900)')
+      .option('--name <name>', 'display name')
+      .option('--personal-key-scope <scopes>', 'scopes people may put on API keys of their own for this API (default none)'),
+    {
+      run: (options: CreateOptions) => withServices(io, (services) => services.resources.create(createInput(options), CLI_ACTOR)),
+      human: (created) => `audience: ${created.audience}\nscope:    ${created.scope}\nttl:      ${created.access_token_ttl}s`,
+    },
+  );
+
+  printed(
+    resource
+      .command('update')
+      .description('change which scopes people may put on API keys of their own for an API')
+      .requiredOption('--audience <uri>', 'the API to change')
+      .requiredOption('--personal-key-scope <scopes>', 'the scopes people may put on keys of their own ("" for none)'),
+    {
+      run: (options: { audience: string; personalKeyScope: string }) =>
+        withServices(io, (services) =>
+          services.resources.update({ audience: options.audience }, { personal_key_scope: options.personalKeyScope }, CLI_ACTOR),
+        ),
+      human: (updated) => `audience:           ${updated.audience}\npersonal key scope: ${updated.personal_key_scope || '(none)'}`,
+    },
+  );
+
+  printed(resource.command('list').description('list API resources'), {
+    run: () => withServices(io, (services) => services.resources.list()),
+    human: (resources) => table(resources, ['audience', 'scope', 'personal_key_scope', 'access_token_ttl', 'name']),
+  });
+}
+
+function createInput(options: CreateOptions): ResourceCreateInput {
+  return {
+    audience: options.audience,
+    scope: options.scope,
+    ttl: options.ttl === undefined ? undefined : wholeSeconds(options.ttl),
+    // An empty --name is no name, as it always was on the command line.
+    name: options.name || undefined,
+    personal_key_scope: options.personalKeyScope,
+  };
+}
+
+/** --ttl as the number the schema checks; text that is no whole number never reaches it as NaN. */
+function wholeSeconds(text: string): number {
+  const seconds = Number(text);
+  if (!Number.isInteger(seconds)) throw new InputError('ttl', 'must be a whole number of seconds');
+  return seconds;
+}

@@ -1,0 +1,113 @@
+// The rules of a client's settings that span fields: which grant types go together, which
+// redirect URIs a kind of client may use, whose keys it may register. The schemas (schema.ts)
+// check each field alone; these run on the parsed result, at creation and again after an update
+// is merged into what is stored, and name the field at fault as the wire spells it.
+import type { z } from 'zod';
+import { InputError } from '../errors/index.ts';
+import { normalizeScope, validateAudience } from '../oauth/index.ts';
+import type { AuthMethod, clientCreateSchema, StoredClientFields } from './schema.ts';
+
+/** A client's settings, parsed: what creation receives, and what an update is merged into. */
+export type ClientSettings = z.output<typeof clientCreateSchema>;
+type JwkSet = NonNullable<ClientSettings['jwks']>;
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+/** Schemes a browser runs or reads locally: never a place to send an authorization code. */
+const DANGEROUS_SCHEMES = new Set(['javascript:', 'data:', 'file:', 'vbscript:']);
+const PUBLIC_KEY_TYPES = new Set(['RSA', 'EC', 'OKP']);
+
+export function validateRedirectUri(uri: string, isPublic: boolean, field: 'redirect_uris' | 'post_logout_redirect_uris'): void {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new InputError(field, `${JSON.stringify(uri)} is not an absolute URI`);
+  }
+  if (url.hash || uri.includes('#')) throw new InputError(field, 'must not contain a fragment (RFC 6749 section 3.1.2)');
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    throw new InputError(field, 'http: is allowed only for loopback addresses; use https:');
+  }
+  if (DANGEROUS_SCHEMES.has(url.protocol)) throw new InputError(field, `${url.protocol} URIs are not allowed`);
+  // RFC 8252 section 7.1: native apps may use a private-use scheme; web clients may not.
+  if (!isPublic && url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InputError(field, 'a confidential client needs an https: redirect URI');
+  }
+}
+
+/** A public JWK Set: RSA, EC or OKP keys, none with a private part. */
+function validateJwks(jwks: JwkSet | undefined): JwkSet {
+  if (!jwks || jwks.keys.length === 0) throw new InputError('jwks', 'private_key_jwt needs a JWK Set with at least one key');
+  for (const key of jwks.keys) {
+    if (typeof key.kty !== 'string' || !PUBLIC_KEY_TYPES.has(key.kty)) {
+      throw new InputError('jwks', 'each key must be an RSA, EC or OKP public JWK');
+    }
+    if ('d' in key || 'p' in key || 'k' in key) throw new InputError('jwks', 'must hold public keys only: a private key was given');
+  }
+  return jwks;
+}
+
+function validateUris(uris: string[], isPublic: boolean, field: 'redirect_uris' | 'post_logout_redirect_uris'): string[] {
+  const unique = [...new Set(uris)];
+  for (const uri of unique) validateRedirectUri(uri, isPublic, field);
+  return unique;
+}
+
+/**
+ * Checks the rules across a client's settings and returns its metadata as stored (and given to
+ * oidc-provider). Throws InputError naming the wire field at fault.
+ */
+export function clientMetadata(settings: ClientSettings): StoredClientFields {
+  const grantTypes = [...new Set(settings.grant_types)];
+  const isPublic = settings.public;
+  if (isPublic && grantTypes.includes('client_credentials')) {
+    throw new InputError('grant_types', 'a public client cannot use client_credentials: it has no secret to authenticate with');
+  }
+  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
+    throw new InputError('grant_types', 'refresh_token needs authorization_code');
+  }
+  const redirectUris = validateUris(settings.redirect_uris, isPublic, 'redirect_uris');
+  if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
+    throw new InputError('redirect_uris', 'authorization_code needs at least one redirect URI');
+  }
+  const postLogoutRedirectUris = validateUris(settings.post_logout_redirect_uris, isPublic, 'post_logout_redirect_uris');
+  if (settings.always_issue_refresh_token && !grantTypes.includes('refresh_token')) {
+    throw new InputError('always_issue_refresh_token', 'needs the refresh_token grant');
+  }
+  // A public client has no secret and no keys: it authenticates with its id alone (PKCE only).
+  const authMethod: AuthMethod = isPublic ? 'none' : (settings.token_endpoint_auth_method ?? 'client_secret_basic');
+  if (authMethod !== 'private_key_jwt' && settings.jwks !== undefined) {
+    throw new InputError('jwks', 'is only for clients that authenticate with private_key_jwt');
+  }
+  const jwks = authMethod === 'private_key_jwt' ? validateJwks(settings.jwks) : undefined;
+  const defaultResource =
+    settings.default_resource === undefined ? undefined : validateAudience(settings.default_resource, 'default_resource');
+  return {
+    client_name: settings.name,
+    grant_types: grantTypes,
+    redirect_uris: redirectUris,
+    response_types: grantTypes.includes('authorization_code') ? ['code'] : [],
+    scope: normalizeScope(settings.scope),
+    token_endpoint_auth_method: authMethod,
+    // Always written, empty too: an update that empties the list must not leave the old one.
+    post_logout_redirect_uris: postLogoutRedirectUris,
+    ...(jwks ? { jwks } : {}),
+    ...(defaultResource ? { default_resource: defaultResource } : {}),
+    ...(settings.always_issue_refresh_token ? { always_issue_refresh_token: true } : {}),
+  };
+}
+
+/** The settings a stored client was made with: what an update's changes are merged into. */
+export function settingsOf(row: { name: string; public: boolean }, stored: StoredClientFields): ClientSettings {
+  return {
+    name: row.name,
+    grant_types: stored.grant_types,
+    redirect_uris: stored.redirect_uris,
+    post_logout_redirect_uris: stored.post_logout_redirect_uris ?? [],
+    scope: stored.scope,
+    public: row.public,
+    token_endpoint_auth_method: stored.token_endpoint_auth_method === 'none' ? undefined : stored.token_endpoint_auth_method,
+    jwks: stored.jwks,
+    default_resource: stored.default_resource,
+    always_issue_refresh_token: stored.always_issue_refresh_token === true,
+  };
+}

@@ -1,0 +1,54 @@
+// The server's timers: purging expired artifacts (and retiring keys past their time, and old audit
+// events) on every instance, and rotating signing keys when a schedule is configured.
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.ts';
+import type { Database } from '../db/index.ts';
+import { purgeExpiredArtifacts } from '../artifacts/index.ts';
+import type { LiveProvider } from '../oidc/index.ts';
+import type { Services } from '../services.ts';
+
+export interface ScheduleOptions {
+  config: Pick<Config, 'purgeIntervalSeconds' | 'auditRetentionDays' | 'keyRotationIntervalSeconds'>;
+  db: Pick<Database, 'prisma'>;
+  services: Pick<Services, 'keys' | 'audit'>;
+  live: Pick<LiveProvider, 'refresh'>;
+  logger: Logger;
+}
+
+export interface Schedule {
+  stop(): void;
+}
+
+export function startSchedule({ config, db, services, live, logger }: ScheduleOptions): Schedule {
+  const timers: NodeJS.Timeout[] = [];
+  // A failed run is logged and tried again at the next tick; the timers never keep the process up.
+  const every = (seconds: number, what: string, work: () => Promise<unknown>) => {
+    const timer = setInterval(() => {
+      work().catch((error: unknown) => logger.warn({ err: error }, `${what} failed`));
+    }, seconds * 1000);
+    timer.unref();
+    timers.push(timer);
+  };
+  every(config.purgeIntervalSeconds, 'purging expired artifacts', async () => {
+    const purged = await purgeExpiredArtifacts(db.prisma);
+    if (purged) logger.debug({ purged }, 'purged expired artifacts');
+    if ((await services.keys.retireExpired()).length) await live.refresh();
+    await services.audit.purgeBefore(new Date(Date.now() - config.auditRetentionDays * 86_400_000));
+  });
+  if (config.keyRotationIntervalSeconds > 0) {
+    // Checked often enough to be on time; the rotation itself is conditioned on the key state,
+    // so several instances checking at once rotate once.
+    every(Math.min(config.keyRotationIntervalSeconds / 10, 3600), 'scheduled key rotation', async () => {
+      const rotated = await services.keys.rotateIfDue(config.keyRotationIntervalSeconds);
+      if (rotated) {
+        logger.info({ ...rotated }, 'rotated signing keys on schedule');
+        await live.refresh();
+      }
+    });
+  }
+  return {
+    stop() {
+      for (const timer of timers) clearInterval(timer);
+    },
+  };
+}

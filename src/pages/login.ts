@@ -1,0 +1,76 @@
+// The login step of a sign-in: the form, and checking what was typed into it under the login
+// limits (src/limits/logins.ts), with one answer for every failure.
+import type { RouterContext, RouterMiddleware } from '@koa/router';
+import type { InteractionResults } from 'oidc-provider';
+import { networkOf } from '../limits/index.ts';
+import { normalizeEmail } from '../users/index.ts';
+import { clientName } from './apps.ts';
+import { csrfToken } from './csrf.ts';
+import { formText } from './form.ts';
+import { html } from './respond.ts';
+import type { InteractionState, PageDependencies } from './state.ts';
+
+/** One message for every login failure: it must not tell whether the email exists (OWASP ASVS 2.2). */
+export const LOGIN_FAILED = 'That email and password do not match an account.';
+
+export function createLoginPage({ provider, views, users, audit, auditAggregates, limits, csrfKey }: PageDependencies) {
+  async function show(ctx: RouterContext<InteractionState>, status: number, error?: string, email?: string): Promise<void> {
+    const { uid, params } = ctx.state.interaction;
+    html(
+      ctx,
+      status,
+      views.render('login', {
+        uid,
+        clientName: await clientName(provider(), params.client_id),
+        csrf: csrfToken(csrfKey, 'interaction', uid),
+        error,
+        email,
+      }),
+    );
+  }
+
+  const submit: RouterMiddleware<InteractionState> = async function login(ctx) {
+    const { prompt, params } = ctx.state.interaction;
+    if (prompt.name !== 'login') ctx.throw(400, 'not expecting a login');
+    const email = formText(ctx, 'email').slice(0, 320);
+    const account = normalizeEmail(email);
+    const event = {
+      type: 'login',
+      actorType: 'user' as const,
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent').slice(0, 300),
+      details: { client_id: params.client_id },
+    };
+    // Brute force: the attempt is counted before the password is checked, so a burst cannot
+    // slip checks past the limit. The answer is the same whether or not the account exists,
+    // and no password is checked while blocked.
+    const attempt = await limits.beginLogin(account, ctx.ip);
+    if (!attempt.allowed) {
+      // One row per account, network and minute, with a count: a flood cannot fill the table.
+      auditAggregates.count(`login.blocked|${account}|${networkOf(ctx.ip)}`, {
+        ...event,
+        type: 'login.blocked',
+        subject: account.slice(0, 320),
+        outcome: 'failure',
+        details: { ...event.details, reason: attempt.reason, network: networkOf(ctx.ip) },
+      });
+      const wait = attempt.retryAfterSeconds;
+      ctx.set('Retry-After', String(wait));
+      return show(ctx, 429, `Too many attempts. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`, email);
+    }
+    const user = await users.verifyLogin(email, formText(ctx, 'password'));
+    if (!user) {
+      // The address tried is kept (not the password), so attacks on one account can be found.
+      await audit.record({ ...event, subject: account.slice(0, 320), outcome: 'failure' });
+      return show(ctx, 401, LOGIN_FAILED, email);
+    }
+    await attempt.succeeded();
+    await audit.record({ ...event, actorId: user.id, subject: user.id, outcome: 'success' });
+    const result: InteractionResults = { login: { accountId: user.id } };
+    await provider().interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    // oidc-provider has answered (a redirect back to the authorization endpoint).
+    ctx.respond = false;
+  };
+
+  return { show, submit };
+}

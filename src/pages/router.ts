@@ -1,0 +1,82 @@
+// The pages' one router: which URL runs which steps, and what each page knows of its visitor
+// (typed state). The sign-in pages (login, consent) act on an oidc-provider interaction, found
+// by the browser's interaction cookie; the account pages act on the browser's signed-in session.
+// Every route starts with pageErrors and a loader, and every POST checks its form's CSRF token
+// before the page acts.
+import Router, { type RouterMiddleware } from '@koa/router';
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import { createAccountPage } from './account.ts';
+import { createConsentPage } from './consent.ts';
+import { checkCsrf } from './csrf.ts';
+import { pageErrors } from './errors.ts';
+import { forms } from './form.ts';
+import { createKeysPage } from './keys.ts';
+import { createLoginPage } from './login.ts';
+import { errorPage } from './respond.ts';
+import type { InteractionState, PageDependencies, SessionState, SignedInSession } from './state.ts';
+
+type ProviderSession = Awaited<ReturnType<Provider['Session']['get']>>;
+
+const signedIn = (session: ProviderSession): session is SignedInSession => Boolean(session.accountId);
+
+export function createInteractionRoutes(dependencies: PageDependencies): Koa.Middleware {
+  const { provider, views } = dependencies;
+  const login = createLoginPage(dependencies);
+  const consent = createConsentPage(dependencies);
+  const account = createAccountPage(dependencies);
+  const keys = createKeysPage(dependencies);
+  const errors = pageErrors(views);
+  const interactionCsrf = checkCsrf<InteractionState>(dependencies, 'interaction', ({ interaction }) => interaction.uid);
+  const accountCsrf = checkCsrf<SessionState>(dependencies, 'account', ({ session }) => session.uid);
+
+  const loadInteraction: RouterMiddleware<InteractionState> = async function loadInteraction(ctx, next) {
+    ctx.state.interaction = await provider().interactionDetails(ctx.req, ctx.res);
+    // The uid in the path must be the interaction this browser's cookie belongs to.
+    if (ctx.state.interaction.uid !== ctx.params.uid) ctx.throw(400, 'this page belongs to another sign-in');
+    await next();
+  };
+
+  const loadSession: RouterMiddleware<SessionState> = async function loadSession(ctx, next) {
+    const session = await provider().Session.get(ctx);
+    if (!signedIn(session)) {
+      errorPage(ctx, views, 401, { message: 'Sign in through an application to see your account.', code: 'login_required' });
+      return;
+    }
+    ctx.state.session = session;
+    ctx.state.actor = { type: 'user', id: session.accountId, ip: ctx.ip };
+    await next();
+  };
+
+  /** One URL for every sign-in step: the page of the prompt oidc-provider is at. */
+  const showPrompt: RouterMiddleware<InteractionState> = async function showPrompt(ctx) {
+    const { prompt } = ctx.state.interaction;
+    if (prompt.name === 'login') return login.show(ctx, 200);
+    if (prompt.name === 'consent') return consent.show(ctx);
+    errorPage(ctx, views, 400, { message: 'This sign-in step is not supported.', code: prompt.name });
+  };
+
+  // The routes name no extra state or context (`<object, object>`): left to inference, the router
+  // takes Koa's full Context from the body parser's type and then refuses the pages' own
+  // middleware, typed on the router's context (only in the product build, without the tests).
+  const signIn = new Router<InteractionState>();
+  signIn.get<object, object>('/interaction/:uid', errors, loadInteraction, showPrompt);
+  signIn.post<object, object>('/interaction/:uid/login', errors, loadInteraction, forms, interactionCsrf, login.submit);
+  signIn.post<object, object>('/interaction/:uid/confirm', errors, loadInteraction, forms, interactionCsrf, consent.confirm);
+  signIn.post<object, object>('/interaction/:uid/abort', errors, loadInteraction, forms, interactionCsrf, consent.abort);
+
+  const accounts = new Router<SessionState>();
+  accounts.get<object, object>('/account', errors, loadSession, account.show);
+  accounts.post<object, object>('/account/apps/:clientId/revoke', errors, loadSession, forms, accountCsrf, account.revokeApp);
+  accounts.get<object, object>('/account/keys', errors, loadSession, keys.show);
+  accounts.post<object, object>('/account/keys', errors, loadSession, forms, accountCsrf, keys.create);
+  accounts.post<object, object>('/account/keys/:id/rotate', errors, loadSession, forms, accountCsrf, keys.rotate);
+  accounts.post<object, object>('/account/keys/:id/revoke', errors, loadSession, forms, accountCsrf, keys.revoke);
+
+  const pages = new Router();
+  pages.use(signIn.routes());
+  pages.use(accounts.routes());
+  // The router's type says its middleware needs ctx.params and ctx.router; it sets both itself
+  // before any route runs, so the dispatcher (src/http) may call it as plain Koa middleware.
+  return pages.routes() as Koa.Middleware;
+}

@@ -1,0 +1,44 @@
+// What every page module is given and knows: the pages' dependencies and the typed state of
+// the two kinds of route (a sign-in step, a signed-in account page).
+import type Provider from 'oidc-provider';
+import type { ApiKeyService } from '../apikeys/index.ts';
+import type { Actor, AuditAggregator, AuditLog } from '../audit/index.ts';
+import type { GrantService } from '../grants/index.ts';
+import type { LoginLimits } from '../limits/index.ts';
+import type { ResourceService } from '../resources/index.ts';
+import type { Views } from '../templates/index.ts';
+import type { UserService } from '../users/index.ts';
+
+export interface PageDependencies {
+  provider: () => Provider;
+  views: Views;
+  users: UserService;
+  resources: ResourceService;
+  audit: AuditLog;
+  /** Where events an attacker can cause in bulk are counted (blocked logins). */
+  auditAggregates: AuditAggregator;
+  grants: GrantService;
+  apiKeys: ApiKeyService;
+  limits: LoginLimits;
+  csrfKey: string;
+  /**
+   * Creating or rotating a key needs a sign-in this recent, or the password again (as GitHub's
+   * sudo mode asks): a session left open on a shared machine must not mint long-lived credentials.
+   */
+  recentSignInSeconds: number;
+}
+
+/** What a sign-in page knows: the interaction this browser's cookie belongs to. */
+export interface InteractionState {
+  interaction: Awaited<ReturnType<Provider['interactionDetails']>>;
+}
+
+type ProviderSession = Awaited<ReturnType<Provider['Session']['get']>>;
+/** A browser session someone signed in to. */
+export type SignedInSession = ProviderSession & { accountId: string };
+
+/** What an account page knows: the signed-in session, and its person as the actor of any change. */
+export interface SessionState {
+  session: SignedInSession;
+  actor: Extract<Actor, { type: 'user' }>;
+}

@@ -1,0 +1,75 @@
+// Every command but `serve` accepts --json and then prints exactly one JSON document on stdout
+// and nothing on stderr (README, "Command line"): scripts parse what it prints. The list of
+// commands comes from the program itself, so a new command without --json fails here.
+import type { Command } from 'commander';
+import { buildProgram } from '../../src/cli/index.ts';
+import { cli } from '../support/cli.ts';
+import { startServices, type TestServices } from '../support/services.ts';
+import { testPepper } from '../support/server.ts';
+
+const API = 'https://orders.example.com';
+let running: TestServices;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  running = await startServices();
+  // The signing keys a server makes at its first start, so that `keys rotate` has keys to rotate.
+  await running.services.keys.ensure();
+  env = { DATABASE_URL: running.config.databaseUrl, HASH_PEPPER: testPepper, NODE_ENV: 'test' };
+});
+afterAll(() => running.stop());
+
+/** Every command that runs (has no subcommands), as the words that name it. */
+function leafCommands(command: Command, path: string[] = []): string[] {
+  if (command.commands.length === 0) return [path.join(' ')];
+  return command.commands.flatMap((sub) => leafCommands(sub, [...path, sub.name()]));
+}
+
+/** Runs a command with --json and returns the one document it printed. */
+async function oneDocument(args: string[], stdin = ''): Promise<Record<string, string>> {
+  const result = await cli([...args, '--json'], env, stdin);
+  expect({ args, code: result.code, stderr: result.stderr }).toEqual({ args, code: 0, stderr: '' });
+  const document = JSON.parse(result.stdout);
+  // Exactly one document and nothing around it: the output is that document, printed whole.
+  expect(result.stdout).toBe(`${JSON.stringify(document, null, 2)}\n`);
+  return document;
+}
+
+test('every command prints exactly one JSON document with --json', async () => {
+  const ran = new Set<string>();
+  // `words` name the command (as leafCommands does), then its operands and flags.
+  const command = async (words: string, operands: string[] = [], options: string[] = [], stdin?: string) => {
+    ran.add(words);
+    return oneDocument([...words.split(' '), ...operands, ...options], stdin);
+  };
+
+  await command('migrate');
+  const client = await command('client create', [], ['--name', 'svc', '--grant', 'client_credentials']);
+  await command('client list');
+  await command('client secret rotate', [client.client_id!], ['--grace', '0']);
+  await command('resource create', [], ['--audience', API, '--scope', 'orders:read']);
+  await command('resource update', [], ['--audience', API, '--personal-key-scope', 'orders:read']);
+  await command('resource list');
+  await command('keys list');
+  await command('keys rotate', [], ['--force']);
+  await command('demo');
+  const key = await command('apikey create', [], ['--name', 'k', '--scope', 'orders:read', '--audience', API]);
+  await command('apikey list');
+  const rotated = await command('apikey rotate', [key.id!]);
+  await command('apikey revoke', [rotated.id!]);
+  await command('user create', [], ['--email', 'ada@example.com', '--password-stdin'], 'a long passphrase\n');
+  await command('user list');
+
+  const noop = { stdout: () => undefined, stderr: () => undefined, readStdin: async () => '', env: {} };
+  expect([...ran].sort()).toEqual(
+    leafCommands(buildProgram(noop))
+      .filter((words) => words !== 'serve')
+      .sort(),
+  );
+});
+
+test('serve takes no --json: its logs are always JSON', async () => {
+  const result = await cli(['serve', '--json'], env);
+  expect(result.code).toBe(1);
+  expect(result.stderr).toMatch(/unknown option '--json'/);
+});

@@ -3,7 +3,7 @@
 // rules.ts; the syntax of a rate is the limits room's (parseRateLimit).
 import { z } from 'zod';
 import { isRateLimit } from '../limits/index.ts';
-import { graceSeconds, identifier, scopeText, text, uriText } from '../oauth/index.ts';
+import { graceSeconds, optionalText, scopeText, text, uriText } from '../oauth/index.ts';
 
 /** A key lives from one minute to five years when its lifetime is given. */
 export const MIN_KEY_SECONDS = 60;
@@ -21,9 +21,11 @@ export const apiKeyCreateSchema = z.object({
     .max(MAX_KEY_SECONDS, lifetimeBounds)
     .optional()
     .describe("lifetime (default: none, or USER_API_KEY_DEFAULT_DAYS for a person's key)"),
-  owner_user_id: identifier.optional().describe('the person the key acts for'),
-  owner_client_id: identifier.optional().describe('the client the key identifies'),
-  rate_limit: text(40).refine(isRateLimit, 'is not a rate such as 100/1m (at most one day per window)').optional(),
+  owner_user_id: optionalText(text(200)).describe('the person the key acts for'),
+  owner_client_id: optionalText(text(200)).describe('the client the key identifies'),
+  rate_limit: optionalText(
+    text(40).refine((value) => value === '' || isRateLimit(value), 'is not a rate such as 100/1m (at most one day per window)'),
+  ).describe('requests allowed per window, e.g. 100/1m'),
 });
 export type ApiKeyCreateInput = z.input<typeof apiKeyCreateSchema>;
 

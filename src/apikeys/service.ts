@@ -65,8 +65,8 @@ export interface ApiKeyServiceOptions {
   /** Failed verifications are counted here (per key, or key prefix for unknown keys, and source, per minute), not one row each. */
   auditAggregates: AuditAggregator;
   resources: ResourceService;
-  /** Lifetimes of keys owned by people, in days: they always expire. */
-  userKeyDays?: PersonalKeyDays;
+  /** Lifetimes of keys owned by people, in days (USER_API_KEY_DEFAULT_DAYS, _MAX_DAYS): they always expire. */
+  userKeyDays: PersonalKeyDays;
   /** Told the outcome of every verification (for metrics). */
   onVerify?: (outcome: 'valid' | Exclude<Verification, { ok: true }>['reason']) => void;
 }
@@ -78,7 +78,7 @@ export function createApiKeyService({
   audit,
   auditAggregates,
   resources,
-  userKeyDays = { default: 90, max: 365 },
+  userKeyDays,
   onVerify,
 }: ApiKeyServiceOptions) {
   const cache = new Map<string, { row: Row | null; ownerDisabled: boolean; at: number }>();

@@ -27,11 +27,11 @@ export function validateRedirectUri(uri: string, isPublic: boolean, field: 'redi
   if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
     throw new InputError(field, 'http: is allowed only for loopback addresses; use https:');
   }
-  if (DANGEROUS_SCHEMES.has(url.protocol)) throw new InputError(field, `${url.protocol} URIs are not allowed`);
   // RFC 8252 section 7.1: native apps may use a private-use scheme; web clients may not.
   if (!isPublic && url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new InputError(field, 'a confidential client needs an https: redirect URI');
   }
+  if (DANGEROUS_SCHEMES.has(url.protocol)) throw new InputError(field, `${url.protocol} URIs are not allowed`);
 }
 
 /** A public JWK Set: RSA, EC or OKP keys, none with a private part. */

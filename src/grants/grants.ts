@@ -92,7 +92,7 @@ export function createGrantService({ prisma, pepper, audit }: { prisma: Prisma; 
       const { account_id, client_id } = parseInput(grantFilterSchema, filter);
       if (!account_id && !client_id) throw new InputError('account_id', 'name a user, a client, or both');
       let revoked = 0;
-      for (const grant of await findGrants(account_id || undefined, client_id || undefined)) {
+      for (const grant of await findGrants(account_id, client_id)) {
         if (await revoke(grant.id, actor)) revoked += 1;
       }
       return revoked;

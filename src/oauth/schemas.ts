@@ -15,6 +15,11 @@ export const text = (max: number) =>
 
 /** An identifier from a path or a query (a client id, a user id, a key id). */
 export const identifier = text(200).min(1, 'is required').describe('identifier');
+/**
+ * An optional text field where an empty value means "not given" (a query's `?client_id=`, a
+ * form's empty field, a JSON body's ""), as every surface has always read it.
+ */
+export const optionalText = (schema: z.ZodString | ReturnType<typeof text>) => schema.optional().transform((value) => value || undefined);
 /** A URI as text; what kind of URI is the service's rule. */
 export const uriText = text(2000).min(1, 'is required');
 /** A space-separated list of scopes, checked token by token by the services (normalizeScope). */

@@ -52,9 +52,9 @@ export function apiKeyIntrospection(apiKeys: ApiKeyService, rateLimiter: RateLim
     try {
       await limit(rateLimiter, key, ctx);
     } catch (error) {
-      const limited = error as RateLimited;
+      if (!(error instanceof RateLimited)) throw error;
       ctx.status = 429;
-      ctx.body = { error: limited.error, error_description: limited.error_description };
+      ctx.body = { error: error.error, error_description: error.error_description };
       return;
     }
     ctx.body = {

@@ -64,7 +64,7 @@ const MAX_REMEMBERED_ADDRESSES = 100_000;
  * burst of concurrent requests from a new source on each instance is answered in full before the
  * limit applies. This bounds noise and probing, not secret guessing, which 256-bit client
  * secrets and signed assertions already make hopeless; logins, where a guess is a password,
- * count before checking (src/http/abuse.ts).
+ * count before checking (src/limits/logins.ts).
  */
 export function clientAuthFailures(rateLimiter: RateLimiter, limit: string): Middleware {
   const windowMs = parseRateLimit(limit).seconds * 1000;

@@ -134,7 +134,7 @@ export function createProvider({
     formats: {
       customizers: {
         async jwt(_ctx, token, jwt) {
-          // A token exchanged for an API key speaks for the key's owner (src/apikeys/oauth.ts).
+          // A token exchanged for an API key speaks for the key's owner (src/oidc/apiKeys.ts).
           const { apiKeySubject, apiKeyId } = token as unknown as { apiKeySubject?: string; apiKeyId?: string };
           if (apiKeySubject) Object.assign(jwt.payload, { sub: apiKeySubject, api_key_id: apiKeyId });
           // A person's token names its grant by the grant's row key (an HMAC, not the grant id),
@@ -185,7 +185,7 @@ export function createProvider({
         enabled: true,
         // RFC 7662 section 2.1: the caller must be authorized. Resource servers are registered as
         // confidential clients; a public client, which cannot authenticate, may not introspect
-        // (the same rule holds for API keys and JWTs: src/apikeys/oauth.ts, jwtIntrospection.ts).
+        // (the same rule holds for API keys and JWTs: apiKeys.ts, jwtIntrospection.ts).
         // A refresh token is described only to the client it was issued to: it is that
         // client's credential, and no resource server ever needs to accept one.
         allowedPolicy: async (_ctx, client, token) =>
@@ -293,7 +293,7 @@ export function createProvider({
   );
   // RFC 9449 section 11.1: a DPoP proof (and any other jti oidc-provider checks) is single use.
   // Its ReplayDetection.unique finds and then saves, so concurrent requests with one proof could
-  // all pass; this is the same record, claimed in one statement (src/oidc/adapter.ts).
+  // all pass; this is the same record, claimed in one statement (src/artifacts/adapter.ts).
   const replayDetection = provider.ReplayDetection as unknown as {
     adapter: { insertIfAbsent(id: string, payload: object, expiresIn: number): Promise<boolean> };
     unique(iss: string, jti: string, exp: number): Promise<boolean>;

@@ -3,7 +3,7 @@
 import type { RouterContext, RouterMiddleware } from '@koa/router';
 import type { InteractionResults } from 'oidc-provider';
 import { networkOf } from '../limits/index.ts';
-import { normalizeEmail } from '../users/index.ts';
+import { MAX_EMAIL_LENGTH, normalizeEmail } from '../users/index.ts';
 import { clientName } from './apps.ts';
 import { csrfToken } from './csrf.ts';
 import { formText } from './form.ts';
@@ -32,7 +32,7 @@ export function createLoginPage({ provider, views, users, audit, auditAggregates
   const submit: RouterMiddleware<InteractionState> = async function login(ctx) {
     const { prompt, params } = ctx.state.interaction;
     if (prompt.name !== 'login') ctx.throw(400, 'not expecting a login');
-    const email = formText(ctx, 'email').slice(0, 320);
+    const email = formText(ctx, 'email').slice(0, MAX_EMAIL_LENGTH);
     const account = normalizeEmail(email);
     const event = {
       type: 'login',
@@ -50,7 +50,7 @@ export function createLoginPage({ provider, views, users, audit, auditAggregates
       auditAggregates.count(`login.blocked|${account}|${networkOf(ctx.ip)}`, {
         ...event,
         type: 'login.blocked',
-        subject: account.slice(0, 320),
+        subject: account.slice(0, MAX_EMAIL_LENGTH),
         outcome: 'failure',
         details: { ...event.details, reason: attempt.reason, network: networkOf(ctx.ip) },
       });
@@ -61,7 +61,7 @@ export function createLoginPage({ provider, views, users, audit, auditAggregates
     const user = await users.verifyLogin(email, formText(ctx, 'password'));
     if (!user) {
       // The address tried is kept (not the password), so attacks on one account can be found.
-      await audit.record({ ...event, subject: account.slice(0, 320), outcome: 'failure' });
+      await audit.record({ ...event, subject: account.slice(0, MAX_EMAIL_LENGTH), outcome: 'failure' });
       return show(ctx, 401, LOGIN_FAILED, email);
     }
     await attempt.succeeded();

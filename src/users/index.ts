@@ -1,6 +1,7 @@
 // People who log in: the user service and the schemas of its inputs.
 export { createUserService, type Account, type UserService, type UserSummary } from './users.ts';
 export {
+  MAX_EMAIL_LENGTH,
   MAX_PASSWORD_LENGTH,
   MIN_PASSWORD_LENGTH,
   normalizeEmail,

@@ -2,9 +2,10 @@
 // document, and bad input. Tokens come from Portcullis itself (client credentials).
 import { adminRoutes } from '../../src/admin/index.ts';
 import { createAdapterFactory } from '../../src/artifacts/index.ts';
+import { adminCaller } from '../support/admin.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
-import { basicAuth, logInWithCode } from '../support/browser.ts';
+import { logInWithCode } from '../support/browser.ts';
 
 let running: RunningServer;
 let writeToken: string;
@@ -12,20 +13,8 @@ let readToken: string;
 /** The client behind writeToken: the actor of every change these tests make. */
 let writerId: string;
 
-async function adminClient(scope: string, resource?: string): Promise<{ clientId: string; token: string }> {
-  const client = (
-    await cli(['client', 'create', '--name', `admin ${scope}`, '--grant', 'client_credentials', '--scope', scope, '--json'], running.env)
-  ).json<{ client_id: string; client_secret: string }>();
-  const response = await fetch(`${running.url}/token`, {
-    method: 'POST',
-    headers: basicAuth(client.client_id, client.client_secret),
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource: resource ?? `${running.url}/admin` }),
-  });
-  return { clientId: client.client_id, token: ((await response.json()) as { access_token: string }).access_token };
-}
-
 async function tokenFor(scope: string, resource?: string): Promise<string> {
-  return (await adminClient(scope, resource)).token;
+  return (await adminCaller(running, scope, resource)).token;
 }
 
 async function admin(method: string, path: string, body?: unknown, token = writeToken, contentType = 'application/json') {
@@ -40,7 +29,7 @@ async function admin(method: string, path: string, body?: unknown, token = write
 
 beforeAll(async () => {
   running = await startServer();
-  ({ clientId: writerId, token: writeToken } = await adminClient('admin:write'));
+  ({ clientId: writerId, token: writeToken } = await adminCaller(running, 'admin:write'));
   readToken = await tokenFor('admin:read');
 });
 afterAll(() => running.stop());

@@ -2,7 +2,7 @@
 // rotate, checksum rejection without a database query, and nothing usable at rest.
 import * as oauth from 'oauth4webapi';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { cli } from '../support/cli.ts';
+import { cli, cliJson } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 import { basicAuth } from '../support/browser.ts';
 
@@ -15,11 +15,8 @@ let exchanger: { client_id: string };
 let owner: { client_id: string; client_secret: string };
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
-async function run(args: string[], stdin = '') {
-  const result = await cli([...args, '--json'], running.env, stdin);
-  if (result.code !== 0) throw new Error(`portcullis ${args.join(' ')}: ${result.stderr}`);
-  return result.json<Record<string, unknown>>();
-}
+/** The CLI against this file's server, with --json; a failure throws. */
+const run = (args: string[], stdin = '') => cliJson<Record<string, unknown>>(args, running.env, stdin);
 
 beforeAll(async () => {
   running = await startServer();

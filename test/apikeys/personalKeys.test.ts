@@ -4,7 +4,7 @@
 import * as client from 'openid-client';
 import { adminAudience } from '../../src/resources/index.ts';
 import { csrfFrom, formAction, pkceAuthorization, signIn, UserAgent } from '../support/browser.ts';
-import { cli } from '../support/cli.ts';
+import { cli, cliJson } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
 const REDIRECT = 'http://127.0.0.1:8135/callback';
@@ -13,11 +13,8 @@ const SECRET_API = 'https://vault.example.com';
 const EMAIL = 'maker@example.com';
 const PASSWORD = 'a passphrase for keys';
 
-async function run<T = Record<string, unknown>>(running: RunningServer, args: string[], stdin = ''): Promise<T> {
-  const result = await cli([...args, '--json'], running.env, stdin);
-  if (result.code !== 0) throw new Error(`portcullis ${args.join(' ')}: ${result.stderr}`);
-  return result.json<T>();
-}
+/** The CLI against a server, with --json; a failure throws. */
+const run = <T = Record<string, unknown>>(running: RunningServer, args: string[], stdin = '') => cliJson<T>(args, running.env, stdin);
 
 /** A server with the two APIs, a person, and an app; the person signs in and consents to tiles:write. */
 async function signedIn(env: Record<string, string> = {}) {

@@ -132,10 +132,10 @@ const cases: {
   },
   {
     group: 'apikey',
-    args: () => ['apikey', 'create', '--name', 'x', '--scope', 'orders:read', '--owner-user', ''],
+    args: () => ['apikey', 'create', '--name', 'x', '--scope', 'orders:read', '--owner-user', 'u\u0001'],
     flag: '--owner-user',
     schema: apiKeyCreateSchema,
-    input: { name: 'x', scope: 'orders:read', owner_user_id: '' },
+    input: { name: 'x', scope: 'orders:read', owner_user_id: 'u\u0001' },
   },
   {
     group: 'apikey',

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import { createIntrospectionApi } from '../../examples/resource-server-introspection.ts';
 import { createJwtApi } from '../../examples/resource-server-jwt.ts';
-import { cli } from '../support/cli.ts';
+import { cliJson } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 import { basicAuth, pkceAuthorization, signIn, UserAgent } from '../support/browser.ts';
 
@@ -24,11 +24,8 @@ let introspector: Record<string, string>;
 let app: Record<string, string>;
 let appConfig: oidc.Configuration;
 
-async function run(args: string[], stdin = '') {
-  const result = await cli([...args, '--json'], running.env, stdin);
-  if (result.code !== 0) throw new Error(`portcullis ${args.join(' ')}: ${result.stderr}`);
-  return result.json<Record<string, string>>();
-}
+/** The CLI against this file's server, with --json; a failure throws. */
+const run = (args: string[], stdin = '') => cliJson<Record<string, string>>(args, running.env, stdin);
 
 async function listen(server: http.Server): Promise<string> {
   apis.push(server);

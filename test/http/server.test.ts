@@ -2,6 +2,7 @@
 // oauth4webapi, a client library that knows nothing of Portcullis.
 import * as oauth from 'oauth4webapi';
 import { decryptPrivateJwk } from '../../src/crypto/index.ts';
+import { adminCaller } from '../support/admin.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 import { basicAuth } from '../support/browser.ts';
@@ -229,19 +230,7 @@ describe('security headers', () => {
 });
 
 describe('private error detail', () => {
-  async function adminToken(): Promise<string> {
-    const created = await cli(
-      ['client', 'create', '--name', 'ops', '--grant', 'client_credentials', '--scope', 'admin:write', '--json'],
-      running.env,
-    );
-    const ops = created.json<{ client_id: string; client_secret: string }>();
-    const response = await fetch(`${running.url}/token`, {
-      method: 'POST',
-      headers: basicAuth(ops.client_id, ops.client_secret),
-      body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${running.url}/admin` }),
-    });
-    return ((await response.json()) as { access_token: string }).access_token;
-  }
+  const adminToken = async () => (await adminCaller(running, 'admin:write')).token;
 
   /**
    * Creations of one user at once: each checks the email is free, then hashes the password (tens

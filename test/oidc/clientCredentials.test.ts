@@ -11,7 +11,7 @@ import {
   SignJWT,
   type JWK,
 } from 'jose';
-import { cli } from '../support/cli.ts';
+import { cli, cliJson } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
 const ORDERS = 'https://orders.example.com';
@@ -21,11 +21,8 @@ let as: oauth.AuthorizationServer;
 let service: { client_id: string; client_secret: string };
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
-async function run(args: string[]) {
-  const result = await cli([...args, '--json'], running.env);
-  if (result.code !== 0) throw new Error(`portcullis ${args.join(' ')} failed: ${result.stderr}`);
-  return result.json<Record<string, string>>();
-}
+/** The CLI against this file's server, with --json; a failure throws. */
+const run = (args: string[], stdin = '') => cliJson<Record<string, string>>(args, running.env, stdin);
 
 beforeAll(async () => {
   running = await startServer();

@@ -12,7 +12,7 @@ import {
   SignJWT,
   type JWTPayload,
 } from 'jose';
-import { cli } from '../support/cli.ts';
+import { cliJson } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
 const API = 'https://orders.example.com';
@@ -26,11 +26,8 @@ let owner: { client_id: string };
 let apiKey: string;
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
-async function run(args: string[]) {
-  const result = await cli([...args, '--json'], running.env);
-  if (result.code !== 0) throw new Error(`portcullis ${args.join(' ')} failed: ${result.stderr}`);
-  return result.json<Record<string, string>>();
-}
+/** The CLI against this file's server, with --json; a failure throws. */
+const run = (args: string[], stdin = '') => cliJson<Record<string, string>>(args, running.env, stdin);
 
 /** A client registered with RFC 9449 section 5.2's `dpop_bound_access_tokens: true`. */
 async function dpopBound(args: string[]) {

@@ -6,7 +6,7 @@
 import * as client from 'openid-client';
 import { generateApiKey } from '../../src/apikeys/index.ts';
 import { basicAuth, logInWithCode } from '../support/browser.ts';
-import { cli } from '../support/cli.ts';
+import { cliJson } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
 const REDIRECT = 'http://127.0.0.1:8133/callback';
@@ -21,11 +21,8 @@ let exchanger: { client_id: string };
 let app: Credentials;
 let appConfig: client.Configuration;
 
-async function run<T = Record<string, string>>(args: string[], stdin = ''): Promise<T> {
-  const result = await cli([...args, '--json'], running.env, stdin);
-  if (result.code !== 0) throw new Error(`portcullis ${args.join(' ')}: ${result.stderr}`);
-  return result.json<T>();
-}
+/** The CLI against this file's server, with --json; a failure throws. */
+const run = <T = Record<string, string>>(args: string[], stdin = '') => cliJson<T>(args, running.env, stdin);
 
 async function introspect(token: string, caller: { client_id: string; client_secret?: string } = resourceServer) {
   const response = await fetch(`${running.url}/token/introspection`, {

@@ -1,7 +1,8 @@
 // What operators rely on: logs that never hold a secret, an audit event for every security-
 // relevant thing, and a shutdown that finishes what it started.
 import * as client from 'openid-client';
-import { cli } from '../support/cli.ts';
+import { adminCaller } from '../support/admin.ts';
+import { cliJson } from '../support/cli.ts';
 import { signIn, UserAgent, basicAuth } from '../support/browser.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
@@ -11,11 +12,8 @@ let running: RunningServer;
 const logs: string[] = [];
 const secrets: string[] = [];
 
-async function run(args: string[], stdin = '') {
-  const result = await cli([...args, '--json'], running.env, stdin);
-  if (result.code !== 0) throw new Error(`portcullis ${args.join(' ')}: ${result.stderr}`);
-  return result.json<Record<string, string>>();
-}
+/** The CLI against this file's server, with --json; a failure throws. */
+const run = (args: string[], stdin = '') => cliJson<Record<string, string>>(args, running.env, stdin);
 
 beforeAll(async () => {
   running = await startServer({}, { logs });
@@ -240,19 +238,7 @@ test('a dump of every table holds no password, secret, key, token, code or priva
 test('closing finishes the requests in flight and refuses new connections', async () => {
   const second = await startServer();
   try {
-    const service = (
-      await cli(['client', 'create', '--name', 'ops', '--grant', 'client_credentials', '--scope', 'admin:write', '--json'], second.env)
-    ).json<{ client_id: string; client_secret: string }>();
-    const basic = basicAuth(service.client_id, service.client_secret);
-    const token = (
-      (await (
-        await fetch(`${second.url}/token`, {
-          method: 'POST',
-          headers: basic,
-          body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${second.url}/admin` }),
-        })
-      ).json()) as { access_token: string }
-    ).access_token;
+    const { token } = await adminCaller(second, 'admin:write');
     // Creating a user hashes a password with argon2id: slow enough to still be running at close.
     let received = 0;
     const allReceived = new Promise<void>((resolve) => second.httpServer.on('request', () => ++received === 4 && resolve()));

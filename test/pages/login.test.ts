@@ -3,7 +3,7 @@
 // and logout; a scripted user agent fills in the real login and consent pages.
 import * as client from 'openid-client';
 import { decodeProtectedHeader, jwtVerify, createRemoteJWKSet } from 'jose';
-import { cli } from '../support/cli.ts';
+import { cli, cliJson } from '../support/cli.ts';
 import { csrfFrom, formAction, signIn, UserAgent, basicAuth, logInWithCode } from '../support/browser.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
@@ -16,11 +16,8 @@ let running: RunningServer;
 let app: { client_id: string; client_secret: string };
 let config: client.Configuration;
 
-async function run(args: string[], stdin = '') {
-  const result = await cli([...args, '--json'], running.env, stdin);
-  if (result.code !== 0) throw new Error(`portcullis ${args.join(' ')}: ${result.stderr}`);
-  return result.json<Record<string, string>>();
-}
+/** The CLI against this file's server, with --json; a failure throws. */
+const run = (args: string[], stdin = '') => cliJson<Record<string, string>>(args, running.env, stdin);
 
 beforeAll(async () => {
   running = await startServer();

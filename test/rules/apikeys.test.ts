@@ -67,12 +67,16 @@ describe('an administrator creating a key', () => {
     ['a rate over more than a day', 'rate_limit', { rate_limit: '10/2d' }],
     ['a rate of 41 characters', 'rate_limit', { rate_limit: `1/${'1'.repeat(39)}` }],
     ['an unknown owner', 'owner_user_id', { owner_user_id: 'ghost' }],
-    ['an empty owner', 'owner_user_id', { owner_user_id: '' }],
     ['an owner with a NUL', 'owner_user_id', { owner_user_id: 'u\u0000' }],
     ['an unknown owning client', 'owner_client_id', { owner_client_id: 'ghost' }],
     ['an unknown field', 'colour', { colour: 'red' }],
   ])('%s is refused, naming %s', async (_case, field, input) => {
     await expect(create(input)).rejects.toMatchObject({ name: 'InputError', field });
+  });
+
+  test('an empty owner or rate limit means none, as the admin API has always read it', async () => {
+    const key = await create({ owner_user_id: '', owner_client_id: '', rate_limit: '' });
+    expect(key).toMatchObject({ owner: null, rate_limit: null, expires_at: null });
   });
 
   test('two owners are refused, naming owner_client_id', async () => {

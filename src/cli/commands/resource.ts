@@ -3,7 +3,13 @@
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../../audit/index.ts';
 import { InputError } from '../../errors/index.ts';
-import type { ResourceCreateInput, ResourceUpdateInput } from '../../resources/index.ts';
+import {
+  DEFAULT_ACCESS_TOKEN_TTL,
+  MAX_ACCESS_TOKEN_TTL,
+  MIN_ACCESS_TOKEN_TTL,
+  type ResourceCreateInput,
+  type ResourceUpdateInput,
+} from '../../resources/index.ts';
 import { printing, table, type FlagsOf } from '../output.ts';
 import type { CliIo } from '../io.ts';
 import { withServices } from '../services.ts';
@@ -28,7 +34,10 @@ export function addResourceCommands(program: Command, io: CliIo): void {
       .description('register an API that accepts Portcullis access tokens')
       .requiredOption('--audience <uri>', 'the audience identifier (an absolute URI), the `resource` clients ask for')
       .requiredOption('--scope <scopes>', 'space-separated scopes the API accepts')
-      .option('--ttl <seconds>', 'access token lifetime in seconds (60 to 3600; default 900)')
+      .option(
+        '--ttl <seconds>',
+        `access token lifetime in seconds (${MIN_ACCESS_TOKEN_TTL} to ${MAX_ACCESS_TOKEN_TTL}; default ${DEFAULT_ACCESS_TOKEN_TTL})`,
+      )
       .option('--name <name>', 'display name')
       .option('--personal-key-scope <scopes>', 'scopes people may put on API keys of their own for this API (default none)'),
     {

@@ -1,4 +1,4 @@
-// Login limits under attack (src/http/abuse.ts): an attempt is counted before its password is
+// Login limits under attack (src/limits/logins.ts): an attempt is counted before its password is
 // checked, so a burst gets no more checks than the limit; locks are per account and source
 // network, with a slower global bound per account, so the owner elsewhere can still sign in;
 // blocked attempts are one audit row per account, network and minute. With TEST_REDIS_URL the

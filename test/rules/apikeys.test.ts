@@ -4,7 +4,7 @@
 // per change with its actor.
 import crypto from 'node:crypto';
 import type { Actor } from '../../src/audit/index.ts';
-import { startServices, type TestServices } from '../support/services.ts';
+import { eventsOf as auditEventsOf, startServices, type TestServices } from '../support/services.ts';
 
 const MAPS = 'https://maps.example.com';
 const VAULT = 'https://vault.example.com';
@@ -38,12 +38,7 @@ const personal = (input: Record<string, unknown> = {}) => create({ audiences: [M
 /** Seconds from now until an ISO instant. */
 const secondsUntil = (instant: string | null) => (instant === null ? Infinity : (Date.parse(instant) - Date.now()) / 1000);
 
-/** The audit events a change wrote (the events of the rest of the file left out). */
-async function eventsOf(change: () => Promise<unknown>) {
-  const before = new Set((await running.db.prisma.auditEvent.findMany({ select: { id: true } })).map((event) => event.id));
-  await change();
-  return (await running.db.prisma.auditEvent.findMany()).filter((event) => !before.has(event.id));
-}
+const eventsOf = (change: () => Promise<unknown>) => auditEventsOf(running, change);
 
 describe('an administrator creating a key', () => {
   test.each([

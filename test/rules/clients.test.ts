@@ -4,8 +4,8 @@
 import crypto from 'node:crypto';
 import type { Actor } from '../../src/audit/index.ts';
 import type { ClientCreateInput } from '../../src/clients/index.ts';
-import { InputError, NotFoundError } from '../../src/errors/index.ts';
-import { startServices, type TestServices } from '../support/services.ts';
+import { NotFoundError } from '../../src/errors/index.ts';
+import { refusedField, startServices, type TestServices } from '../support/services.ts';
 
 const API = 'https://orders.example';
 const ADMIN: Actor = { type: 'admin', id: 'admin-client', ip: '203.0.113.9' };
@@ -17,17 +17,6 @@ beforeAll(async () => {
   await running.services.resources.create({ audience: API, scope: 'orders:read' }, ADMIN);
 });
 afterAll(() => running.stop());
-
-/** The field an InputError names, or undefined when the call succeeded; anything else is thrown. */
-async function refusedField(call: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof InputError) return error.field;
-    throw error;
-  }
-  return undefined;
-}
 
 const ecKey = (part: 'public' | 'private') => {
   const { publicKey, privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });

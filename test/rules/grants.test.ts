@@ -3,9 +3,8 @@
 import crypto from 'node:crypto';
 import { artifactIdHash } from '../../src/artifacts/index.ts';
 import type { Actor } from '../../src/audit/index.ts';
-import { InputError } from '../../src/errors/index.ts';
 import type { GrantFilter } from '../../src/grants/index.ts';
-import { startServices, type TestServices } from '../support/services.ts';
+import { refusedField, startServices, type TestServices } from '../support/services.ts';
 
 const ADMIN: Actor = { type: 'admin', id: 'admin-client', ip: '203.0.113.9' };
 
@@ -15,17 +14,6 @@ beforeAll(async () => {
   running = await startServices();
 });
 afterAll(() => running.stop());
-
-/** The field an InputError names, or undefined when the call succeeded; anything else is thrown. */
-async function refusedField(call: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof InputError) return error.field;
-    throw error;
-  }
-  return undefined;
-}
 
 /** A grant as oidc-provider stores it through the adapter (readable), and a token issued from it. */
 async function grant(accountId: string, clientId: string): Promise<string> {

@@ -3,7 +3,7 @@
 // spells it), which APIs the developer page offers, and one audit event per change with its actor.
 import type { Actor } from '../../src/audit/index.ts';
 import { ADMIN_SCOPES, adminAudience, DEFAULT_ACCESS_TOKEN_TTL } from '../../src/resources/index.ts';
-import { startServices, type TestServices } from '../support/services.ts';
+import { eventsOf as auditEventsOf, startServices, type TestServices } from '../support/services.ts';
 
 const ADMIN: Actor = { type: 'admin', id: 'ops-console', ip: '192.0.2.10' };
 
@@ -19,12 +19,7 @@ const nextAudience = () => `https://api${(made += 1)}.example.com`;
 const create = (input: Record<string, unknown>, actor: Actor = ADMIN) =>
   running.services.resources.create({ audience: nextAudience(), scope: 'read write', ...input }, actor);
 
-/** The audit events a change wrote (the events of the rest of the file left out). */
-async function eventsOf(change: () => Promise<unknown>) {
-  const before = new Set((await running.db.prisma.auditEvent.findMany({ select: { id: true } })).map((event) => event.id));
-  await change();
-  return (await running.db.prisma.auditEvent.findMany()).filter((event) => !before.has(event.id));
-}
+const eventsOf = (change: () => Promise<unknown>) => auditEventsOf(running, change);
 
 describe('creating an API', () => {
   test.each([

@@ -2,7 +2,7 @@
 // names the field as the wire spells it), and one audit event per change carrying who made it.
 import type { Actor } from '../../src/audit/index.ts';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../src/users/index.ts';
-import { startServices, type TestServices } from '../support/services.ts';
+import { eventsOf as auditEventsOf, startServices, type TestServices } from '../support/services.ts';
 
 const ADMIN: Actor = { type: 'admin', id: 'ops-console', ip: '192.0.2.10' };
 const PASSWORD = 'a long enough passphrase';
@@ -18,12 +18,7 @@ let made = 0;
 const nextEmail = () => `person${(made += 1)}@example.com`;
 const newUser = async () => (await running.services.users.create({ email: nextEmail(), password: PASSWORD }, ADMIN)).id;
 
-/** The audit events a change wrote (the events of the rest of the file left out). */
-async function eventsOf(change: () => Promise<unknown>) {
-  const before = new Set((await running.db.prisma.auditEvent.findMany({ select: { id: true } })).map((event) => event.id));
-  await change();
-  return (await running.db.prisma.auditEvent.findMany()).filter((event) => !before.has(event.id));
-}
+const eventsOf = (change: () => Promise<unknown>) => auditEventsOf(running, change);
 
 describe('an email', () => {
   test.each([

@@ -42,12 +42,26 @@ export const timestamp = z.iso.datetime().refine((value) => {
 }, 'must be between 1970 and 9999');
 
 /**
+ * The strict form of each schema, made once: `.strict()` returns a new schema, and zod compiles a
+ * schema's parser on its first use, so a fresh one per call would redo that work every time.
+ */
+const strictSchemas = new WeakMap<z.ZodObject, z.ZodObject>();
+function strictOf(schema: z.ZodObject): z.ZodObject {
+  let strict = strictSchemas.get(schema);
+  if (!strict) {
+    strict = schema.strict();
+    strictSchemas.set(schema, strict);
+  }
+  return strict;
+}
+
+/**
  * Parses `value` with `schema` (unknown fields refused). A failure is an InputError naming the
  * first field at fault by its wire name (`redirect_uris`, not `redirect_uris.0`), or the unknown
  * field.
  */
 export function parseInput<Schema extends z.ZodObject>(schema: Schema, value: unknown): z.output<Schema> {
-  const result = schema.strict().safeParse(value ?? {});
+  const result = strictOf(schema).safeParse(value ?? {});
   if (result.success) return result.data as z.output<Schema>;
   const issue = result.error.issues[0]!;
   const unknown = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : undefined;

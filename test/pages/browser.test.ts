@@ -88,3 +88,42 @@ maybe(
   },
   60_000,
 );
+
+/** WCAG 2.2's contrast ratio of two computed CSS colours (`rgb(r, g, b)`). */
+function contrast(foreground: string, background: string): number {
+  const luminance = (color: string) => {
+    const [r, g, b] = (color.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((channel) => {
+      const value = Number(channel) / 255;
+      return value <= 0.03928 ? value / 12.92 : ((value + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  };
+  const [light, dark] = [luminance(foreground), luminance(background)].sort((a, b) => b - a);
+  return (light! + 0.05) / (dark! + 0.05);
+}
+
+maybe.each(['light', 'dark'] as const)(
+  'in the %s colour scheme, button text on its fill meets WCAG AA (4.5:1)',
+  async (colorScheme) => {
+    const context = await browser.newContext({ colorScheme });
+    const page = await context.newPage();
+    // The error page carries the stylesheet every page shares; the buttons are measured on it.
+    await page.goto(`${running.url}/interaction/no-such-sign-in`);
+    // Runs in the page (a string: the tests are compiled without the DOM's types).
+    const pairs: { kind: string; color: string; background: string }[] = await page.evaluate(`
+      ['', 'danger'].map((kind) => {
+        const button = document.createElement('button');
+        button.className = kind;
+        button.textContent = 'probe';
+        document.body.append(button);
+        const style = getComputedStyle(button);
+        return { kind: kind || 'primary', color: style.color, background: style.backgroundColor };
+      })
+    `);
+    for (const { kind, color, background } of pairs) {
+      expect({ kind, ratio: contrast(color, background) >= 4.5 }).toEqual({ kind, ratio: true });
+    }
+    await context.close();
+  },
+  30_000,
+);

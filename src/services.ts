@@ -12,7 +12,15 @@ import type { Metrics } from './metrics/index.ts';
 import { adminAudience, createResourceService } from './resources/index.ts';
 import { createUserService } from './users/index.ts';
 
-export function createServices({ config, db, metrics }: { config: Config; db: Database; metrics?: Metrics }) {
+export interface ServicesOptions {
+  config: Config;
+  db: Database;
+  metrics?: Metrics;
+  /** This process is a cluster worker: without Redis, its limits are counted by the primary. */
+  clusterWorker?: boolean;
+}
+
+export function createServices({ config, db, metrics, clusterWorker = false }: ServicesOptions) {
   const audit = createAuditLog(db.prisma);
   const auditAggregates = createAuditAggregator(audit);
   // People may never hold keys for Portcullis's own admin API.
@@ -34,6 +42,7 @@ export function createServices({ config, db, metrics }: { config: Config; db: Da
   // One Redis connection (when configured) for every limit: API keys, endpoints, logins.
   const limits = createLimits({
     redisUrl: config.redisUrl,
+    inClusterPrimary: clusterWorker && !config.redisUrl,
     login: {
       accountFailures: config.login.maxFailures,
       accountDailyFailures: config.login.accountMaxFailures,

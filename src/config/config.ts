@@ -1,5 +1,7 @@
 // Owns Portcullis's configuration: one schema that reads, checks and documents every
 // environment variable. `.env.example` is checked against `configVariables` by a test.
+import fs from 'node:fs';
+import os from 'node:os';
 import { z } from 'zod';
 import { isRateLimit } from '../limits/index.ts';
 
@@ -25,6 +27,8 @@ interface VariableDoc {
   description: string;
   /** The line written in `.env.example` (commented out when the default is fine). */
   example: string;
+  /** A secret: it may also be read from the file `NAME_FILE` names (as Docker and Kubernetes mount secrets). */
+  secret?: boolean;
 }
 
 /** Each variable's documentation, kept beside its schema (zod's registries are made for this). */
@@ -57,6 +61,25 @@ export const configVariables = {
     schema: z.string().min(1).default('0.0.0.0'),
     example: '0.0.0.0',
   }),
+  WORKERS: variable({
+    description:
+      'Worker processes serving the port together (node:cluster), each a whole server on the same database: a number, or `auto` for one per available core. Defaults to auto in production and 1 otherwise (one process, no cluster).',
+    schema: z
+      .string()
+      .refine(
+        (value) => value === 'auto' || (/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 256),
+        'a number from 1 to 256, or auto',
+      )
+      .transform((value) => (value === 'auto' ? ('auto' as const) : Number(value)))
+      .optional(),
+    example: '1',
+  }),
+  MANAGEMENT_PORT: variable({
+    description:
+      'Serve /metrics, /healthz and /readyz on this port of their own (bound to HOST) instead of the public one, so they need not be exposed with the OAuth endpoints. Unset: they stay on PORT.',
+    schema: z.coerce.number().int().min(0).max(65535).optional(),
+    example: '',
+  }),
   ISSUER: variable({
     description: 'The issuer identifier: the public base URL of this server, without a trailing slash. Defaults to http://localhost:PORT.',
     schema: z.url().optional(),
@@ -69,23 +92,27 @@ export const configVariables = {
       .regex(/^(file:|postgres(ql)?:\/\/)/, 'must start with file: or postgresql://')
       .default('file:./data/portcullis.db'),
     example: 'file:./data/portcullis.db',
+    secret: true,
   }),
   COOKIE_KEYS: variable({
     description: 'Comma-separated keys that sign cookies, newest first (each at least 32 characters). Add a new key in front to rotate.',
     schema: z.string().default(developmentSecrets.COOKIE_KEYS),
     example: developmentSecrets.COOKIE_KEYS,
+    secret: true,
   }),
   KEY_ENCRYPTION_KEY: variable({
     description:
       '32 random bytes, base64url (43 characters): encrypts signing keys at rest. Generate with: node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))"',
     schema: z.string().default(developmentSecrets.KEY_ENCRYPTION_KEY),
     example: developmentSecrets.KEY_ENCRYPTION_KEY,
+    secret: true,
   }),
   HASH_PEPPER: variable({
     description:
       'Secret (at least 32 characters) keying the hashes of client secrets, API keys and stored token ids. Changing it invalidates all of them.',
     schema: z.string().default(developmentSecrets.HASH_PEPPER),
     example: developmentSecrets.HASH_PEPPER,
+    secret: true,
   }),
   SIGNING_KEY_ALG: variable({
     description: 'Algorithm of signing keys Portcullis creates: ES256 (default) or RS256.',
@@ -159,6 +186,7 @@ export const configVariables = {
       .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
       .optional(),
     example: '',
+    secret: true,
   }),
   TRUST_PROXY_HOPS: variable({
     description:
@@ -238,6 +266,12 @@ export const configVariables = {
     schema: z.enum(['normal', 'full']).default('normal'),
     example: 'normal',
   }),
+  LOG_FORMAT: variable({
+    description:
+      '`json` (one JSON object per line), `pretty` (for people), or `auto` (the default): pretty in development when the output is a terminal, JSON otherwise.',
+    schema: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    example: 'auto',
+  }),
   LOG_LEVEL: variable({
     description: 'Log level: fatal, error, warn, info, debug, trace or silent.',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -253,7 +287,10 @@ const configSchema = z.object(configVariables);
 type RawConfig = z.output<typeof configSchema>;
 
 /** Portcullis's configuration, as `loadConfig` builds it from the variables. */
-export type Config = ReturnType<typeof buildConfig>;
+export type Config = ReturnType<typeof buildConfig> & {
+  /** What is allowed but unwise (a secret file others may read), said in the log at start. */
+  warnings: string[];
+};
 
 interface Problem {
   variable: string;
@@ -279,11 +316,55 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /** Reads the configuration from `env`. Throws ConfigError naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const values = parseVariables(env);
-  const config = buildConfig(values);
+  const { env: resolved, warnings } = readSecretFiles(env);
+  const values = parseVariables(resolved);
+  const config = { ...buildConfig(values), warnings };
   const problems = [...issuerProblems(config), ...secretProblems(values, config), ...boundProblems(values)];
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+/** The variables that are secrets, each of which may come from `NAME_FILE` instead. */
+export const secretVariables = Object.entries(configVariables)
+  .filter(([, schema]) => documentation.get(schema)?.secret)
+  .map(([name]) => name as VariableName);
+
+/**
+ * Replaces each `NAME_FILE` by the content of the file it names (its final line break dropped),
+ * as Docker and Kubernetes mount secrets. Refuses, naming the variable: both `NAME` and
+ * `NAME_FILE` set, a file that cannot be read, and an empty one. A file others may read is
+ * allowed, with a warning: the secret is only as safe as the file.
+ */
+function readSecretFiles(env: Record<string, string | undefined>): { env: Record<string, string | undefined>; warnings: string[] } {
+  const resolved = { ...env };
+  const problems: Problem[] = [];
+  const warnings: string[] = [];
+  for (const name of secretVariables) {
+    const fileVariable = `${name}_FILE`;
+    const file = env[fileVariable];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      problems.push({ variable: fileVariable, message: `set ${name} or ${fileVariable}, not both` });
+      continue;
+    }
+    let content: string;
+    try {
+      content = fs.readFileSync(file, 'utf8');
+      if ((fs.statSync(file).mode & 0o004) !== 0)
+        warnings.push(
+          `${fileVariable}: ${file} can be read by every user of this machine; make it readable by Portcullis only (chmod 600 or 400)`,
+        );
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      problems.push({ variable: fileVariable, message: `cannot read ${file} (${code})` });
+      continue;
+    }
+    const value = content.replace(/\r?\n$/, '');
+    if (value.trim() === '') problems.push({ variable: fileVariable, message: `${file} is empty` });
+    else resolved[name] = value;
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return { env: resolved, warnings };
 }
 
 /** Each variable through its schema; an empty value counts as unset. Throws with every bad one. */
@@ -306,6 +387,9 @@ function buildConfig(values: RawConfig) {
     production,
     port: values.PORT,
     host: values.HOST,
+    /** Worker processes (1: no cluster). */
+    workers: values.WORKERS === 'auto' || (values.WORKERS === undefined && production) ? os.availableParallelism() : (values.WORKERS ?? 1),
+    managementPort: values.MANAGEMENT_PORT,
     issuer: (values.ISSUER ?? `http://localhost:${values.PORT}`).replace(/\/+$/, ''),
     databaseUrl: values.DATABASE_URL,
     cookieKeys: values.COOKIE_KEYS.split(',')
@@ -344,6 +428,7 @@ function buildConfig(values: RawConfig) {
     auditRetentionDays: values.AUDIT_RETENTION_DAYS,
     purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS,
     logLevel: values.LOG_LEVEL,
+    logFormat: values.LOG_FORMAT,
     sqliteSynchronous: values.SQLITE_SYNCHRONOUS,
   };
 }
@@ -415,6 +500,12 @@ function boundProblems(values: RawConfig): Problem[] {
   if (values.REFRESH_TOKEN_IDLE_SECONDS > values.REFRESH_TOKEN_ABSOLUTE_SECONDS) {
     problems.push({ variable: 'REFRESH_TOKEN_IDLE_SECONDS', message: 'must not exceed REFRESH_TOKEN_ABSOLUTE_SECONDS' });
   }
+  if (values.MANAGEMENT_PORT !== undefined && values.MANAGEMENT_PORT !== 0 && values.MANAGEMENT_PORT === values.PORT) {
+    problems.push({
+      variable: 'MANAGEMENT_PORT',
+      message: 'must differ from PORT (leave it unset to serve /metrics and the health checks on PORT)',
+    });
+  }
   const rotation = values.KEY_ROTATION_INTERVAL_SECONDS;
   if (rotation && rotation < 2 * values.JWKS_MAX_AGE_SECONDS) {
     problems.push({
@@ -435,7 +526,8 @@ export function renderEnvExample(): string {
   for (const [name, schema] of Object.entries(configVariables)) {
     const doc = documentation.get(schema);
     if (!doc) throw new Error(`${name} has no documentation`);
-    lines.push(`# ${doc.description}`, doc.example ? `${name}=${doc.example}` : `# ${name}=`, '');
+    const description = doc.secret ? `${doc.description} Or ${name}_FILE: a file that holds it.` : doc.description;
+    lines.push(`# ${description}`, doc.example ? `${name}=${doc.example}` : `# ${name}=`, '');
   }
   return lines.join('\n');
 }

@@ -8,8 +8,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { databaseProvider, sqlitePath } from './database.ts';
 import type { DatabaseProvider } from './statements.ts';
 
@@ -89,9 +87,10 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
   "applied_steps_count" INTEGER UNSIGNED NOT NULL DEFAULT 0
 )`;
 
-function migrateSqlite(url: string, migrations: Migration[]): MigrationResult {
+async function migrateSqlite(url: string, migrations: Migration[]): Promise<MigrationResult> {
   const file = sqlitePath(url);
   fs.mkdirSync(path.dirname(file), { recursive: true });
+  const { default: BetterSqlite3 } = await import('better-sqlite3');
   const db = new BetterSqlite3(file, { timeout: 10_000 });
   try {
     // WAL lets the server keep reading while a CLI command writes, from another process.
@@ -120,6 +119,8 @@ function migrateSqlite(url: string, migrations: Migration[]): MigrationResult {
 }
 
 async function migratePostgres(url: string, migrations: Migration[]): Promise<MigrationResult> {
+  // Each driver is loaded when its database is used: a SQLite start need not load pg.
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {

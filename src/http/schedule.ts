@@ -46,6 +46,10 @@ export function startSchedule({ config, db, services, live, logger }: ScheduleOp
       }
     });
   }
+  logger.debug(
+    { purgeIntervalSeconds: config.purgeIntervalSeconds, keyRotationIntervalSeconds: config.keyRotationIntervalSeconds },
+    'timers started: purge and scheduled key rotation',
+  );
   return {
     stop() {
       for (const timer of timers) clearInterval(timer);

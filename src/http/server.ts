@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
 import { createAdminRoutes } from '../admin/index.ts';
+import { clusterMetrics, type WorkerRole } from '../cluster/index.ts';
 import { jwksEndpoint } from '../keys/index.ts';
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import type { LiveProvider } from '../oidc/index.ts';
@@ -17,6 +18,7 @@ import { createViews, staticAsset } from '../templates/index.ts';
 import { dispatch } from './dispatch.ts';
 import { providerEndpoints } from './endpoints.ts';
 import { healthRoutes } from './health.ts';
+import { homeRoute } from './home.ts';
 import { requestFrame } from './middleware.ts';
 import { startLiveProvider } from './provider.ts';
 import { startSchedule } from './schedule.ts';
@@ -28,8 +30,11 @@ export interface Server {
   metrics: Metrics;
   /** Serves requests arriving at an HTTP server the caller created (and may already have bound). */
   attach(server: http.Server): void;
-  /** Starts listening; resolves with the URL actually bound (PORT=0 picks a free port). */
-  listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
+  /**
+   * Starts listening; resolves with the URL actually bound (PORT=0 picks a free port), and the
+   * management port's when MANAGEMENT_PORT is set.
+   */
+  listen(port?: number, host?: string): Promise<{ port: number; url: string; managementPort?: number; managementUrl?: string }>;
   /** Stops accepting connections, lets requests in flight finish, and stops timers. Does not close the database. */
   close(): Promise<void>;
 }
@@ -38,11 +43,13 @@ export interface ServerOptions {
   config: Config;
   db: Database;
   logger: Logger;
+  /** Set when this server is one worker of a cluster (src/cluster). */
+  worker?: WorkerRole | undefined;
 }
 
-export async function createServer({ config, db, logger }: ServerOptions): Promise<Server> {
-  const metrics = createMetrics();
-  const services = createServices({ config, db, metrics });
+export async function createServer({ config, db, logger, worker }: ServerOptions): Promise<Server> {
+  const metrics = createMetrics(worker ? { gather: clusterMetrics } : {});
+  const services = createServices({ config, db, metrics, clusterWorker: worker !== undefined });
   const views = createViews();
   // Portcullis's own admin API is an API resource like any other.
   await services.resources.ensure(adminAudience(config.issuer), `${ADMIN_SCOPES.read} ${ADMIN_SCOPES.write}`, 'Portcullis admin API');
@@ -52,7 +59,6 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
 
   let closing = false;
   const app = createApp(config);
-  app.use(requestFrame({ logger, metrics, https: config.issuer.startsWith('https:'), closing: () => closing, views }));
   const jwks = jwksEndpoint(() => live.current().keys.publicJwks, config.jwksMaxAgeSeconds);
   const interactions = createInteractionRoutes({
     provider: () => live.current().provider,
@@ -68,11 +74,15 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
     recentSignInSeconds: config.recentSignInSeconds,
   });
   const adminRoutes = createAdminRoutes({ services, issuer: config.issuer, publicJwks: () => live.current().keys.publicJwks });
+  // /metrics and the health checks: on the public port, or on MANAGEMENT_PORT alone when set.
+  const operations = { ...healthRoutes({ db, live, closing: () => closing }), '/metrics': metrics.endpoint };
+  const frame = requestFrame({ logger, metrics, https: config.issuer.startsWith('https:'), closing: () => closing, views });
+  app.use(frame);
   app.use(
     dispatch({
       exact: {
-        ...healthRoutes({ db, live, closing: () => closing }),
-        '/metrics': metrics.endpoint,
+        ...(config.managementPort === undefined ? operations : {}),
+        '/': homeRoute(config.issuer, views),
         '/jwks': jwks,
         '/jwks/': jwks,
         '/assets/portcullis.css': staticAsset('/assets/portcullis.css', 'text/css; charset=utf-8'),
@@ -89,9 +99,16 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
       otherwise: (ctx, next) => live.middleware(ctx, next),
     }),
   );
-  const schedule = startSchedule({ config, db, services, live, logger });
+  // The purge and scheduled rotation run once per cluster, in its first worker (each instance
+  // of several runs them too: they are written to be safe when instances overlap).
+  const schedule = !worker || worker.runsSchedule ? startSchedule({ config, db, services, live, logger }) : { stop: () => undefined };
+
+  const management = config.managementPort === undefined ? undefined : createApp(config);
+  management?.use(frame);
+  management?.use(dispatch({ exact: operations, below: [], routed: {}, otherwise: notFound }));
 
   let httpServer: http.Server | undefined;
+  let managementServer: http.Server | undefined;
   const handler = app.callback();
   return {
     app,
@@ -103,20 +120,17 @@ export async function createServer({ config, db, logger }: ServerOptions): Promi
       server.on('request', handler);
     },
     async listen(port = config.port, host = config.host) {
-      const server = http.createServer(handler);
-      httpServer = server;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => resolve());
-      });
-      const bound = boundPort(server);
-      return { port: bound, url: `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${bound}` };
+      httpServer = await bind(http.createServer(handler), port, host);
+      const bound = { port: boundPort(httpServer), url: urlOf(host, boundPort(httpServer)) };
+      if (!management || config.managementPort === undefined) return bound;
+      managementServer = await bind(http.createServer(management.callback()), config.managementPort, host);
+      return { ...bound, managementPort: boundPort(managementServer), managementUrl: urlOf(host, boundPort(managementServer)) };
     },
     async close() {
       schedule.stop();
       live.close();
       closing = true;
-      if (httpServer) await drain(httpServer);
+      await Promise.all([httpServer, managementServer].flatMap((server) => (server ? [drain(server)] : [])));
       await services.close();
     },
   };
@@ -134,6 +148,21 @@ function createApp(config: Pick<Config, 'cookieKeys' | 'trustProxyHops'>): Koa {
   }
   return app;
 }
+
+function bind(server: http.Server, port: number, host: string): Promise<http.Server> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+const urlOf = (host: string, port: number) => `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${port}`;
+
+/** The management port's answer to anything but its three paths. */
+const notFound: Koa.Middleware = async (ctx) => {
+  ctx.status = 404;
+  ctx.body = { error: 'not_found', error_description: 'this port serves /metrics, /healthz and /readyz only' };
+};
 
 function boundPort(server: http.Server): number {
   const address = server.address();

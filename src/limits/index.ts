@@ -1,7 +1,7 @@
 // Limits: how often anyone may do what, counted in memory or in Redis (one connection for all).
 import { createLoginLimits, type LoginLimits, type LoginLimitsOptions } from './logins.ts';
 import { createRateLimiter, type RateLimiter } from './rateLimiter.ts';
-import { createLimiterStore } from './store.ts';
+import { createLimiterStore, type LimiterStoreOptions } from './store.ts';
 
 export { networkOf, sourceOf } from './addresses.ts';
 export type { LoginAttempt, LoginBlockReason, LoginLimits } from './logins.ts';
@@ -17,7 +17,7 @@ export interface Limits {
   close(): void;
 }
 
-export function createLimits({ redisUrl, login }: { redisUrl?: string | undefined; login?: LoginLimitsOptions }): Limits {
-  const store = createLimiterStore({ redisUrl });
+export function createLimits({ login, ...where }: LimiterStoreOptions & { login?: LoginLimitsOptions }): Limits {
+  const store = createLimiterStore(where);
   return { rateLimiter: createRateLimiter(store), logins: createLoginLimits(store, login), close: () => store.close() };
 }

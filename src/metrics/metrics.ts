@@ -4,9 +4,17 @@ import type { Context, Middleware } from 'koa';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /** Paths served outside any router, named as themselves; anything unknown is one label. */
-const FIXED_ROUTES = new Set(['/jwks', '/jwks/', '/healthz', '/readyz', '/metrics', '/assets/portcullis.css', '/assets/copy.js']);
+const FIXED_ROUTES = new Set(['/', '/jwks', '/jwks/', '/healthz', '/readyz', '/metrics', '/assets/portcullis.css', '/assets/copy.js']);
 
-export function createMetrics() {
+export interface MetricsOptions {
+  /**
+   * What /metrics answers with, given this process's registry: by default that registry alone;
+   * in a cluster worker, every worker's counts added up (src/cluster asks the primary).
+   */
+  gather?: (registry: Registry) => () => Promise<string>;
+}
+
+export function createMetrics({ gather }: MetricsOptions = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'portcullis_' });
   const requests = new Counter({
@@ -39,6 +47,8 @@ export function createMetrics() {
     help: 'Requests that failed because the database did.',
     registers: [registry],
   });
+
+  const collect = gather ? gather(registry) : () => registry.metrics();
 
   /** A label that cannot grow without bound: the route's name or pattern, never the raw path. */
   function routeOf(ctx: {
@@ -91,7 +101,7 @@ export function createMetrics() {
     endpoint: async function metrics(ctx, next) {
       if (ctx.path !== '/metrics' || ctx.method !== 'GET') return next();
       ctx.type = registry.contentType;
-      ctx.body = await registry.metrics();
+      ctx.body = await collect();
     } as Middleware,
   };
 }

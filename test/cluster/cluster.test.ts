@@ -1,0 +1,193 @@
+// WORKERS=2: one `portcullis serve` as a cluster (a primary and two workers on one port), seen
+// from outside over real HTTP. Each request goes on a connection of its own, so the primary's
+// round robin hands them to both workers; the request log names the worker that answered.
+import fs from 'node:fs';
+import http from 'node:http';
+import { decodeProtectedHeader } from 'jose';
+import { cliJson } from '../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { freePort, runCommand, startServeProcess, type ServeProcess } from '../support/process.ts';
+import { testPepper } from '../support/server.ts';
+import { basicAuth } from '../support/browser.ts';
+
+const API = 'https://stock.example.com';
+let testDatabase: TestDatabase;
+let cluster: ServeProcess;
+let env: Record<string, string>;
+let base: string;
+let client: { client_id: string; client_secret: string };
+
+/** One request on a new connection (no keep-alive), so consecutive requests reach different workers. */
+function request(
+  path: string,
+  { method = 'GET', headers = {}, body }: { method?: string; headers?: Record<string, string>; body?: string } = {},
+) {
+  return new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const outgoing = http.request(`${base}${path}`, { method, headers, agent: false }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, text }));
+    });
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+const form = (values: Record<string, string>) => ({
+  method: 'POST',
+  headers: { ...basicAuth(client.client_id, client.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(values).toString(),
+});
+
+/** The workers named by the request log lines for `path`, from the `since`-th character of the log on. */
+function workersServing(path: string, since = 0): Set<number> {
+  const workers = new Set<number>();
+  for (const line of cluster.logs().slice(since).split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as { msg?: string; path?: string; worker?: number };
+    if (entry.msg === 'request' && entry.path === path && entry.worker) workers.add(entry.worker);
+  }
+  return workers;
+}
+
+/** The worker processes: the primary's children. */
+function workerPids(): number[] {
+  const pid = cluster.child.pid!;
+  return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+beforeAll(async () => {
+  testDatabase = await createTestDatabase();
+  env = {
+    DATABASE_URL: testDatabase.url,
+    HASH_PEPPER: testPepper,
+    NODE_ENV: 'development',
+    JWKS_MAX_AGE_SECONDS: '1',
+    KEYS_POLL_INTERVAL_SECONDS: '1',
+  };
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  cluster = await startServeProcess(
+    { ...env, WORKERS: '2', PORT: String(port), ISSUER: base, TOKEN_RATE_LIMIT: '8/1m', LOG_LEVEL: 'debug' },
+    60_000,
+  );
+  await cliJson(['resource', 'create', '--audience', API, '--scope', 'stock:read'], env);
+  client = await cliJson(['client', 'create', '--name', 'svc', '--grant', 'client_credentials', '--scope', 'stock:read'], env);
+}, 90_000);
+afterAll(async () => {
+  await cluster?.stop(30_000);
+  await testDatabase.drop();
+}, 60_000);
+
+test('two workers serve the one port, and the primary serves nothing itself', async () => {
+  expect(workerPids()).toHaveLength(2);
+  for (let i = 0; i < 12; i += 1) expect((await request('/healthz')).status).toBe(200);
+  expect(workersServing('/healthz')).toEqual(new Set([1, 2]));
+});
+
+test('/metrics adds up the requests every worker answered', async () => {
+  const counted = async () => {
+    const metrics = (await request('/metrics')).text;
+    const line = metrics.split('\n').find((l) => l.startsWith('portcullis_http_requests_total{route="/readyz",method="GET",status="200"}'));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+  const before = await counted();
+  for (let i = 0; i < 10; i += 1) expect((await request('/readyz')).status).toBe(200);
+  expect(workersServing('/readyz')).toEqual(new Set([1, 2]));
+  expect((await counted()) - before).toBe(10);
+});
+
+test('the token endpoint limit is one count across the workers (kept by the primary without Redis)', async () => {
+  const statuses: number[] = [];
+  for (let i = 0; i < 16; i += 1)
+    statuses.push((await request('/token', form({ grant_type: 'client_credentials', resource: API }))).status);
+  expect(workersServing('/token')).toEqual(new Set([1, 2]));
+  // 8 per minute for the client, wherever its requests land: not 8 per worker.
+  expect(statuses.filter((status) => status === 200)).toHaveLength(8);
+  expect(statuses.filter((status) => status === 429)).toHaveLength(8);
+});
+
+test('the purge and key rotation timers run in one worker only', async () => {
+  await cluster.waitForLog(/timers started/);
+  expect(cluster.logs().match(/timers started/g)).toHaveLength(1);
+});
+
+test('a key rotation reaches every worker within the poll interval', async () => {
+  // Another client: the first has spent its token budget above.
+  const other = await cliJson<typeof client>(
+    ['client', 'create', '--name', 'svc2', '--grant', 'client_credentials', '--scope', 'stock:read'],
+    env,
+  );
+  const kid = async () => {
+    const response = await request('/token', {
+      method: 'POST',
+      headers: { ...basicAuth(other.client_id, other.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: API }).toString(),
+    });
+    expect(response.status).toBe(200);
+    return decodeProtectedHeader((JSON.parse(response.text) as { access_token: string }).access_token).kid;
+  };
+  await new Promise((resolve) => setTimeout(resolve, 2100)); // the next key is old enough to sign
+  const rotated = await cliJson<{ current: string }>(['keys', 'rotate'], env);
+  const since = cluster.logs().length;
+  const deadline = Date.now() + 10_000;
+  let kids: (string | undefined)[];
+  do {
+    kids = [await kid(), await kid(), await kid(), await kid()];
+  } while (kids.some((k) => k !== rotated.current) && Date.now() < deadline);
+  expect(kids).toEqual(Array(4).fill(rotated.current));
+  expect(workersServing('/token', since)).toEqual(new Set([1, 2]));
+}, 30_000);
+
+test('a worker that dies is replaced, and the port keeps answering', async () => {
+  const [victim] = workerPids();
+  process.kill(victim!, 'SIGKILL');
+  await cluster.waitForLog(/a worker exited; starting another/, 10_000);
+  const deadline = Date.now() + 20_000;
+  while ((workerPids().length < 2 || workerPids().includes(victim!)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  expect(workerPids()).toHaveLength(2);
+  expect(workerPids()).not.toContain(victim);
+  for (let i = 0; i < 6; i += 1) expect((await request('/healthz')).status).toBe(200);
+}, 40_000);
+
+test('API-key checks counted in every worker all reach the database, and SIGTERM drains every worker', async () => {
+  const resourceServer = await cliJson<typeof client>(['client', 'create', '--name', 'stock-api', '--grant', 'client_credentials'], env);
+  const key = await cliJson<{ id: string; key: string }>(
+    ['apikey', 'create', '--name', 'export', '--scope', 'stock:read', '--audience', API, '--owner-client', client.client_id],
+    env,
+  );
+  const since = cluster.logs().length;
+  for (let i = 0; i < 30; i += 1) {
+    const response = await request('/token/introspection', {
+      method: 'POST',
+      headers: {
+        ...basicAuth(resourceServer.client_id, resourceServer.client_secret),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ token: key.key }).toString(),
+    });
+    expect(JSON.parse(response.text)).toMatchObject({ active: true });
+  }
+  expect(workersServing('/token/introspection', since)).toEqual(new Set([1, 2]));
+  const workers = workerPids();
+  expect(await cluster.stop(30_000)).toBe(0);
+  for (const pid of workers) expect(alive(pid)).toBe(false);
+  const keys = await cliJson<{ id: string; use_count: number }[]>(['apikey', 'list'], env);
+  expect(keys.find((k) => k.id === key.id)?.use_count).toBe(30);
+}, 60_000);
+
+test.each([['0'], ['-1'], ['two'], ['1.5'], ['257']])('WORKERS=%s is refused at start, naming the variable', async (workers) => {
+  const result = await runCommand(['serve'], { ...env, WORKERS: workers, PORT: '0' });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toMatch(/WORKERS: a number from 1 to 256, or auto/);
+});

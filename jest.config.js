@@ -9,7 +9,13 @@ const base = {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
 };
 // Tests that never touch the database under test, or (the bench smoke run) bring their own.
-const databaseFree = ['<rootDir>/test/config/', '<rootDir>/test/crypto/', '<rootDir>/test/errors/', '<rootDir>/test/bench/'];
+const databaseFree = [
+  '<rootDir>/test/config/',
+  '<rootDir>/test/crypto/',
+  '<rootDir>/test/errors/',
+  '<rootDir>/test/bench/',
+  '<rootDir>/test/deploy/',
+];
 
 export default {
   // A global option: jest ignores it inside a project. Tests that start processes need more than 5 s.

@@ -2,6 +2,7 @@
 // Entry point of the `portcullis` command. It checks the Node.js version and turns on Node's
 // compile cache before loading anything else (the imports below are dynamic for that reason):
 // an old Node gets one line saying what to install, and a cached start parses no module twice.
+import cluster from 'node:cluster';
 import module from 'node:module';
 import { requireRecentNode } from '../../scripts/node-version.mjs';
 
@@ -30,3 +31,7 @@ const exitCode = await runCli(process.argv.slice(2), {
     }),
 });
 process.exitCode = exitCode;
+// A cluster worker's channel to its primary would keep the process alive after its command ended
+// (normally or not): let go of it, and the process exits with the code above.
+// (Worker.disconnect, not process.disconnect: on a bare disconnect Node's cluster exits with 0.)
+if (cluster.isWorker) cluster.worker?.disconnect();

@@ -20,6 +20,8 @@ export interface Printed<Options, Result> {
   /** `options` are the parsed flags, `operands` the command's arguments (`<client_id>`). */
   run(options: Options, ...operands: string[]): Promise<Result>;
   human(result: Result): string;
+  /** What --json prints, when it is not the result itself. */
+  json?(result: Result): unknown;
 }
 
 /** A service's InputError for a field that came from a flag, so that runCli can name the flag. */
@@ -43,7 +45,7 @@ export class FlagError extends Error {
 
 /** Returns the helper that gives a command of one group (with its map of flags) --json and its action. */
 export function printing(io: CliIo, flags: FieldFlags) {
-  return function printed<Options extends object, Result>(command: Command, { run, human }: Printed<Options, Result>): Command {
+  return function printed<Options extends object, Result>(command: Command, { run, human, json }: Printed<Options, Result>): Command {
     return command.option('--json', 'print JSON').action(async function (this: Command) {
       const options = this.opts<Options & { json?: boolean }>();
       // Commander hands the operands over untyped; every operand of ours is a plain string.
@@ -51,7 +53,7 @@ export function printing(io: CliIo, flags: FieldFlags) {
       const result = await run(options, ...operands).catch((error: unknown) => {
         throw withFlag(error, flags);
       });
-      io.stdout(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${human(result)}\n`);
+      io.stdout(options.json ? `${JSON.stringify(json ? json(result) : result, null, 2)}\n` : `${human(result)}\n`);
     });
   };
 }

@@ -9,6 +9,7 @@ import { addApiKeyCommands } from './commands/apikey.ts';
 import { addClientCommands } from './commands/client.ts';
 import { addDemoCommand } from './commands/demo.ts';
 import { addKeysCommands } from './commands/keys.ts';
+import { addManifestCommands } from './commands/manifest.ts';
 import { addMigrateCommand } from './commands/migrate.ts';
 import { addResourceCommands } from './commands/resource.ts';
 import { addServeCommand } from './commands/serve.ts';
@@ -24,6 +25,7 @@ const commandGroups = [
   addMigrateCommand,
   addClientCommands,
   addResourceCommands,
+  addManifestCommands,
   addKeysCommands,
   addDemoCommand,
   addApiKeyCommands,

@@ -1,7 +1,8 @@
 // OAuth clients: registering them, listing them, and checking their secrets. The CLI, the admin
 // API and oidc-provider (through the adapter) all come here, so each rule is written once.
 //
-// A client secret is 256 bits from the CSPRNG, shown once at creation, and stored only as
+// A client secret is 256 bits from the CSPRNG, shown once at creation, or one given from outside
+// (configuration as code: at least 32 characters, never returned), and stored only as
 // HMAC-SHA256 under the pepper. oidc-provider receives that hash as `client_secret` and checks
 // a presented secret through `verifySecret`, which oidc-provider calls via compareClientSecret
 // (see src/oidc/provider.ts).
@@ -11,15 +12,19 @@ import { createTtlCache } from '../cache/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
 import { isStorableText, parseInput } from '../oauth/index.ts';
-import { clientMetadata, settingsOf } from './rules.ts';
+import { clientMetadata, definitionOf, replacedFields, settingsOf, usesSecret, type ClientDefinition } from './rules.ts';
 import {
   clientCreateSchema,
+  clientGivenSchema,
   clientSecretRotateSchema,
+  clientSecretSetSchema,
   clientUpdateSchema,
-  secretAuthMethods,
+  storedClientFieldNames,
   storedClientMetadataSchema,
   type ClientCreateInput,
+  type ClientGiven,
   type ClientSecretRotateInput,
+  type ClientSecretSetInput,
   type ClientUpdateInput,
   type StoredClientFields,
   type StoredClientMetadata,
@@ -104,7 +109,9 @@ function newClientId(): string {
 /** The wire names of the fields an update was given. */
 const changedFields = (changes: Record<string, unknown>) => Object.keys(changes).filter((field) => changes[field] !== undefined);
 
-const SECRET_AUTH_METHODS: ReadonlySet<string> = new Set(secretAuthMethods);
+/** Stored metadata no surface sets (see storedClientMetadataSchema): kept through every change. */
+const unnamedMetadata = (stored: StoredClientMetadata) =>
+  Object.fromEntries(Object.entries(stored).filter(([field]) => !storedClientFieldNames.has(field)));
 
 export interface ClientServiceOptions {
   prisma: Prisma;
@@ -153,12 +160,26 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
   const hashSecret = (secret: string) => SECRET_HASH_PREFIX + keyedHash(pepper, secret);
 
   return {
-    async create(input: ClientCreateInput, actor: Actor): Promise<CreatedClient> {
+    /**
+     * Registers a client. Its id and secret are generated unless `given` (configuration as code
+     * names its clients, and brings a secret made elsewhere); a given secret is returned no more
+     * than it is stored.
+     */
+    async create(input: ClientCreateInput, actor: Actor, given: ClientGiven = {}): Promise<CreatedClient> {
       const settings = parseInput(clientCreateSchema, input);
+      const chosen = parseInput(clientGivenSchema, given);
       const metadata = clientMetadata(settings);
+      const withSecret = usesSecret(metadata.token_endpoint_auth_method);
+      if (chosen.client_secret !== undefined && !withSecret) {
+        throw new InputError('client_secret', `a client that authenticates with ${metadata.token_endpoint_auth_method} has no secret`);
+      }
       await requireResource(metadata.default_resource);
-      const clientId = newClientId();
-      const secret = SECRET_AUTH_METHODS.has(metadata.token_endpoint_auth_method) ? randomSecret(32) : undefined;
+      const clientId = chosen.client_id ?? newClientId();
+      if (chosen.client_id !== undefined && (await prisma.client.findUnique({ where: { id: clientId }, select: { id: true } }))) {
+        throw new ConflictError(`a client with id ${clientId} already exists`);
+      }
+      const generated = withSecret && chosen.client_secret === undefined ? randomSecret(32) : undefined;
+      const secret = chosen.client_secret ?? generated;
       await prisma.client.create({
         data: {
           id: clientId,
@@ -175,7 +196,61 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
         outcome: 'success',
         details: { grant_types: metadata.grant_types },
       });
-      return { client_id: clientId, ...(secret ? { client_secret: secret } : {}) };
+      return { client_id: clientId, ...(generated ? { client_secret: generated } : {}) };
+    },
+
+    /** Every client, described whole (never a secret): what `portcullis export` writes. */
+    async definitions(): Promise<ClientDefinition[]> {
+      const rows = await prisma.client.findMany({ orderBy: { id: 'asc' } });
+      return rows.map((row) => definitionOf(row.id, row, readMetadata(row)));
+    },
+
+    /**
+     * Gives a client all of its settings anew (what creation takes: configuration as code
+     * describes each client whole), under the rules of creation and of replacedFields (whether
+     * it is public, and whether it has a secret, stay). Settings that change nothing write
+     * nothing and record nothing; otherwise one `client.updated` names the fields changed.
+     */
+    async replace(clientId: string, input: ClientCreateInput, actor: Actor): Promise<ClientSummary> {
+      const settings = parseInput(clientCreateSchema, input);
+      const metadata = clientMetadata(settings);
+      const row = await findRow(clientId);
+      const stored = readMetadata(row);
+      const fields = replacedFields(definitionOf(clientId, row, stored), definitionOf(clientId, settings, metadata));
+      if (fields.length === 0) return summarize(row);
+      await requireResource(metadata.default_resource);
+      const updated = await prisma.client.update({
+        where: { id: clientId },
+        data: { name: metadata.client_name, metadata: json({ ...unnamedMetadata(stored), ...metadata }) },
+      });
+      cache.delete(clientId);
+      await audit.record({ type: 'client.updated', ...actorFields(actor), subject: clientId, outcome: 'success', details: { fields } });
+      return summarize(updated);
+    },
+
+    /** Whether `secret` is the client's current secret (keyed hash, compared in constant time). */
+    async secretMatches(clientId: string, secret: string): Promise<boolean> {
+      const row = await findRow(clientId);
+      return typeof row.secretHash === 'string' && constantTimeEqual(row.secretHash, hashSecret(secret));
+    },
+
+    /**
+     * Makes `client_secret` (made elsewhere) the client's secret, at once: the one it replaces,
+     * and any previous one still in its grace period, stop working. For a change with a grace
+     * period, rotateSecret.
+     */
+    async setSecret(clientId: string, input: ClientSecretSetInput, actor: Actor): Promise<void> {
+      const { client_secret: secret } = parseInput(clientSecretSetSchema, input);
+      const row = await findRow(clientId);
+      if (!row.secretHash) throw new InputError('client_secret', 'this client does not authenticate with a secret');
+      // Conditioned on the hash we read, as a rotation is.
+      const { count } = await prisma.client.updateMany({
+        where: { id: clientId, secretHash: row.secretHash },
+        data: { secretHash: hashSecret(secret), previousSecretHash: null, previousSecretExpiresAt: null },
+      });
+      if (count !== 1) throw new ConflictError("the client's secret was changed by someone else at the same time; try again");
+      cache.delete(clientId);
+      await audit.record({ type: 'client.secret_set', ...actorFields(actor), subject: clientId, outcome: 'success' });
     },
 
     async get(clientId: string): Promise<ClientSummary> {

@@ -1,4 +1,5 @@
-// OAuth clients: the service (registration, secrets, what oidc-provider is given) and its input schemas.
+// OAuth clients: the service (registration, secrets, what oidc-provider is given), its input
+// schemas, and a client described whole (what configuration as code writes and compares).
 export {
   CLIENT_CACHE_MS,
   createClientService,
@@ -8,17 +9,25 @@ export {
   type ProviderClientMetadata,
   type RotatedSecret,
 } from './clients.ts';
+export { clientDefinition, replacedFields, usesSecret, type ClientDefinition } from './rules.ts';
 export {
   authMethods,
   clientCreateSchema,
+  clientGivenSchema,
+  clientIdText,
   clientSecretRotateSchema,
+  clientSecretSetSchema,
   clientUpdateSchema,
+  givenSecretText,
+  MIN_GIVEN_SECRET_LENGTH,
   secretAuthMethods,
   storedClientMetadataSchema,
   supportedGrantTypes,
   type AuthMethod,
   type ClientCreateInput,
+  type ClientGiven,
   type ClientSecretRotateInput,
+  type ClientSecretSetInput,
   type ClientUpdateInput,
   type GrantType,
   type StoredClientMetadata,

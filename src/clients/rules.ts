@@ -4,8 +4,16 @@
 // is merged into what is stored, and name the field at fault as the wire spells it.
 import type { z } from 'zod';
 import { InputError } from '../errors/index.ts';
-import { normalizeScope, validateAudience } from '../oauth/index.ts';
-import type { AuthMethod, clientCreateSchema, StoredClientFields } from './schema.ts';
+import { normalizeScope, parseInput, validateAudience } from '../oauth/index.ts';
+import {
+  clientCreateSchema,
+  clientGivenSchema,
+  secretAuthMethods,
+  type AuthMethod,
+  type ClientCreateInput,
+  type GrantType,
+  type StoredClientFields,
+} from './schema.ts';
 
 /** A client's settings, parsed: what creation receives, and what an update is merged into. */
 export type ClientSettings = z.output<typeof clientCreateSchema>;
@@ -110,4 +118,85 @@ export function settingsOf(row: { name: string; public: boolean }, stored: Store
     default_resource: stored.default_resource,
     always_issue_refresh_token: stored.always_issue_refresh_token === true,
   };
+}
+
+/**
+ * A client described whole, in the wire's names: what `portcullis export` writes for it and what
+ * an entry of an applied file becomes once the rules of creation have normalised it, so that the
+ * two compare field by field. Never a secret.
+ */
+export interface ClientDefinition {
+  client_id: string;
+  name: string;
+  public: boolean;
+  grant_types: GrantType[];
+  redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  scope: string;
+  /** `none` for a public client. */
+  token_endpoint_auth_method: AuthMethod;
+  jwks?: JwkSet;
+  default_resource?: string;
+  always_issue_refresh_token: boolean;
+}
+
+/** A stored client (or metadata just made by the rules) as its definition. */
+export function definitionOf(clientId: string, row: { name: string; public: boolean }, stored: StoredClientFields): ClientDefinition {
+  return {
+    client_id: clientId,
+    name: row.name,
+    public: row.public,
+    grant_types: stored.grant_types,
+    redirect_uris: stored.redirect_uris,
+    post_logout_redirect_uris: stored.post_logout_redirect_uris ?? [],
+    scope: stored.scope,
+    token_endpoint_auth_method: stored.token_endpoint_auth_method,
+    ...(stored.jwks ? { jwks: stored.jwks } : {}),
+    ...(stored.default_resource ? { default_resource: stored.default_resource } : {}),
+    always_issue_refresh_token: stored.always_issue_refresh_token === true,
+  };
+}
+
+/**
+ * What creating (or replacing) `clientId` with `input` would make, checked by the rules of
+ * creation without touching the database: the id's syntax and every rule across the settings.
+ * Whether a default resource exists is the service's check (it needs the database).
+ */
+export function clientDefinition(clientId: string, input: ClientCreateInput): ClientDefinition {
+  const { client_id: id } = parseInput(clientGivenSchema, { client_id: clientId });
+  const settings = parseInput(clientCreateSchema, input);
+  return definitionOf(id!, { name: settings.name, public: settings.public }, clientMetadata(settings));
+}
+
+const SECRET_METHODS: ReadonlySet<string> = new Set(secretAuthMethods);
+/** Whether a client of this method authenticates with a secret Portcullis keeps (a hash of). */
+export const usesSecret = (method: string) => SECRET_METHODS.has(method);
+
+/**
+ * The fields of `before` that a replacement by `after` changes, in the definition's order; throws
+ * when the change is one a client cannot make in place. A public client has no secret and a
+ * private_key_jwt client none either, so turning one into a secret client (or back) would need a
+ * secret made, or one dropped, behind the owner's back: it is a new client.
+ */
+export function replacedFields(before: ClientDefinition, after: ClientDefinition): (keyof ClientDefinition)[] {
+  if (before.public !== after.public) {
+    throw new InputError('public', `cannot change on an existing client (${before.public} to ${after.public}): register a new client`);
+  }
+  if (usesSecret(before.token_endpoint_auth_method) !== usesSecret(after.token_endpoint_auth_method)) {
+    throw new InputError(
+      'token_endpoint_auth_method',
+      `cannot change from ${before.token_endpoint_auth_method} to ${after.token_endpoint_auth_method} on an existing client: register a new client`,
+    );
+  }
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]) as Set<keyof ClientDefinition>;
+  return [...keys].filter((key) => canonicalJson(before[key]) !== canonicalJson(after[key]));
+}
+
+/** JSON with every object's keys sorted: PostgreSQL's jsonb does not keep the order a JWK was written in. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([one], [other]) => (one < other ? -1 : one > other ? 1 : 0)))
+      : item,
+  );
 }

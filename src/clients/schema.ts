@@ -52,6 +52,29 @@ export const clientUpdateSchema = z.object({
 export type ClientUpdateInput = z.input<typeof clientUpdateSchema>;
 
 export const clientSecretRotateSchema = z.object({ grace_seconds: graceSeconds });
+
+/**
+ * A client id its owner chose (configuration as code names clients by id, so that a file
+ * applied to another server makes the same clients). Generated ids (base64url, starting with a
+ * letter or digit) pass; like them, a chosen one never starts with "-" or "_", since it is typed
+ * as a command-line argument.
+ */
+export const clientIdText = text(200)
+  .min(1, 'is required')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._~-]*$/, 'must start with a letter or digit and hold only letters, digits and . _ ~ -')
+  .describe('the client id');
+/** A generated secret is 256 bits (43 characters of base64url); one given from outside must be no weaker than 192. */
+export const MIN_GIVEN_SECRET_LENGTH = 32;
+export const givenSecretText = text(1000)
+  .min(MIN_GIVEN_SECRET_LENGTH, `must be at least ${MIN_GIVEN_SECRET_LENGTH} characters (e.g. openssl rand -base64 32)`)
+  .refine((value) => value.trim() === value, 'must not begin or end with white space')
+  .describe('a client secret made elsewhere (stored only as its keyed hash)');
+
+/** What a creation may be told instead of generating it: the id, the secret. */
+export const clientGivenSchema = z.object({ client_id: clientIdText.optional(), client_secret: givenSecretText.optional() });
+export type ClientGiven = z.input<typeof clientGivenSchema>;
+export const clientSecretSetSchema = z.object({ client_secret: givenSecretText });
+export type ClientSecretSetInput = z.input<typeof clientSecretSetSchema>;
 export type ClientSecretRotateInput = z.input<typeof clientSecretRotateSchema>;
 
 /**
@@ -73,6 +96,8 @@ const storedClientFields = {
   always_issue_refresh_token: z.boolean().optional(),
 };
 export const storedClientMetadataSchema = z.looseObject(storedClientFields);
+/** The stored metadata's named fields: what the rules write, and what an update replaces. */
+export const storedClientFieldNames: ReadonlySet<string> = new Set(Object.keys(storedClientFields));
 /** The named fields of stored metadata (without the loose rest, which `Omit` would flatten). */
 export type StoredClientFields = z.output<z.ZodObject<typeof storedClientFields>>;
 export type StoredClientMetadata = z.output<typeof storedClientMetadataSchema>;

@@ -49,6 +49,11 @@ export function startCluster({ workers, logger, countLimitsHere, untilStopped }:
   let exitCode = 0;
   let settleStopped: (code: number) => void;
   const stopped = new Promise<number>((resolve) => (settleStopped = resolve));
+  let isReady = false;
+  ready.then(
+    () => (isReady = true),
+    () => undefined,
+  );
 
   const fork = (index: number) => {
     const worker = cluster.fork({ [WORKER_INDEX_VARIABLE]: String(index) });
@@ -57,7 +62,8 @@ export function startCluster({ workers, logger, countLimitsHere, untilStopped }:
       if (!isWorkerMessage(message)) return;
       if (message.portcullis === 'listening') {
         listening.add(index);
-        if (listening.size === workers) settleReady.resolve({ url: message.url, managementUrl: message.managementUrl });
+        if (isReady) logger.info({ worker: index, pid: worker.process.pid }, 'the replacement worker is listening');
+        else if (listening.size === workers) settleReady.resolve({ url: message.url, managementUrl: message.managementUrl });
       } else if (message.portcullis === 'metrics?') {
         const reply = (answer: Omit<PrimaryMessage, 'portcullis' | 'id'>) => {
           if (worker.isConnected()) worker.send({ portcullis: 'metrics', id: message.id, ...answer } satisfies PrimaryMessage);
@@ -94,15 +100,11 @@ export function startCluster({ workers, logger, countLimitsHere, untilStopped }:
     });
   };
 
-  let isReady = false;
-  ready.then(
-    () => (isReady = true),
-    () => undefined,
-  );
-
   function stop() {
     if (stopping) return;
     stopping = true;
+    // Asked to stop while still starting: the start is over, unfinished.
+    if (!isReady) settleReady.reject(new Error('stopped before every worker listened'));
     if (byIndex.size === 0) settleStopped(exitCode);
     for (const worker of byIndex.values()) {
       // Each worker drains its connections, writes what it buffered and closes its database.

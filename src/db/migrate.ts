@@ -21,6 +21,8 @@ export interface MigrationResult {
   provider: DatabaseProvider;
   applied: string[];
   alreadyApplied: string[];
+  /** Migrations of a newer version already applied (a rolling upgrade in progress): tolerated. */
+  ahead: string[];
 }
 
 export class MigrationError extends Error {
@@ -51,18 +53,29 @@ interface AppliedRow {
   rolled_back_at: unknown;
 }
 
-function checkHistory(migrations: Migration[], rows: AppliedRow[]): { pending: Migration[]; done: string[] } {
+/**
+ * What to apply, given the history. Refused: a migration that began and never finished, one
+ * changed after it was applied, and one this version does not know among those it does. Allowed:
+ * unknown migrations all newer than this version's newest, which is what an instance of the
+ * previous version finds during a rolling upgrade (the next version migrated first). Releases
+ * keep that safe by migrating in expand-then-contract steps (README, Deployment).
+ */
+function checkHistory(migrations: Migration[], rows: AppliedRow[]): { pending: Migration[]; done: string[]; ahead: string[] } {
   const applied = new Map(rows.filter((row) => row.rolled_back_at == null).map((row) => [row.migration_name, row]));
   const known = new Set(migrations.map((migration) => migration.name));
+  const newestKnown = migrations.at(-1)?.name ?? '';
+  const ahead: string[] = [];
   for (const row of applied.values()) {
     if (row.finished_at == null) {
       throw new MigrationError(`migration ${row.migration_name} started but did not finish; repair the database and mark it rolled back`);
     }
-    if (!known.has(row.migration_name)) {
+    if (known.has(row.migration_name)) continue;
+    if (row.migration_name <= newestKnown) {
       throw new MigrationError(
-        `the database has migration ${row.migration_name}, which this version of Portcullis does not know (is it older than the database?)`,
+        `the database has migration ${row.migration_name}, which this version of Portcullis does not know, among migrations it does: the histories differ`,
       );
     }
+    ahead.push(row.migration_name);
   }
   const pending: Migration[] = [];
   const done: string[] = [];
@@ -73,7 +86,12 @@ function checkHistory(migrations: Migration[], rows: AppliedRow[]): { pending: M
       throw new MigrationError(`migration ${migration.name} was changed after it was applied (checksum differs)`);
     } else done.push(migration.name);
   }
-  return { pending, done };
+  if (ahead.length && pending.length) {
+    throw new MigrationError(
+      `the database has newer migrations (${ahead.join(', ')}) but not ${pending[0]!.name}, which this version has: the histories differ`,
+    );
+  }
+  return { pending, done, ahead: ahead.sort() };
 }
 
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
@@ -102,7 +120,7 @@ async function migrateSqlite(url: string, migrations: Migration[]): Promise<Migr
         const rows = db
           .prepare('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"')
           .all() as AppliedRow[];
-        const { pending, done } = checkHistory(migrations, rows);
+        const { pending, done, ahead } = checkHistory(migrations, rows);
         for (const migration of pending) {
           db.exec(migration.sql);
           const now = new Date().toISOString();
@@ -110,7 +128,7 @@ async function migrateSqlite(url: string, migrations: Migration[]): Promise<Migr
             'INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, ?, ?, 1)',
           ).run(crypto.randomUUID(), migration.checksum, now, migration.name, now);
         }
-        return { provider: 'sqlite' as const, applied: pending.map((m) => m.name), alreadyApplied: done };
+        return { provider: 'sqlite' as const, applied: pending.map((m) => m.name), alreadyApplied: done, ahead };
       })
       .immediate();
   } finally {
@@ -129,7 +147,7 @@ async function migratePostgres(url: string, migrations: Migration[]): Promise<Mi
     const { rows } = await client.query<AppliedRow>(
       'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"',
     );
-    const { pending, done } = checkHistory(migrations, rows);
+    const { pending, done, ahead } = checkHistory(migrations, rows);
     for (const migration of pending) {
       // One transaction per migration: PostgreSQL's DDL is transactional, so a failure leaves nothing half-done.
       await client.query('BEGIN');
@@ -145,7 +163,7 @@ async function migratePostgres(url: string, migrations: Migration[]): Promise<Mi
         throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`);
       }
     }
-    return { provider: 'postgres', applied: pending.map((m) => m.name), alreadyApplied: done };
+    return { provider: 'postgres', applied: pending.map((m) => m.name), alreadyApplied: done, ahead };
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCK_KEY]).catch(() => undefined);
     await client.end();

@@ -26,6 +26,54 @@ export interface ApiResourceSummary {
 /** An API people may make keys for, with the scopes they may put on them. */
 export type PersonalKeyResource = ApiResourceSummary & { personal_scopes: string[] };
 
+/**
+ * An API described whole, in the create input's names: what `portcullis export` writes for it,
+ * and what an entry of an applied file becomes once normalised, so that the two compare.
+ */
+export interface ResourceDefinition {
+  audience: string;
+  name?: string;
+  scope: string;
+  ttl: number;
+  personal_key_scope: string;
+}
+
+/** The personal-key scopes, normalised: a subset of what the API accepts. */
+function personalScopeWithin(scope: string, requested: string): string {
+  const personal = normalizeScope(requested, 'personal_key_scope');
+  const accepted = new Set(scopeWords(scope));
+  const outside = scopeWords(personal).find((item) => !accepted.has(item));
+  if (outside !== undefined) throw new InputError('personal_key_scope', `${outside} is not a scope this API accepts`);
+  return personal;
+}
+
+/**
+ * What creating (or replacing) an API with `input` would make, checked by the rules of creation
+ * without touching the database (whether people may hold keys for it is the service's check).
+ */
+export function resourceDefinition(input: ResourceCreateInput): ResourceDefinition {
+  const valid = parseInput(resourceCreateSchema, input);
+  const scope = normalizeScope(valid.scope);
+  const name = valid.name?.trim();
+  return {
+    audience: validateAudience(valid.audience),
+    ...(name ? { name } : {}),
+    scope,
+    ttl: valid.ttl,
+    personal_key_scope: personalScopeWithin(scope, valid.personal_key_scope),
+  };
+}
+
+function definitionOfRow(row: { audience: string; name: string | null; scope: string; accessTokenTtl: number; personalKeyScope: string }) {
+  return {
+    audience: row.audience,
+    ...(row.name ? { name: row.name } : {}),
+    scope: row.scope,
+    ttl: row.accessTokenTtl,
+    personal_key_scope: row.personalKeyScope,
+  } satisfies ResourceDefinition;
+}
+
 /** How an update names its API: by id (the admin API's path) or by audience (the CLI). */
 export type ResourceSelector = { id: string } | { audience: string };
 
@@ -67,10 +115,18 @@ export function createResourceService({
     const personal = normalizeScope(requested, 'personal_key_scope');
     if (!personal) return '';
     if (withoutPersonalKeys(audience)) throw new InputError('personal_key_scope', 'people may not make keys for this API');
-    const accepted = new Set(scopeWords(scope));
-    const outside = scopeWords(personal).find((item) => !accepted.has(item));
-    if (outside !== undefined) throw new InputError('personal_key_scope', `${outside} is not a scope this API accepts`);
-    return personal;
+    return personalScopeWithin(scope, personal);
+  }
+
+  /** Why the API cannot be deleted now, or undefined: live API keys for it would be left naming nothing. */
+  async function deletionBlocker(audience: string): Promise<string | undefined> {
+    const now = new Date();
+    const keys = await prisma.apiKey.findMany({
+      where: { revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
+      select: { audiences: true },
+    });
+    const naming = keys.filter((key) => Array.isArray(key.audiences) && key.audiences.includes(audience)).length;
+    return naming ? `${naming} API key(s) that are not revoked are for ${audience}; revoke them first` : undefined;
   }
 
   /** The API an update names; a value that cannot be stored names none. */
@@ -123,6 +179,55 @@ export function createResourceService({
         details: { personal_key_scope: personalKeyScope },
       });
       return summarize(updated);
+    },
+
+    /** Every API, described whole: what `portcullis export` writes. */
+    async definitions(): Promise<ResourceDefinition[]> {
+      return (await prisma.apiResource.findMany({ orderBy: { audience: 'asc' } })).map(definitionOfRow);
+    },
+
+    /**
+     * Gives an API (named by `input.audience`) all of its settings anew: what creation takes,
+     * under its rules. Settings that change nothing write and record nothing; otherwise one
+     * `resource.updated` names the fields changed. Tokens already issued keep their scopes and
+     * lifetime until they expire; keys already made keep their scopes.
+     */
+    async replace(input: ResourceCreateInput, actor: Actor): Promise<ApiResourceSummary> {
+      const next = resourceDefinition(input);
+      const row = await find({ audience: next.audience });
+      const personalKeyScope = personalKeyScopeOf(next.audience, next.scope, next.personal_key_scope);
+      const before: Record<string, unknown> = definitionOfRow(row);
+      const after: Record<string, unknown> = { ...next, personal_key_scope: personalKeyScope };
+      const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((field) => before[field] !== after[field]);
+      if (fields.length === 0) return summarize(row);
+      const updated = await prisma.apiResource.update({
+        where: { id: row.id },
+        data: { name: next.name ?? null, scope: next.scope, accessTokenTtl: next.ttl, personalKeyScope },
+      });
+      cache.delete(row.audience);
+      await audit.record({
+        type: 'resource.updated',
+        ...actorFields(actor),
+        subject: row.audience,
+        outcome: 'success',
+        details: { fields, scope: next.scope, personal_key_scope: personalKeyScope },
+      });
+      return summarize(updated);
+    },
+
+    deletionBlocker,
+
+    /**
+     * Deletes an API: tokens for it are refused from then on (invalid_target). Refused while
+     * API keys for it are live, so that no key is left naming nothing.
+     */
+    async delete(selector: ResourceSelector, actor: Actor): Promise<void> {
+      const row = await find(selector);
+      const blocker = await deletionBlocker(row.audience);
+      if (blocker) throw new ConflictError(blocker);
+      await prisma.apiResource.delete({ where: { id: row.id } });
+      cache.delete(row.audience);
+      await audit.record({ type: 'resource.deleted', ...actorFields(actor), subject: row.audience, outcome: 'success' });
     },
 
     /** Creates the resource if it is missing (used for Portcullis's own admin API). */

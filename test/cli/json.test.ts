@@ -59,6 +59,8 @@ test('every command prints exactly one JSON document with --json', async () => {
   await command('apikey revoke', [rotated.id!]);
   await command('user create', [], ['--email', 'ada@example.com', '--password-stdin'], 'a long passphrase\n');
   await command('user list');
+  await command('export');
+  await command('apply', [], ['-f', '-'], 'portcullis: 1\n');
 
   const noop = { stdout: () => undefined, stderr: () => undefined, readStdin: async () => '', env: {} };
   expect([...ran].sort()).toEqual(

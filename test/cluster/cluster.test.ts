@@ -3,7 +3,7 @@
 // round robin hands them to both workers; the request log names the worker that answered.
 import fs from 'node:fs';
 import http from 'node:http';
-import { decodeProtectedHeader } from 'jose';
+import net from 'node:net';
 import { cliJson } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { freePort, runCommand, startServeProcess, type ServeProcess } from '../support/process.ts';
@@ -40,16 +40,19 @@ const form = (values: Record<string, string>) => ({
   body: new URLSearchParams(values).toString(),
 });
 
-/** The workers named by the request log lines for `path`, from the `since`-th character of the log on. */
-function workersServing(path: string, since = 0): Set<number> {
+/** The workers that logged a line matching `matches`, from the `since`-th character of the log on. */
+function workersLogging(matches: (entry: { msg?: string; path?: string }) => boolean, since = 0): Set<number> {
   const workers = new Set<number>();
   for (const line of cluster.logs().slice(since).split('\n')) {
     if (!line.startsWith('{')) continue;
     const entry = JSON.parse(line) as { msg?: string; path?: string; worker?: number };
-    if (entry.msg === 'request' && entry.path === path && entry.worker) workers.add(entry.worker);
+    if (matches(entry) && entry.worker) workers.add(entry.worker);
   }
   return workers;
 }
+
+/** The workers that answered a request for `path`. */
+const workersServing = (path: string, since = 0) => workersLogging((entry) => entry.msg === 'request' && entry.path === path, since);
 
 /** The worker processes: the primary's children. */
 function workerPids(): number[] {
@@ -123,38 +126,30 @@ test('the purge and key rotation timers run in one worker only', async () => {
 });
 
 test('a key rotation reaches every worker within the poll interval', async () => {
-  // Another client: the first has spent its token budget above.
-  const other = await cliJson<typeof client>(
-    ['client', 'create', '--name', 'svc2', '--grant', 'client_credentials', '--scope', 'stock:read'],
-    env,
-  );
-  const kid = async () => {
-    const response = await request('/token', {
-      method: 'POST',
-      headers: { ...basicAuth(other.client_id, other.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', resource: API }).toString(),
-    });
-    expect(response.status).toBe(200);
-    return decodeProtectedHeader((JSON.parse(response.text) as { access_token: string }).access_token).kid;
-  };
+  // Each worker's /readyz names the key it signs with.
+  const signingKid = async () => (JSON.parse((await request('/readyz')).text) as { signing_kid: string }).signing_kid;
   await new Promise((resolve) => setTimeout(resolve, 2100)); // the next key is old enough to sign
-  const rotated = await cliJson<{ current: string }>(['keys', 'rotate'], env);
+  const before = await signingKid();
   const since = cluster.logs().length;
+  const rotated = await cliJson<{ current: string; previous: string }>(['keys', 'rotate'], env);
+  expect(rotated.previous).toBe(before);
   const deadline = Date.now() + 10_000;
-  let kids: (string | undefined)[];
+  let kids: string[];
   do {
-    kids = [await kid(), await kid(), await kid(), await kid()];
-  } while (kids.some((k) => k !== rotated.current) && Date.now() < deadline);
+    kids = [await signingKid(), await signingKid(), await signingKid(), await signingKid()];
+  } while (kids.some((kid) => kid !== rotated.current) && Date.now() < deadline);
   expect(kids).toEqual(Array(4).fill(rotated.current));
-  expect(workersServing('/token', since)).toEqual(new Set([1, 2]));
+  expect(workersServing('/readyz', since)).toEqual(new Set([1, 2]));
+  // Each worker found the rotation in the database itself.
+  expect(workersLogging((entry) => entry.msg === 'signing keys changed; provider rebuilt', since)).toEqual(new Set([1, 2]));
 }, 30_000);
 
 test('a worker that dies is replaced, and the port keeps answering', async () => {
   const [victim] = workerPids();
   process.kill(victim!, 'SIGKILL');
   await cluster.waitForLog(/a worker exited; starting another/, 10_000);
-  const deadline = Date.now() + 20_000;
-  while ((workerPids().length < 2 || workerPids().includes(victim!)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await cluster.waitForLog(/the replacement worker is listening/, 20_000);
+  expect(cluster.logs()).toMatch(/the replacement worker is listening/);
   expect(workerPids()).toHaveLength(2);
   expect(workerPids()).not.toContain(victim);
   for (let i = 0; i < 6; i += 1) expect((await request('/healthz')).status).toBe(200);
@@ -191,3 +186,17 @@ test.each([['0'], ['-1'], ['two'], ['1.5'], ['257']])('WORKERS=%s is refused at 
   expect(result.code).toBe(1);
   expect(result.stderr).toMatch(/WORKERS: a number from 1 to 256, or auto/);
 });
+
+test('a worker that cannot start (the port is taken) stops the whole start with exit code 1', async () => {
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (taken.address() as net.AddressInfo).port;
+    const result = await runCommand(['serve'], { ...env, WORKERS: '2', PORT: String(port), HOST: '127.0.0.1' }, '', 60_000);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/"msg":"a worker failed to start; stopping"/);
+    expect(result.stderr).toMatch(/EADDRINUSE/);
+  } finally {
+    await new Promise<void>((resolve) => taken.close(() => resolve()));
+  }
+}, 70_000);

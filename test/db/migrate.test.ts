@@ -48,17 +48,44 @@ test('a migration changed after it was applied is refused', async () => {
   await expect(migrate(testDatabase.url)).rejects.toThrow(/changed after it was applied/);
 });
 
-test('a database from a newer version (unknown migration) is refused', async () => {
-  await migrate(testDatabase.url);
+/** Records a migration as applied, as another version of Portcullis would have. */
+async function recordApplied(name: string) {
   const db = openDatabase(testDatabase.url);
   try {
     await db.prisma.$executeRawUnsafe(
-      `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES ('x', 'y', CURRENT_TIMESTAMP, '29991231000000_future', CURRENT_TIMESTAMP, 1)`,
+      `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES ('${name}', 'y', CURRENT_TIMESTAMP, '${name}', CURRENT_TIMESTAMP, 1)`,
     );
   } finally {
     await db.close();
   }
-  await expect(migrate(testDatabase.url)).rejects.toThrow(/does not know/);
+}
+
+test('a database a newer version has migrated (a rolling upgrade) is served, and says so', async () => {
+  await migrate(testDatabase.url);
+  await recordApplied('29991231000000_future');
+  await recordApplied('29991231000001_further');
+  const result = await migrate(testDatabase.url);
+  expect(result).toMatchObject({ applied: [], ahead: ['29991231000000_future', '29991231000001_further'] });
+});
+
+test('an unknown migration among known ones (histories that differ) is refused', async () => {
+  await migrate(testDatabase.url);
+  const [first] = listMigrations(testDatabase.provider).map((m) => m.name);
+  await recordApplied(`${first!.slice(0, 14)}_elsewhere`);
+  await expect(migrate(testDatabase.url)).rejects.toThrow(/does not know, among migrations it does/);
+});
+
+test('newer migrations applied while one of this version is missing is refused', async () => {
+  await migrate(testDatabase.url);
+  const newest = listMigrations(testDatabase.provider).at(-1)!.name;
+  const db = openDatabase(testDatabase.url);
+  try {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM "_prisma_migrations" WHERE migration_name = '${newest}'`);
+  } finally {
+    await db.close();
+  }
+  await recordApplied('29991231000000_future');
+  await expect(migrate(testDatabase.url)).rejects.toThrow(/has newer migrations \(29991231000000_future\) but not /);
 });
 
 test('every SQLite connection syncs as configured, after a reconnect too', async () => {

@@ -10,7 +10,6 @@ import { loadConfig, type Config } from '../../config/index.ts';
 import { databaseProvider, hidePassword, migrate, openDatabase } from '../../db/index.ts';
 import type { startCluster } from '../../cluster/index.ts';
 import type { CliIo } from '../io.ts';
-import { createLogger } from '../logger.ts';
 
 export function addServeCommand(program: Command, io: CliIo): void {
   program
@@ -23,7 +22,7 @@ const { version } = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname,
 
 async function serve(io: CliIo): Promise<void> {
   const config = loadConfig(io.env);
-  const logger = io.logger ?? (await createLogger(config));
+  const logger = io.logger ?? (await (await import('../logger.ts')).createLogger(config));
   // Loaded here, not at the top: every other command shares this module graph and needs none of it.
   const [{ createServer }, { startCluster, tellPrimary, workerRole }] = await Promise.all([
     import('../../http/index.ts'),
@@ -68,6 +67,11 @@ type StartCluster = typeof startCluster;
 async function applyMigrations(config: Config, logger: Logger): Promise<void> {
   const migrated = await migrate(config.databaseUrl);
   if (migrated.applied.length) logger.info({ applied: migrated.applied }, 'applied database migrations');
+  if (migrated.ahead.length)
+    logger.warn(
+      { ahead: migrated.ahead },
+      'the database has migrations of a newer Portcullis (a rolling upgrade in progress?): serving, as releases only add what older versions can ignore',
+    );
 }
 
 /** The first lines: what is starting, with which database and workers, and what is unwise. */

@@ -1,0 +1,51 @@
+// The document's entries as `portcullis export` writes them: each API and client described whole
+// by its service (ResourceDefinition, ClientDefinition), with what is a default left out so the
+// file reads as what was chosen. Applying an entry gives back the same definition, which is what
+// makes export → apply → export give the same document.
+import type { ClientDefinition } from '../clients/index.ts';
+import type { ResourceDefinition } from '../resources/index.ts';
+import { MANIFEST_VERSION, type ManifestDocument } from './schema.ts';
+
+type ResourceEntry = NonNullable<ManifestDocument['resources']>[number];
+type ClientEntry = NonNullable<ManifestDocument['clients']>[number];
+
+export function resourceEntry(resource: ResourceDefinition): ResourceEntry {
+  return {
+    audience: resource.audience,
+    ...(resource.name ? { name: resource.name } : {}),
+    scope: resource.scope,
+    ttl: resource.ttl,
+    ...(resource.personal_key_scope ? { personal_key_scope: resource.personal_key_scope } : {}),
+  };
+}
+
+/** Never a secret: Portcullis keeps only hashes, and a file names where a secret is, not what it is. */
+export function clientEntry(client: ClientDefinition): ClientEntry {
+  return {
+    client_id: client.client_id,
+    name: client.name,
+    ...(client.public ? { public: true } : {}),
+    grant_types: client.grant_types,
+    ...(client.redirect_uris.length ? { redirect_uris: client.redirect_uris } : {}),
+    ...(client.post_logout_redirect_uris.length ? { post_logout_redirect_uris: client.post_logout_redirect_uris } : {}),
+    ...(client.scope ? { scope: client.scope } : {}),
+    // A public client's method is always none, which the file does not write (the input has no such choice).
+    ...(client.token_endpoint_auth_method === 'none' ? {} : { token_endpoint_auth_method: client.token_endpoint_auth_method }),
+    ...(client.jwks ? { jwks: client.jwks } : {}),
+    ...(client.default_resource ? { default_resource: client.default_resource } : {}),
+    ...(client.always_issue_refresh_token ? { always_issue_refresh_token: true } : {}),
+  };
+}
+
+/** The whole document, in a stable order (by audience, by client id) so that two exports compare line by line. */
+export function manifestDocument(resources: ResourceDefinition[], clients: ClientDefinition[]): ManifestDocument {
+  const byKey =
+    <T>(key: (item: T) => string) =>
+    (one: T, other: T) =>
+      key(one) < key(other) ? -1 : key(one) > key(other) ? 1 : 0;
+  return {
+    portcullis: MANIFEST_VERSION,
+    resources: [...resources].sort(byKey((resource) => resource.audience)).map(resourceEntry),
+    clients: [...clients].sort(byKey((client) => client.client_id)).map(clientEntry),
+  };
+}

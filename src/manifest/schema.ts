@@ -1,0 +1,53 @@
+// The configuration document (`portcullis export` writes it, `portcullis apply` reads it): a
+// version, the API resources and the clients, each entry in the input names of its service
+// (resourceCreateSchema, clientCreateSchema) plus what the file adds: a client's id, and a
+// reference to where its secret is. Strict everywhere: an unknown field is refused, with its line.
+import { z } from 'zod';
+import { clientCreateSchema, clientIdText } from '../clients/index.ts';
+import { text } from '../oauth/index.ts';
+import { resourceCreateSchema } from '../resources/index.ts';
+
+/** The format's version: a file says which it is written in, so the format can change. */
+export const MANIFEST_VERSION = 1;
+
+/** A POSIX environment variable's name. */
+const environmentName = text(200).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name (letters, digits, _)');
+
+/**
+ * Where a client's secret is read at apply time: never the secret itself. `from_file` is
+ * relative to the file's folder (a Docker or Kubernetes secret, a vault agent's output).
+ */
+export const secretReferenceSchema = z
+  .strictObject({
+    from_env: environmentName.optional().describe('the environment variable that holds the secret'),
+    from_file: text(4096).min(1, 'is required').optional().describe('the file that holds the secret (one trailing newline is ignored)'),
+  })
+  .refine((reference) => (reference.from_env === undefined) !== (reference.from_file === undefined), {
+    message: 'must name exactly one of from_env and from_file (a secret is never written in the file)',
+  });
+export type SecretReference = z.output<typeof secretReferenceSchema>;
+
+export const manifestResourceSchema = resourceCreateSchema.strict();
+export type ManifestResource = z.output<typeof manifestResourceSchema>;
+
+export const manifestClientSchema = clientCreateSchema
+  .extend({
+    client_id: clientIdText,
+    client_secret: secretReferenceSchema.optional().describe('where the secret of a client that uses one is read; never the secret'),
+  })
+  .strict();
+export type ManifestClient = z.output<typeof manifestClientSchema>;
+
+export const manifestSchema = z.strictObject({
+  portcullis: z.literal(MANIFEST_VERSION, {
+    error: (issue) =>
+      issue.input === undefined
+        ? `is required: the version of the format the file is written in (${MANIFEST_VERSION})`
+        : `must be ${MANIFEST_VERSION}, the version of the format this server reads`,
+  }),
+  resources: z.array(manifestResourceSchema).default([]),
+  clients: z.array(manifestClientSchema).default([]),
+});
+export type Manifest = z.output<typeof manifestSchema>;
+/** The document as written: defaults left out. */
+export type ManifestDocument = z.input<typeof manifestSchema>;

@@ -144,6 +144,34 @@ test('a key rotation reaches every worker within the poll interval', async () =>
   expect(workersLogging((entry) => entry.msg === 'signing keys changed; provider rebuilt', since)).toEqual(new Set([1, 2]));
 }, 30_000);
 
+test('a revocation made elsewhere reaches every worker within the second its cache promises', async () => {
+  const resourceServer = await cliJson<typeof client>(['client', 'create', '--name', 'checker', '--grant', 'client_credentials'], env);
+  const key = await cliJson<{ id: string; key: string }>(
+    ['apikey', 'create', '--name', 'short-lived', '--scope', 'stock:read', '--audience', API, '--owner-client', client.client_id],
+    env,
+  );
+  const active = async () => {
+    const response = await request('/token/introspection', {
+      method: 'POST',
+      headers: {
+        ...basicAuth(resourceServer.client_id, resourceServer.client_secret),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ token: key.key }).toString(),
+    });
+    return (JSON.parse(response.text) as { active: boolean }).active;
+  };
+  let since = cluster.logs().length;
+  // Both workers now hold the key's check in their caches.
+  for (let i = 0; i < 6; i += 1) expect(await active()).toBe(true);
+  expect(workersServing('/token/introspection', since)).toEqual(new Set([1, 2]));
+  await cliJson(['apikey', 'revoke', key.id], env);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  since = cluster.logs().length;
+  for (let i = 0; i < 6; i += 1) expect(await active()).toBe(false);
+  expect(workersServing('/token/introspection', since)).toEqual(new Set([1, 2]));
+});
+
 test('a worker that dies is replaced, and the port keeps answering', async () => {
   const [victim] = workerPids();
   process.kill(victim!, 'SIGKILL');

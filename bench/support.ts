@@ -18,7 +18,7 @@ export const root = path.resolve(import.meta.dirname, '..');
 const START_TIMEOUT_MS = 60_000;
 
 /** Node with `args`, in the repository, without the caller's NODE_OPTIONS (the tests' VM modules). */
-function node(args: string[], env: Record<string, string>, stdio: ('ignore' | 'pipe' | number)[]): ChildProcess {
+export function node(args: string[], env: Record<string, string>, stdio: ('ignore' | 'pipe' | number)[]): ChildProcess {
   return spawn(process.execPath, args, { cwd: root, env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio });
 }
 
@@ -95,10 +95,15 @@ export async function benchTarget(databaseUrl: string): Promise<BenchTarget> {
       KEY_ENCRYPTION_KEY: secret(),
       HASH_PEPPER: secret(),
       LOG_LEVEL: 'warn',
+      // One process, as the ceiling is; the workers scenarios set it themselves.
+      WORKERS: '1',
       TOKEN_RATE_LIMIT: '9999999/1m',
       INTROSPECTION_RATE_LIMIT: '9999999/1m',
       CLIENT_AUTH_FAILURE_LIMIT: '9999999/1m',
       LOGIN_MAX_FAILURES: '1000',
+      // Logins are counted before their password is checked: 32 at once from one address would pass 30.
+      LOGIN_IP_MAX_FAILURES: '100000',
+      LOGIN_ACCOUNT_MAX_FAILURES: '100000',
     },
   };
 }
@@ -110,9 +115,9 @@ export async function benchTarget(databaseUrl: string): Promise<BenchTarget> {
  */
 export async function startPortcullis(
   target: BenchTarget,
-  { nodeArgs = [], log = 'ignore' }: { nodeArgs?: string[]; log?: 'ignore' | number } = {},
+  { nodeArgs = [], log = 'ignore', env = {} }: { nodeArgs?: string[]; log?: 'ignore' | number; env?: Record<string, string> } = {},
 ): Promise<ChildProcess> {
-  const child = node([...nodeArgs, path.join(root, 'dist/cli/main.js'), 'serve'], { ...target.env, LOG_LEVEL: 'info' }, [
+  const child = node([...nodeArgs, path.join(root, 'dist/cli/main.js'), 'serve'], { ...target.env, LOG_LEVEL: 'info', ...env }, [
     'ignore',
     log,
     log,

@@ -52,6 +52,15 @@ type Row = {
 const SELECT_ROWS =
   'SELECT "kind", "payload", "expiresAt", "consumedAt", "idSealedByUid", "idSealedByUserCode" FROM "ProviderArtifact" WHERE';
 
+/**
+ * The reads by a secondary value, one template each: statements keep a template's SQL text (and
+ * on SQLite its prepared statement) by the identity of its parts.
+ */
+const FIND_BY = {
+  uidHash: [`${SELECT_ROWS} "kind" = `, ' AND "uidHash" = ', ' LIMIT 1'],
+  userCodeHash: [`${SELECT_ROWS} "kind" = `, ' AND "userCodeHash" = ', ' LIMIT 1'],
+} as const;
+
 /** A row as the driver returns it: dates as text. */
 type StoredRow = Omit<Row, 'expiresAt' | 'consumedAt'> & { expiresAt: unknown; consumedAt: unknown };
 const rowOf = (stored: StoredRow): Row => ({ ...stored, expiresAt: dateOf(stored.expiresAt), consumedAt: dateOf(stored.consumedAt) });
@@ -129,11 +138,7 @@ class ArtifactAdapter implements Adapter {
 
   /** An artifact found by a secondary value (uid or user code), stored as its hash with the id sealed under it. */
   async #findBy(column: 'uidHash' | 'userCodeHash', sealed: 'idSealedByUid' | 'idSealedByUserCode', value: string, purpose: string) {
-    const rows = await this.#sql.query<StoredRow>(
-      [`${SELECT_ROWS} "kind" = `, ` AND "${column}" = `, ' LIMIT 1'],
-      this.#kind,
-      this.#hash(value),
-    );
+    const rows = await this.#sql.query<StoredRow>(FIND_BY[column], this.#kind, this.#hash(value));
     const row = rows[0] ? rowOf(rows[0]) : null;
     const id = row?.[sealed] ? unseal(value, this.#pepper, `${this.#kind}:${purpose}`, row[sealed]) : undefined;
     return id ? this.#open(id, row) : undefined;
@@ -232,6 +237,14 @@ interface RowLoader {
  */
 function createRowLoader(statements: Statements): RowLoader {
   const pending = new Map<string, { kinds: Set<string>; rows: Promise<Row[]> }>();
+  // `"kind" IN (?, ?, ...)`: one parameter per kind, joined around the list; one template per length.
+  const templates = new Map<number, readonly string[]>();
+  const templateFor = (kinds: number) => {
+    let parts = templates.get(kinds);
+    if (!parts)
+      templates.set(kinds, (parts = [`${SELECT_ROWS} "idHash" = `, ' AND "kind" IN (', ...Array<string>(kinds - 1).fill(', '), ')']));
+    return parts;
+  };
   return {
     async load(kind, idHash) {
       let batch = pending.get(idHash);
@@ -241,10 +254,8 @@ function createRowLoader(statements: Statements): RowLoader {
           process.nextTick(() => {
             pending.delete(idHash);
             const list = [...kinds];
-            // `"kind" IN (?, ?, ...)`: one parameter per kind, joined around the list.
-            const parts = [`${SELECT_ROWS} "idHash" = `, ' AND "kind" IN (', ...list.slice(1).map(() => ', '), ')'];
             statements
-              .query<StoredRow>(parts, idHash, ...list)
+              .query<StoredRow>(templateFor(list.length), idHash, ...list)
               .then((found) => found.map(rowOf))
               .then(resolve, reject);
           });

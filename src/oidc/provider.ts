@@ -20,6 +20,7 @@ import { clientAuthFailures, introspectionLimit, limitedGrant } from './endpoint
 import { clientCredentialsDuplicates, clientCredentialsParameters, createClientCredentialsGrant } from './clientCredentials.ts';
 import { resourceServerInfo } from './resourceServers.ts';
 import { jwtIntrospection } from './jwtIntrospection.ts';
+import { EXTERNAL_SIGNING_FEATURE, localSigningKeys } from './localSigning.ts';
 import { unauthorizedClientForGrantType } from './standardErrors.ts';
 
 export interface ProviderDependencies {
@@ -145,7 +146,8 @@ export function createProvider({
         },
       },
     },
-    jwks: keys.privateJwks as Configuration['jwks'],
+    // Signed in this thread with node:crypto rather than on the thread pool (src/oidc/localSigning.ts).
+    jwks: localSigningKeys(keys.privateJwks) as Configuration['jwks'],
     scopes: ['openid', 'offline_access', 'profile', 'email'],
     claims: openIdClaims,
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
@@ -180,6 +182,7 @@ export function createProvider({
     },
     features: {
       devInteractions: { enabled: false },
+      externalSigningSupport: EXTERNAL_SIGNING_FEATURE,
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,

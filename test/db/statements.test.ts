@@ -1,6 +1,6 @@
 // Raw statements on the Prisma client's own driver adapter: parameters are bound, never text
 // in the SQL; they work before the client's first query; dates read back as the client wrote them.
-import { dateOf, migrate, openDatabase, sqlQuery, type Database } from '../../src/db/index.ts';
+import { dateOf, isDatabaseError, migrate, openDatabase, sqlQuery, type Database } from '../../src/db/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let testDatabase: TestDatabase;
@@ -61,4 +61,24 @@ test('dates are read from ISO 8601 text or epoch milliseconds, and null stays nu
   expect(dateOf(when.getTime())).toEqual(when);
   expect(dateOf(BigInt(when.getTime()))).toEqual(when);
   expect(dateOf(null)).toBeNull();
+});
+
+test('a statement run again binds its new values: it is prepared once per connection, its values never kept', async () => {
+  const insert = (idHash: string, payload: string) => db.statements.execute`
+    INSERT INTO "ProviderArtifact" ("kind", "idHash", "payload", "createdAt") VALUES (${'Reuse'}, ${idHash}, ${payload}, ${new Date()})`;
+  const read = (idHash: string) => db.statements.query<{ payload: string }>`
+    SELECT "payload" FROM "ProviderArtifact" WHERE "kind" = ${'Reuse'} AND "idHash" = ${idHash}`;
+  try {
+    expect(await insert('reuse-1', 'first')).toBe(1);
+    expect(await insert('reuse-2', 'second')).toBe(1);
+    expect(await read('reuse-1')).toEqual([{ payload: 'first' }]);
+    expect(await read('reuse-2')).toEqual([{ payload: 'second' }]);
+    expect(await read('reuse-3')).toEqual([]);
+    // A statement that breaks a constraint fails as a database error and leaves the next run unharmed.
+    const failure = await insert('reuse-1', 'again').catch((error: unknown) => error);
+    expect(isDatabaseError(failure)).toBe(true);
+    expect(await read('reuse-1')).toEqual([{ payload: 'first' }]);
+  } finally {
+    await db.statements.execute`DELETE FROM "ProviderArtifact" WHERE "kind" = ${'Reuse'}`;
+  }
 });

@@ -35,7 +35,12 @@ async function serve(io: CliIo): Promise<void> {
   if (!worker) await applyMigrations(config, logger);
   const db = openDatabase(config.databaseUrl, config);
   const server = await createServer({ config, db, logger: worker ? logger.child({ worker: worker.index }) : logger, worker });
-  const bound = await server.listen();
+  const bound = await server.listen().catch(async (error: unknown) => {
+    // Nothing may keep the process alive after a failed start (a PostgreSQL pool would).
+    await server.close();
+    await db.close();
+    throw error;
+  });
   if (worker)
     tellPrimary({ portcullis: 'listening', url: bound.url, ...(bound.managementUrl ? { managementUrl: bound.managementUrl } : {}) });
   else listening(config, logger, bound);

@@ -40,6 +40,16 @@ const form = (values: Record<string, string>) => ({
   body: new URLSearchParams(values).toString(),
 });
 
+/** Asks the introspection endpoint about `token`, as the resource server `caller`. */
+async function introspect(caller: { client_id: string; client_secret: string }, token: string) {
+  const response = await request('/token/introspection', {
+    method: 'POST',
+    headers: { ...basicAuth(caller.client_id, caller.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }).toString(),
+  });
+  return JSON.parse(response.text) as { active: boolean };
+}
+
 /** The workers that logged a line matching `matches`, from the `since`-th character of the log on. */
 function workersLogging(matches: (entry: { msg?: string; path?: string }) => boolean, since = 0): Set<number> {
   const workers = new Set<number>();
@@ -150,17 +160,7 @@ test('a revocation made elsewhere reaches every worker within the second its cac
     ['apikey', 'create', '--name', 'short-lived', '--scope', 'stock:read', '--audience', API, '--owner-client', client.client_id],
     env,
   );
-  const active = async () => {
-    const response = await request('/token/introspection', {
-      method: 'POST',
-      headers: {
-        ...basicAuth(resourceServer.client_id, resourceServer.client_secret),
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ token: key.key }).toString(),
-    });
-    return (JSON.parse(response.text) as { active: boolean }).active;
-  };
+  const active = async () => (await introspect(resourceServer, key.key)).active;
   let since = cluster.logs().length;
   // Both workers now hold the key's check in their caches.
   for (let i = 0; i < 6; i += 1) expect(await active()).toBe(true);
@@ -190,17 +190,7 @@ test('API-key checks counted in every worker all reach the database, and SIGTERM
     env,
   );
   const since = cluster.logs().length;
-  for (let i = 0; i < 30; i += 1) {
-    const response = await request('/token/introspection', {
-      method: 'POST',
-      headers: {
-        ...basicAuth(resourceServer.client_id, resourceServer.client_secret),
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ token: key.key }).toString(),
-    });
-    expect(JSON.parse(response.text)).toMatchObject({ active: true });
-  }
+  for (let i = 0; i < 30; i += 1) expect(await introspect(resourceServer, key.key)).toMatchObject({ active: true });
   expect(workersServing('/token/introspection', since)).toEqual(new Set([1, 2]));
   const workers = workerPids();
   expect(await cluster.stop(30_000)).toBe(0);

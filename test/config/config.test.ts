@@ -2,7 +2,8 @@
 // and `.env.example` kept in step with the schema.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, configVariables, developmentSecrets, loadConfig, renderEnvExample } from '../../src/config/index.ts';
+import { configVariables, developmentSecrets, loadConfig, renderEnvExample } from '../../src/config/index.ts';
+import { problemsOf } from '../support/config.ts';
 
 const productionSecrets = {
   NODE_ENV: 'production',
@@ -11,16 +12,6 @@ const productionSecrets = {
   KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64url'),
   HASH_PEPPER: 'a-production-pepper-that-is-long-enough-1234',
 };
-
-function problemsOf(env: Record<string, string>): Record<string, string> {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return Object.fromEntries((error as ConfigError).problems.map((p) => [p.variable, p.message]));
-  }
-  throw new Error('expected a ConfigError');
-}
 
 test('an empty environment gives a working development configuration', () => {
   const config = loadConfig({});

@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, secretVariables } from '../../src/config/index.ts';
+import { loadConfig, secretVariables } from '../../src/config/index.ts';
+import { problemsOf } from '../support/config.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -17,16 +18,6 @@ function secretFile(name: string, content: string, mode = 0o600): string {
   fs.writeFileSync(file, content, { mode });
   fs.chmodSync(file, mode);
   return file;
-}
-
-function problemsOf(env: Record<string, string>): Record<string, string> {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return Object.fromEntries((error as ConfigError).problems.map((p) => [p.variable, p.message]));
-  }
-  throw new Error('expected a ConfigError');
 }
 
 const production = { NODE_ENV: 'production', ISSUER: 'https://auth.example.com' };

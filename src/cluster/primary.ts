@@ -42,6 +42,7 @@ export function startCluster({ workers, logger, countLimitsHere, untilStopped }:
   const byIndex = new Map<number, Worker>();
   const listening = new Set<number>();
   const crashes = new Map<number, { count: number; at: number }>();
+  const restarts = new Set<NodeJS.Timeout>();
   let stopping = false;
   let settleReady: { resolve(urls: { url: string; managementUrl?: string }): void; reject(error: Error): void };
   const ready = new Promise<{ url: string; managementUrl?: string }>((resolve, reject) => (settleReady = { resolve, reject }));
@@ -80,8 +81,8 @@ export function startCluster({ workers, logger, countLimitsHere, untilStopped }:
         if (byIndex.size === 0) settleStopped(exitCode);
         return;
       }
-      const wasListening = listening.delete(index);
-      if (!wasListening && listening.size < workers && !isReady) {
+      listening.delete(index);
+      if (!isReady) {
         // A worker that cannot start (port taken, database unreachable) would fail again.
         logger.error({ worker: index, code, signal }, 'a worker failed to start; stopping');
         exitCode = 1;
@@ -94,15 +95,20 @@ export function startCluster({ workers, logger, countLimitsHere, untilStopped }:
       crashes.set(index, { count, at: Date.now() });
       const delay = Math.min(RESTART_DELAY_MS * 2 ** (count - 1), MAX_RESTART_DELAY_MS);
       logger.error({ worker: index, code, signal, restartInMs: delay }, 'a worker exited; starting another in its place');
-      setTimeout(() => {
+      // Not unref'd: with every worker gone, this timer is what keeps the primary alive to replace them.
+      const timer = setTimeout(() => {
+        restarts.delete(timer);
         if (!stopping) fork(index);
-      }, delay).unref();
+      }, delay);
+      restarts.add(timer);
     });
   };
 
   function stop() {
     if (stopping) return;
     stopping = true;
+    for (const timer of restarts) clearTimeout(timer);
+    restarts.clear();
     // Asked to stop while still starting: the start is over, unfinished.
     if (!isReady) settleReady.reject(new Error('stopped before every worker listened'));
     if (byIndex.size === 0) settleStopped(exitCode);

@@ -14,7 +14,7 @@
 // Prisma client's own driver adapter (src/db/statements.ts): Prisma's client costs 100 to 400 µs
 // of CPU per request on this path, and these statements run several times in every
 // introspection, refresh and login (bench/RESULTS.md).
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { keyedHash, seal, unseal } from '../crypto/index.ts';
 import { dateOf, type Prisma, type Statements } from '../db/index.ts';
 
@@ -158,7 +158,12 @@ class ArtifactAdapter implements Adapter {
     const count = await this.#sql.execute`
       UPDATE "ProviderArtifact" SET "consumedAt" = ${new Date()}
       WHERE "kind" = ${this.#kind} AND "idHash" = ${this.#hash(id)} AND "consumedAt" IS NULL`;
-    if (count !== 1) throw new errors.InvalidGrant(`${this.#kind} was already used`);
+    if (count !== 1) {
+      // oidc-provider's errors are loaded on this path only (the provider has them loaded by
+      // now): the room is also used by commands that never start a provider (grants).
+      const { errors } = await import('oidc-provider');
+      throw new errors.InvalidGrant(`${this.#kind} was already used`);
+    }
   }
 
   async destroy(id: string): Promise<void> {

@@ -8,7 +8,8 @@ import { requireRecentNode } from '../../scripts/node-version.mjs';
 
 requireRecentNode();
 // V8's compiled code for every module, kept between runs (in the OS's temp directory, or
-// NODE_COMPILE_CACHE): a command starts in about two thirds of the time.
+// NODE_COMPILE_CACHE). Measured here, alternating with NODE_DISABLE_COMPILE_CACHE=1: `client
+// list` 0.27 → 0.25 s, a server's start to its first discovery answer 0.49 → 0.45 s.
 module.enableCompileCache?.();
 
 const { runCli } = await import('./program.ts');

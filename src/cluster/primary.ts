@@ -51,10 +51,6 @@ export function startCluster({ workers, logger, countLimitsHere, untilStopped }:
   let settleStopped: (code: number) => void;
   const stopped = new Promise<number>((resolve) => (settleStopped = resolve));
   let isReady = false;
-  ready.then(
-    () => (isReady = true),
-    () => undefined,
-  );
 
   const fork = (index: number) => {
     const worker = cluster.fork({ [WORKER_INDEX_VARIABLE]: String(index) });
@@ -64,7 +60,10 @@ export function startCluster({ workers, logger, countLimitsHere, untilStopped }:
       if (message.portcullis === 'listening') {
         listening.add(index);
         if (isReady) logger.info({ worker: index, pid: worker.process.pid }, 'the replacement worker is listening');
-        else if (listening.size === workers) settleReady.resolve({ url: message.url, managementUrl: message.managementUrl });
+        else if (listening.size === workers) {
+          isReady = true;
+          settleReady.resolve({ url: message.url, managementUrl: message.managementUrl });
+        }
       } else if (message.portcullis === 'metrics?') {
         const reply = (answer: Omit<PrimaryMessage, 'portcullis' | 'id'>) => {
           if (worker.isConnected()) worker.send({ portcullis: 'metrics', id: message.id, ...answer } satisfies PrimaryMessage);

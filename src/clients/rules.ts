@@ -11,6 +11,7 @@ import {
   secretAuthMethods,
   type AuthMethod,
   type ClientCreateInput,
+  type ClientProfile,
   type GrantType,
   type StoredClientFields,
 } from './schema.ts';
@@ -87,6 +88,8 @@ export function clientMetadata(settings: ClientSettings): StoredClientFields {
     throw new InputError('jwks', 'is only for clients that authenticate with private_key_jwt');
   }
   const jwks = authMethod === 'private_key_jwt' ? validateJwks(settings.jwks) : undefined;
+  const fapi2 = settings.profile === 'fapi2';
+  if (fapi2) checkFapi2(settings, grantTypes, authMethod);
   const defaultResource =
     settings.default_resource === undefined ? undefined : validateAudience(settings.default_resource, 'default_resource');
   return {
@@ -101,7 +104,31 @@ export function clientMetadata(settings: ClientSettings): StoredClientFields {
     ...(jwks ? { jwks } : {}),
     ...(defaultResource ? { default_resource: defaultResource } : {}),
     ...(settings.always_issue_refresh_token ? { always_issue_refresh_token: true } : {}),
+    // The FAPI 2.0 profile implies both (its section 5.3.2.2: PAR only; 5.3.2.1: sender-constrained tokens, here DPoP).
+    ...(settings.require_pushed_authorization_requests || fapi2 ? { require_pushed_authorization_requests: true } : {}),
+    ...(settings.dpop_bound_access_tokens || fapi2 ? { dpop_bound_access_tokens: true } : {}),
+    ...(fapi2 ? { profile: 'fapi2' as const } : {}),
   };
+}
+
+/**
+ * FAPI 2.0 Security Profile (final, 2025) for one client: a confidential client (section 5.3.3.1)
+ * that authenticates with private_key_jwt (5.3.3.4; mTLS is not offered here), using the code
+ * flow (5.3.2.2). PAR, PKCE S256 and DPoP follow from the profile (oidc-provider's fapi profile,
+ * chosen per client in src/oidc/provider.ts, and the two flags set above).
+ */
+function checkFapi2(settings: ClientSettings, grantTypes: GrantType[], authMethod: AuthMethod): void {
+  if (settings.public) throw new InputError('profile', 'fapi2 needs a confidential client (FAPI 2.0 section 5.3.3.1)');
+  if (authMethod !== 'private_key_jwt') {
+    throw new InputError('token_endpoint_auth_method', 'the fapi2 profile needs private_key_jwt (FAPI 2.0 section 5.3.3.4)');
+  }
+  const allowed = new Set<GrantType>(['authorization_code', 'refresh_token', 'client_credentials']);
+  const other = grantTypes.find((grant) => !allowed.has(grant));
+  if (other)
+    throw new InputError(
+      'grant_types',
+      `${other} is not part of the fapi2 profile (authorization_code, refresh_token, client_credentials)`,
+    );
 }
 
 /** The settings a stored client was made with: what an update's changes are merged into. */
@@ -117,6 +144,9 @@ export function settingsOf(row: { name: string; public: boolean }, stored: Store
     jwks: stored.jwks,
     default_resource: stored.default_resource,
     always_issue_refresh_token: stored.always_issue_refresh_token === true,
+    require_pushed_authorization_requests: stored.require_pushed_authorization_requests === true,
+    dpop_bound_access_tokens: stored.dpop_bound_access_tokens === true,
+    profile: stored.profile,
   };
 }
 
@@ -138,6 +168,9 @@ export interface ClientDefinition {
   jwks?: JwkSet;
   default_resource?: string;
   always_issue_refresh_token: boolean;
+  require_pushed_authorization_requests: boolean;
+  dpop_bound_access_tokens: boolean;
+  profile?: ClientProfile;
 }
 
 /** A stored client (or metadata just made by the rules) as its definition. */
@@ -154,6 +187,9 @@ export function definitionOf(clientId: string, row: { name: string; public: bool
     ...(stored.jwks ? { jwks: stored.jwks } : {}),
     ...(stored.default_resource ? { default_resource: stored.default_resource } : {}),
     always_issue_refresh_token: stored.always_issue_refresh_token === true,
+    require_pushed_authorization_requests: stored.require_pushed_authorization_requests === true,
+    dpop_bound_access_tokens: stored.dpop_bound_access_tokens === true,
+    ...(stored.profile ? { profile: stored.profile } : {}),
   };
 }
 

@@ -9,13 +9,18 @@ export const supportedGrantTypes = [
   'client_credentials',
   'authorization_code',
   'refresh_token',
-  // RFC 8693, for trading an API key for a JWT access token (src/oidc/apiKeys.ts).
+  // RFC 8693, for trading an API key or a person's access token for a JWT access token (src/oidc/apiKeys.ts).
   'urn:ietf:params:oauth:grant-type:token-exchange',
+  // RFC 8628, for devices without a browser (src/oidc/deviceFlow.ts).
+  'urn:ietf:params:oauth:grant-type:device_code',
 ] as const;
 export type GrantType = (typeof supportedGrantTypes)[number];
 export const secretAuthMethods = ['client_secret_basic', 'client_secret_post'] as const;
 export const authMethods = [...secretAuthMethods, 'private_key_jwt'] as const;
 export type AuthMethod = (typeof authMethods)[number] | 'none';
+/** Security profiles a client can be registered under; each turns on every rule it needs (rules.ts). */
+export const clientProfiles = ['fapi2'] as const;
+export type ClientProfile = (typeof clientProfiles)[number];
 
 const grantType = z.enum(supportedGrantTypes, {
   error: (issue) => `${JSON.stringify(issue.input)} is not one of ${supportedGrantTypes.join(', ')}`,
@@ -39,6 +44,15 @@ export const clientCreateSchema = z.object({
   jwks: jwkSet.optional().describe('the public keys of a private_key_jwt client (RFC 7523)'),
   default_resource: uriText.optional().describe('the audience tokens are for when a request names none'),
   always_issue_refresh_token: z.boolean().default(false).describe('refresh tokens even without offline_access'),
+  require_pushed_authorization_requests: z
+    .boolean()
+    .default(false)
+    .describe('authorization requests only through the PAR endpoint (RFC 9126 section 6)'),
+  dpop_bound_access_tokens: z.boolean().default(false).describe('every token request needs a DPoP proof (RFC 9449 section 5.2)'),
+  profile: z
+    .enum(clientProfiles, { error: () => `must be one of ${clientProfiles.join(', ')}` })
+    .optional()
+    .describe('fapi2: the FAPI 2.0 Security Profile (private_key_jwt, PAR, DPoP, PKCE S256)'),
 });
 /** What a caller passes to `clients.create` (defaults may be left out). */
 export type ClientCreateInput = z.input<typeof clientCreateSchema>;
@@ -80,8 +94,8 @@ export type ClientSecretRotateInput = z.input<typeof clientSecretRotateSchema>;
 /**
  * A client's metadata as stored (the `metadata` column): what oidc-provider is given, in its
  * names. Parsed once when read (readMetadata), so nothing downstream casts it. Loose: a row may
- * carry metadata oidc-provider understands that no surface sets yet (dpop_bound_access_tokens,
- * set in the row by an operator), and it must reach oidc-provider and survive an update.
+ * carry metadata oidc-provider understands that no surface sets yet (set in the row by an
+ * operator), and it must reach oidc-provider and survive an update.
  */
 const storedClientFields = {
   client_name: z.string(),
@@ -94,6 +108,9 @@ const storedClientFields = {
   default_resource: z.string().optional(),
   post_logout_redirect_uris: z.array(z.string()).optional(),
   always_issue_refresh_token: z.boolean().optional(),
+  require_pushed_authorization_requests: z.boolean().optional(),
+  dpop_bound_access_tokens: z.boolean().optional(),
+  profile: z.enum(clientProfiles).optional(),
 };
 export const storedClientMetadataSchema = z.looseObject(storedClientFields);
 /** The stored metadata's named fields: what the rules write, and what an update replaces. */

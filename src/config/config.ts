@@ -211,6 +211,30 @@ export const configVariables = {
     schema: rateSchema('6000/1m'),
     example: '6000/1m',
   }),
+  REQUIRE_PAR: variable({
+    description:
+      'true: every client must push its authorization requests to the PAR endpoint first (RFC 9126 section 5); false (the default): only clients registered with --require-par (or --profile fapi2).',
+    schema: z.enum(['true', 'false']).default('false'),
+    example: 'false',
+  }),
+  DPOP_REQUIRE_NONCE: variable({
+    description:
+      'true: a DPoP proof must carry a nonce this server issued (RFC 9449 section 8; the first request of a client is answered use_dpop_nonce with the DPoP-Nonce header). false (the default): nonces are issued and checked when sent, but not required.',
+    schema: z.enum(['true', 'false']).default('false'),
+    example: 'false',
+  }),
+  CLIENT_REGISTRATION: variable({
+    description:
+      '`on`: dynamic client registration (RFC 7591) and management (RFC 7592), each registration with an initial access token an administrator made (`portcullis client registration-token create`). `off` (the default): clients are registered only by administrators.',
+    schema: z.enum(['off', 'on']).default('off'),
+    example: 'off',
+  }),
+  DEVICE_CODE_FAILURE_LIMIT: variable({
+    description:
+      'Wrong user codes allowed per source address (IPv4 /24, IPv6 /64) at the device verification page (RFC 8628 section 5.1), e.g. 10/15m. Past it the page refuses until the window ends.',
+    schema: rateSchema('10/15m'),
+    example: '10/15m',
+  }),
   LOGIN_MAX_FAILURES: variable({
     description:
       'Password checks allowed per account from one network (IPv4 /24, IPv6 /64) in 15 minutes before that account is locked for that network for a while.',
@@ -419,6 +443,10 @@ function buildConfig(values: RawConfig) {
     tokenRateLimit: values.TOKEN_RATE_LIMIT,
     clientAuthFailureLimit: values.CLIENT_AUTH_FAILURE_LIMIT,
     introspectionRateLimit: values.INTROSPECTION_RATE_LIMIT,
+    requirePar: values.REQUIRE_PAR === 'true',
+    dpopRequireNonce: values.DPOP_REQUIRE_NONCE === 'true',
+    clientRegistration: values.CLIENT_REGISTRATION === 'on',
+    deviceCodeFailureLimit: values.DEVICE_CODE_FAILURE_LIMIT,
     userApiKeyDays: { default: values.USER_API_KEY_DEFAULT_DAYS, max: values.USER_API_KEY_MAX_DAYS },
     recentSignInSeconds: values.RECENT_SIGN_IN_SECONDS,
     /** The names of the built-in development secrets this configuration uses (warned about at start). */

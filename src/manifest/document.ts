@@ -34,6 +34,10 @@ export function clientEntry(client: ClientDefinition): ClientEntry {
     ...(client.jwks ? { jwks: client.jwks } : {}),
     ...(client.default_resource ? { default_resource: client.default_resource } : {}),
     ...(client.always_issue_refresh_token ? { always_issue_refresh_token: true } : {}),
+    // The profile implies both flags: writing them too would be redundant, not wrong.
+    ...(client.profile ? { profile: client.profile } : {}),
+    ...(client.require_pushed_authorization_requests && !client.profile ? { require_pushed_authorization_requests: true } : {}),
+    ...(client.dpop_bound_access_tokens && !client.profile ? { dpop_bound_access_tokens: true } : {}),
   };
 }
 

@@ -16,6 +16,8 @@ export interface PortcullisClient {
   defaultResource?: string;
   /** Refresh tokens even without offline_access. */
   alwaysIssueRefreshToken: boolean;
+  /** The security profile the client was registered under (src/clients/rules.ts). */
+  profile?: 'fapi2';
   /** The HMAC of the current secret. */
   secretHash?: string;
   /** The HMAC of the secret before the last rotation, while its grace period lasts. */
@@ -34,6 +36,7 @@ function readClient(client: Client): PortcullisClient {
     allowedScope: new Set(scopeWords(client.allowed_scope)),
     defaultResource: stringOf(client.default_resource),
     alwaysIssueRefreshToken: client.always_issue_refresh_token === true,
+    profile: client.profile === 'fapi2' ? 'fapi2' : undefined,
     secretHash: client.clientSecret,
     previousSecretHash: stringOf(client.previous_secret_hash),
     previousSecretExpiresAt: typeof expiresAt === 'number' ? expiresAt : undefined,

@@ -22,6 +22,8 @@ import { resourceServerInfo } from './resourceServers.ts';
 import { jwtIntrospection } from './jwtIntrospection.ts';
 import { EXTERNAL_SIGNING_FEATURE, localSigningKeys } from './localSigning.ts';
 import { unauthorizedClientForGrantType } from './standardErrors.ts';
+import { deviceFlowFeature } from './deviceFlow.ts';
+import { registrationFeatures } from './registration.ts';
 
 export interface ProviderDependencies {
   config: Config;
@@ -62,6 +64,7 @@ const extraMetadata = [
   'always_issue_refresh_token',
   'previous_secret_hash',
   'previous_secret_expires_at',
+  'profile',
 ];
 
 /** OpenID Connect scopes and the claims each releases (OpenID Connect Core section 5.4). */
@@ -159,7 +162,9 @@ export function createProvider({
       if (!client.grantTypeAllowed('refresh_token')) return false;
       return code.scopes.has('offline_access') || portcullisClient(client).alwaysIssueRefreshToken;
     },
-    rotateRefreshToken: true,
+    // FAPI 2.0 section 5.3.2.1 asks not to rotate: a fapi2 client's refresh tokens are bound to
+    // its DPoP key instead, so a stolen one is useless without the key.
+    rotateRefreshToken: (ctx) => portcullisClient(ctx.oidc.client!).profile !== 'fapi2',
     // Consent is remembered per person and app, not per browser: a grant given in one session
     // is found again from another (oidc-provider's default looks only in the current session).
     async loadExistingGrant(ctx) {
@@ -184,6 +189,29 @@ export function createProvider({
       devInteractions: { enabled: false },
       externalSigningSupport: EXTERNAL_SIGNING_FEATURE,
       clientCredentials: { enabled: true },
+      // RFC 8628 (src/oidc/deviceFlow.ts).
+      deviceFlow: deviceFlowFeature(),
+      // RFC 9126: every client may push its request; a client registered with
+      // require_pushed_authorization_requests must, and with REQUIRE_PAR=true every client must.
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: config.requirePar },
+      // RFC 9101: request objects by value (`request`) and inside a pushed request, signed with a
+      // key the client registered (jwks); `alg: none` is refused.
+      requestObjects: { enabled: true, requireSignedRequestObject: true },
+      // RFC 9449 on every grant (oidc-provider's own and src/oidc/dpop.ts for Portcullis's). Nonces
+      // are derived from HASH_PEPPER, so every instance issues and accepts the same ones.
+      dPoP: {
+        enabled: true,
+        nonceSecret: crypto.createHmac('sha256', config.hashPepper).update('portcullis DPoP-Nonce').digest(),
+        requireNonce: () => config.dpopRequireNonce,
+      },
+      // FAPI 2.0 Security Profile for the clients registered with --profile fapi2 (its other
+      // rules are the client's: src/clients/rules.ts).
+      fapi: { enabled: true, profile: (_ctx, client) => (client && portcullisClient(client).profile === 'fapi2' ? '2.0' : undefined) },
+      // OpenID Connect Core section 5.5.
+      claimsParameter: { enabled: true },
+      // RFC 9701: a signed introspection answer for a resource server that asks for one.
+      jwtIntrospection: { enabled: true },
+      ...registrationFeatures(config),
       introspection: {
         enabled: true,
         // RFC 7662 section 2.1: the caller must be authorized. Resource servers are registered as
@@ -235,6 +263,7 @@ export function createProvider({
       introspectionSigningAlgValues: ['ES256', 'RS256'],
       authorizationSigningAlgValues: ['ES256', 'RS256'],
       clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+      requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
     },
     extraClientMetadata: { properties: extraMetadata },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],

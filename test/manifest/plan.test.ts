@@ -46,6 +46,8 @@ const stale: ClientDefinition = {
   scope: '',
   token_endpoint_auth_method: 'client_secret_basic',
   always_issue_refresh_token: false,
+  require_pushed_authorization_requests: false,
+  dpop_bound_access_tokens: false,
 };
 const oldApi: ResourceDefinition = { audience: 'https://old.example', scope: 'old', ttl: 900, personal_key_scope: '' };
 const text = [

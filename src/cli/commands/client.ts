@@ -3,7 +3,14 @@
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import { CLI_ACTOR } from '../../audit/index.ts';
-import { authMethods, clientCreateSchema, type ClientCreateInput, type ClientSecretRotateInput } from '../../clients/index.ts';
+import {
+  authMethods,
+  clientCreateSchema,
+  clientProfiles,
+  supportedGrantTypes,
+  type ClientCreateInput,
+  type ClientSecretRotateInput,
+} from '../../clients/index.ts';
 import { InputError } from '../../errors/index.ts';
 import { parseInput } from '../../oauth/index.ts';
 import { collect, graceInput, graceOption } from '../flags.ts';
@@ -22,6 +29,9 @@ const CLIENT_FLAGS = {
   jwks: '--jwks',
   default_resource: '--default-resource',
   always_issue_refresh_token: '--always-issue-refresh-token',
+  require_pushed_authorization_requests: '--require-par',
+  dpop_bound_access_tokens: '--require-dpop',
+  profile: '--profile',
   grace_seconds: '--grace',
 } as const satisfies FlagsOf<ClientCreateInput & ClientSecretRotateInput>;
 
@@ -36,6 +46,9 @@ type CreateOptions = {
   defaultResource?: string;
   postLogoutRedirectUri?: string[];
   alwaysIssueRefreshToken?: boolean;
+  requirePar?: boolean;
+  requireDpop?: boolean;
+  profile?: string;
 };
 
 export function addClientCommands(program: Command, io: CliIo): void {
@@ -47,7 +60,7 @@ export function addClientCommands(program: Command, io: CliIo): void {
       .command('create')
       .description('register a client; prints its id and (once, never again) its secret')
       .requiredOption('--name <name>', 'display name')
-      .option('--grant <type>', 'allowed grant type (repeat): client_credentials, authorization_code, refresh_token', collect)
+      .option('--grant <type>', `allowed grant type (repeat): ${supportedGrantTypes.join(', ')}`, collect)
       .option('--redirect-uri <uri>', 'allowed redirect URI (repeat)', collect)
       .option('--scope <scopes>', 'space-separated scopes the client may ask for')
       .option('--public', 'a public client (single-page or native app): no secret, PKCE only')
@@ -55,7 +68,12 @@ export function addClientCommands(program: Command, io: CliIo): void {
       .option('--jwks <json|@file>', 'the public JWK Set of a private_key_jwt client')
       .option('--default-resource <audience>', 'the API tokens are for when a request names none')
       .option('--post-logout-redirect-uri <uri>', 'where logout may return the user (repeat)', collect)
-      .option('--always-issue-refresh-token', 'issue refresh tokens even without the offline_access scope'),
+      .option('--always-issue-refresh-token', 'issue refresh tokens even without the offline_access scope')
+      .option('--require-par', 'authorization requests only through pushed authorization requests (RFC 9126)')
+      .option('--require-dpop', 'every token request needs a DPoP proof; tokens are bound to its key (RFC 9449)')
+      .addOption(
+        new Option('--profile <profile>', 'a security profile: fapi2 (private_key_jwt, PAR, DPoP, PKCE S256)').choices(clientProfiles),
+      ),
     {
       run: (options: CreateOptions) => withServices(io, (services) => services.clients.create(createInput(options), CLI_ACTOR)),
       human: (created) =>
@@ -106,6 +124,9 @@ function createInput(options: CreateOptions): ClientCreateInput {
     jwks: options.jwks === undefined ? undefined : readJwks(options.jwks),
     default_resource: options.defaultResource,
     always_issue_refresh_token: options.alwaysIssueRefreshToken,
+    require_pushed_authorization_requests: options.requirePar,
+    dpop_bound_access_tokens: options.requireDpop,
+    profile: options.profile,
   });
 }
 

@@ -7,14 +7,17 @@ const DISCOVERY_PATH = '/.well-known/openid-configuration';
 
 export function providerEndpoints({ jwksMaxAgeSeconds }: { jwksMaxAgeSeconds: number }): Record<string, Koa.Middleware> {
   // RFC 6749 section 3.2: the client MUST use POST at the token endpoint (and RFC 7662 section
-  // 2.1 and RFC 7009 section 2.1 at introspection and revocation); anything else is 405 with
-  // Allow (RFC 9110 section 15.5.6), not oidc-provider's plain-text 404.
+  // 2.1, RFC 7009 section 2.1, RFC 8628 section 3.1 and RFC 9126 section 2.1 at introspection,
+  // revocation, device authorization and pushed requests); anything else is 405 with Allow
+  // (RFC 9110 section 15.5.6), not oidc-provider's plain-text 404.
   const postOnly = methodsAllowed(['POST'], 'this endpoint accepts only POST (RFC 6749 section 3.2)');
   const discovery = discoveryDocument(jwksMaxAgeSeconds);
   return {
     '/token': postOnly,
     '/token/introspection': postOnly,
     '/token/revocation': postOnly,
+    '/device/auth': postOnly,
+    '/request': postOnly,
     [DISCOVERY_PATH]: discovery,
     // RFC 8414 section 3: OAuth clients look for metadata here; it is the same document.
     '/.well-known/oauth-authorization-server': discovery,

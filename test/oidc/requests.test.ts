@@ -3,6 +3,7 @@
 // openid-client will not send (unsigned or foreign request objects) is made with jose.
 import * as client from 'openid-client';
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey } from 'jose';
+import { purgeExpiredArtifacts } from '../../src/artifacts/index.ts';
 import { cliJson } from '../support/cli.ts';
 import { signIn, UserAgent } from '../support/browser.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
@@ -171,7 +172,8 @@ describe('pushed authorization requests (RFC 9126)', () => {
           'content-type': 'application/x-www-form-urlencoded',
           authorization: `Basic ${Buffer.from(`${app.client_id}:${secret}`).toString('base64')}`,
         },
-        body: new URLSearchParams(body),
+        // RFC 9126 section 2.1: client_id is required here as in any authorization request.
+        body: new URLSearchParams({ client_id: app.client_id, ...body }),
       });
       return { status: response.status, body: (await response.json()) as { error?: string; error_description?: string } };
     };
@@ -358,5 +360,50 @@ describe('stored like every other artifact (item 9)', () => {
       // RFC 9126 section 2.2: a short lifetime (oidc-provider's 60 s by default).
       expect(row.expiresAt!.getTime() - row.createdAt.getTime()).toBeLessThanOrEqual(600_000);
     }
+  });
+
+  test('a client assertion’s jti is remembered by its hash (replay detection), and expired records are purged', async () => {
+    const signer = await keyClient(running);
+    const clientId = signer.config.clientMetadata().client_id;
+    const jti = `jti-marker-${crypto.randomUUID()}`;
+    const assertion = await new SignJWT({ jti })
+      .setProtectedHeader({ alg: 'ES256', kid: signer.kid })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(running.url)
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(signer.privateKey);
+    const { parameters } = await pkce();
+    const pushed = await fetch(`${running.url}/request`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        client_id: clientId,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        ...parameters,
+      }),
+    });
+    expect(pushed.status).toBe(201);
+    const rows = await running.db.prisma.providerArtifact.findMany({ where: { kind: 'ReplayDetection' } });
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(row.idHash).not.toContain(jti);
+      expect(row.payload).not.toContain(jti);
+      expect(row.payload).not.toContain(clientId);
+    }
+    // Past their time (moved there), the purge removes pushed requests and replay records alike.
+    await running.db.prisma.providerArtifact.updateMany({
+      where: { kind: { in: ['ReplayDetection', 'PushedAuthorizationRequest'] } },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    expect(await purgeExpiredArtifacts(running.db.prisma)).toBeGreaterThan(0);
+    expect(
+      await running.db.prisma.providerArtifact.count({ where: { kind: { in: ['ReplayDetection', 'PushedAuthorizationRequest'] } } }),
+    ).toBe(0);
   });
 });

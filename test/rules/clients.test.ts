@@ -77,6 +77,15 @@ describe('create', () => {
     ['a default resource no API has', 'default_resource', { ...service, default_resource: 'https://unknown.example' }],
     ['a scope that is not one', 'scope', { ...service, scope: 'read "write"' }],
     ['an unknown field', 'colour', { ...service, colour: 'red' }],
+    ['an unknown profile', 'profile', { ...keyed, jwks: { keys: [ecKey('public')] }, profile: 'fapi1' }],
+    ['fapi2 for a public client', 'profile', { ...app, profile: 'fapi2' }],
+    ['fapi2 with a client secret', 'token_endpoint_auth_method', { ...web, profile: 'fapi2' }],
+    [
+      'fapi2 with the device grant',
+      'grant_types',
+      { ...keyed, jwks: { keys: [ecKey('public')] }, grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], profile: 'fapi2' },
+    ],
+    ['require-par as a string', 'require_pushed_authorization_requests', { ...web, require_pushed_authorization_requests: 'yes' }],
   ])('%s is refused, naming %s', async (_case, field, input) => {
     const before = await running.db.prisma.client.count();
     expect(await refusedField(running.services.clients.create(input as ClientCreateInput, ADMIN))).toBe(field);
@@ -99,11 +108,23 @@ describe('create', () => {
     ['a private_key_jwt client with a public key', false, { ...keyed, jwks: { keys: [ecKey('public')] } }],
     ['a default resource that exists', true, { ...service, default_resource: API }],
     ['refresh tokens always', true, { ...web, grant_types: ['authorization_code', 'refresh_token'], always_issue_refresh_token: true }],
+    ['PAR and DPoP required', true, { ...web, require_pushed_authorization_requests: true, dpop_bound_access_tokens: true }],
   ])('%s is registered (a secret: %s)', async (_case, hasSecret, input) => {
     const created = await running.services.clients.create(input, ADMIN);
     expect(typeof created.client_secret === 'string').toBe(hasSecret);
     expect(await running.services.clients.get(created.client_id)).toMatchObject({ name: input.name, grant_types: input.grant_types });
   });
+});
+
+test('the fapi2 profile turns on PAR and DPoP for the client, and says so in its definition', async () => {
+  const created = await running.services.clients.create(
+    { ...web, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [ecKey('public')] }, profile: 'fapi2' },
+    ADMIN,
+  );
+  const metadata = await running.services.clients.findProviderMetadata(created.client_id);
+  expect(metadata).toMatchObject({ require_pushed_authorization_requests: true, dpop_bound_access_tokens: true, profile: 'fapi2' });
+  const [definition] = (await running.services.clients.definitions()).filter((client) => client.client_id === created.client_id);
+  expect(definition).toMatchObject({ profile: 'fapi2', require_pushed_authorization_requests: true, dpop_bound_access_tokens: true });
 });
 
 describe('update', () => {

@@ -13,17 +13,20 @@
 // - `aud` names this API's audience (a string or an array holding it). Portcullis's tokens for
 //   an API are JWTs with its audience; its opaque tokens (a login's userinfo token, client
 //   credentials without `resource`) carry no audience, so they are refused.
-// - no `cnf`: a sender-constrained token (`token_type: DPoP`, RFC 9449) needs a proof of
-//   possession that this example does not check, and accepting it as a bearer token would
-//   throw its binding away (RFC 9449 section 7.2).
+// - a DPoP-bound token (`token_type: DPoP`, `cnf.jkt`, RFC 9449) comes as `Authorization: DPoP
+//   <token>` with a proof of possession of that key in the `DPoP` header
+//   (examples/dpop-proof.ts); sent as a Bearer token, or without the proof, it is refused (RFC
+//   9449 section 7.2). Any other token comes as `Bearer`.
 // - `scope` holds the scope the route needs.
-// Anything else is 401 `invalid_token`; a missing scope is 403 `insufficient_scope`; no token
-// at all is 401 with a bare challenge (RFC 6750 section 3).
+// Anything else is 401 `invalid_token` (`invalid_dpop_proof` for a bad proof); a missing scope is
+// 403 `insufficient_scope`; no token at all is 401 with bare challenges for both schemes (RFC
+// 6750 section 3, RFC 9449 section 7.1).
 //
 //   ISSUER=http://localhost:3000 AUDIENCE=https://orders.example.com CLIENT_ID=... CLIENT_SECRET=... \
 //     npx tsx examples/resource-server-introspection.ts
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
+import { deny, dpopProofRefusal, parseAuthorization, ProofReplayCache } from './dpop-proof.ts';
 
 export interface IntrospectionApiOptions {
   issuer: string;
@@ -36,6 +39,8 @@ export interface IntrospectionApiOptions {
   routes: Record<string, string>;
   /** Accept API keys created for this audience (`token_type: "api_key"`). Default true. */
   apiKeys?: boolean;
+  /** This API's URL as its callers address it, for the DPoP proof's htu (default: from the Host header, http). */
+  publicUrl?: string;
 }
 
 interface Introspection {
@@ -43,36 +48,16 @@ interface Introspection {
   token_type?: string;
   aud?: string | string[];
   scope?: string;
-  cnf?: unknown;
+  cnf?: { jkt?: unknown };
   client_id?: string;
   sub?: string;
   exp?: number;
 }
 
-/** Answers with RFC 6750's WWW-Authenticate challenge (no error at all when no token came). */
-function deny(
-  response: http.ServerResponse,
-  status: 400 | 401 | 403,
-  realm: string,
-  error?: string,
-  description?: string,
-  scope?: string,
-): void {
-  const challenge = [
-    `realm="${realm}"`,
-    ...(error ? [`error="${error}"`] : []),
-    ...(description ? [`error_description="${description}"`] : []),
-    ...(scope ? [`scope="${scope}"`] : []),
-  ].join(', ');
-  response.writeHead(status, { 'content-type': 'application/json', 'www-authenticate': `Bearer ${challenge}` });
-  response.end(JSON.stringify(error ? { error, error_description: description } : { message: 'a Bearer access token is required' }));
-}
-
 /** Why an active introspection answer is not a token for this API, or undefined if it is one. */
 export function refusal(token: Introspection, audience: string, apiKeys: boolean): string | undefined {
   if (token.active !== true) return 'the access token is not active';
-  const types = apiKeys ? ['Bearer', 'api_key'] : ['Bearer'];
-  if (token.cnf !== undefined || token.token_type === 'DPoP') return 'this API accepts bearer tokens only, not sender-constrained ones';
+  const types = apiKeys ? ['Bearer', 'DPoP', 'api_key'] : ['Bearer', 'DPoP'];
   if (!types.includes(token.token_type ?? '')) return 'this is not an access token';
   const audiences = Array.isArray(token.aud) ? token.aud : typeof token.aud === 'string' ? [token.aud] : [];
   if (!audiences.includes(audience)) return 'the access token is not meant for this API';
@@ -86,6 +71,7 @@ export async function createIntrospectionApi({
   clientSecret,
   routes,
   apiKeys = true,
+  publicUrl,
 }: IntrospectionApiOptions): Promise<http.Server> {
   const metadata = (await (await fetch(new URL('/.well-known/oauth-authorization-server', issuer))).json()) as {
     issuer: string;
@@ -94,6 +80,7 @@ export async function createIntrospectionApi({
   if (metadata.issuer !== issuer) throw new Error(`metadata names issuer ${metadata.issuer}, expected ${issuer}`);
   // RFC 6749 section 2.3.1: form-encode the id and secret before Basic encoding.
   const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
+  const replay = new ProofReplayCache();
 
   async function introspect(token: string): Promise<Introspection | undefined> {
     try {
@@ -116,28 +103,60 @@ export async function createIntrospectionApi({
       response.writeHead(404).end();
       return;
     }
-    const header = request.headers.authorization;
-    if (header === undefined || !/^Bearer(\s|$)/i.test(header)) return deny(response, 401, audience);
-    const match = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
-    if (!match) return deny(response, 400, audience, 'invalid_request', 'the Authorization header is malformed');
+    const authorization = parseAuthorization(request.headers.authorization);
+    if (authorization === 'missing') return deny(response, 401, audience);
+    if (authorization === 'malformed') {
+      return deny(response, 400, audience, { error: 'invalid_request', description: 'the Authorization header is malformed' });
+    }
+    const { scheme, token } = authorization;
 
-    const token = await introspect(match[1]!);
-    if (!token) {
+    const answer = await introspect(token);
+    if (!answer) {
       response.writeHead(502, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ error: 'the authorization server did not answer' }));
       return;
     }
-    const refused = refusal(token, audience, apiKeys);
-    if (refused) return deny(response, 401, audience, 'invalid_token', refused);
+    const refused = refusal(answer, audience, apiKeys);
+    if (refused) return deny(response, 401, audience, { scheme, error: 'invalid_token', description: refused });
+
+    // RFC 9449 section 7: the token's binding decides the scheme, and a bound token needs its proof.
+    const jkt = answer.cnf?.jkt;
+    if (answer.token_type === 'DPoP' || answer.cnf !== undefined) {
+      if (typeof jkt !== 'string') {
+        return deny(response, 401, audience, {
+          scheme,
+          error: 'invalid_token',
+          description: 'this token is bound in a way this API cannot check',
+        });
+      }
+      if (scheme !== 'DPoP') {
+        const description = 'this token is bound to a DPoP key: send it with Authorization: DPoP and a DPoP proof';
+        return deny(response, 401, audience, { scheme: 'DPoP', error: 'invalid_token', description });
+      }
+      const proofRefused = await dpopProofRefusal(request, token, jkt, { publicUrl, replay });
+      if (proofRefused) return deny(response, 401, audience, { scheme, error: 'invalid_dpop_proof', description: proofRefused });
+    } else if (scheme === 'DPoP') {
+      return deny(response, 401, audience, {
+        scheme,
+        error: 'invalid_token',
+        description: 'this token is not DPoP-bound: send it as a Bearer token',
+      });
+    }
     if (
-      !String(token.scope ?? '')
+      !String(answer.scope ?? '')
         .split(' ')
         .includes(needed)
-    )
-      return deny(response, 403, audience, 'insufficient_scope', `this needs the ${needed} scope`, needed);
+    ) {
+      return deny(response, 403, audience, {
+        scheme,
+        error: 'insufficient_scope',
+        description: `this needs the ${needed} scope`,
+        scope: needed,
+      });
+    }
 
     response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ path, caller: token.sub ?? token.client_id, token_type: token.token_type, scope: token.scope }));
+    response.end(JSON.stringify({ path, caller: answer.sub ?? answer.client_id, token_type: answer.token_type, scope: answer.scope }));
   });
 }
 

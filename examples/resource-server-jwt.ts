@@ -6,18 +6,21 @@
 //   same keys, and an ID token is not an access token, whatever its `aud`;
 // - `iss` is the issuer, `aud` names this API's audience (a token for another API is refused),
 //   `exp` has not passed, and the claims RFC 9068 section 2.2 requires are present;
-// - there is no `cnf` claim: a sender-constrained (DPoP, RFC 9449) token needs a proof of
-//   possession that this example does not check, and accepting it as a bearer token would
-//   throw its binding away (RFC 9449 section 7.2);
+// - a token bound to a DPoP key (`cnf.jkt`, RFC 9449) comes as `Authorization: DPoP <token>`
+//   with a proof of possession of that key in the `DPoP` header (examples/dpop-proof.ts); sent
+//   as a Bearer token, or without the proof, it is refused (RFC 9449 section 7.2). A token
+//   without `cnf` comes as `Bearer`; one with a binding this API cannot check (mTLS) is refused;
 // - `scope` holds the scope the route needs.
-// Anything else is 401 `invalid_token`; a missing scope is 403 `insufficient_scope`; no token
-// at all is 401 with a bare challenge (RFC 6750 section 3).
+// Anything else is 401 `invalid_token` (`invalid_dpop_proof` for a bad proof); a missing scope is
+// 403 `insufficient_scope`; no token at all is 401 with bare challenges for both schemes
+// (RFC 6750 section 3, RFC 9449 section 7.1).
 //
 //   ISSUER=http://localhost:3000 AUDIENCE=https://orders.example.com npx tsx examples/resource-server-jwt.ts
 //   curl -H "Authorization: Bearer $TOKEN" http://localhost:4000/orders
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { deny, dpopProofRefusal, parseAuthorization, ProofReplayCache } from './dpop-proof.ts';
 
 export interface JwtApiOptions {
   issuer: string;
@@ -25,28 +28,11 @@ export interface JwtApiOptions {
   audience: string;
   /** The scope each route needs. */
   routes: Record<string, string>;
+  /** This API's URL as its callers address it, for the DPoP proof's htu (default: from the Host header, http). */
+  publicUrl?: string;
 }
 
-/** Answers with RFC 6750's WWW-Authenticate challenge (no error at all when no token came). */
-function deny(
-  response: http.ServerResponse,
-  status: 400 | 401 | 403,
-  realm: string,
-  error?: string,
-  description?: string,
-  scope?: string,
-): void {
-  const challenge = [
-    `realm="${realm}"`,
-    ...(error ? [`error="${error}"`] : []),
-    ...(description ? [`error_description="${description}"`] : []),
-    ...(scope ? [`scope="${scope}"`] : []),
-  ].join(', ');
-  response.writeHead(status, { 'content-type': 'application/json', 'www-authenticate': `Bearer ${challenge}` });
-  response.end(JSON.stringify(error ? { error, error_description: description } : { message: 'a Bearer access token is required' }));
-}
-
-export async function createJwtApi({ issuer, audience, routes }: JwtApiOptions): Promise<http.Server> {
+export async function createJwtApi({ issuer, audience, routes, publicUrl }: JwtApiOptions): Promise<http.Server> {
   // The JWKS URI comes from the issuer's metadata (RFC 8414), not from a guess.
   const metadata = (await (await fetch(new URL('/.well-known/oauth-authorization-server', issuer))).json()) as {
     jwks_uri: string;
@@ -56,6 +42,7 @@ export async function createJwtApi({ issuer, audience, routes }: JwtApiOptions):
   // createRemoteJWKSet caches the keys and refetches when it meets an unknown kid, which is
   // what a key rotation looks like from here.
   const jwks = createRemoteJWKSet(new URL(metadata.jwks_uri));
+  const replay = new ProofReplayCache();
 
   async function verify(token: string): Promise<JWTPayload | string> {
     try {
@@ -66,7 +53,6 @@ export async function createJwtApi({ issuer, audience, routes }: JwtApiOptions):
         algorithms: ['ES256', 'RS256'],
         requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
       });
-      if (payload.cnf !== undefined) return 'this API accepts bearer tokens only, not sender-constrained ones';
       return payload;
     } catch (error) {
       if (error instanceof errors.JWKSTimeout) throw error;
@@ -85,22 +71,54 @@ export async function createJwtApi({ issuer, audience, routes }: JwtApiOptions):
       response.writeHead(404).end();
       return;
     }
-    const header = request.headers.authorization;
-    if (header === undefined || !/^Bearer(\s|$)/i.test(header)) return deny(response, 401, audience);
-    const match = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
-    if (!match) return deny(response, 400, audience, 'invalid_request', 'the Authorization header is malformed');
+    const authorization = parseAuthorization(request.headers.authorization);
+    if (authorization === 'missing') return deny(response, 401, audience);
+    if (authorization === 'malformed') {
+      return deny(response, 400, audience, { error: 'invalid_request', description: 'the Authorization header is malformed' });
+    }
+    const { scheme, token } = authorization;
 
     let claims: JWTPayload | string;
     try {
-      claims = await verify(match[1]!);
+      claims = await verify(token);
     } catch {
       response.writeHead(503, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ error: 'the signing keys could not be fetched' }));
       return;
     }
-    if (typeof claims === 'string') return deny(response, 401, audience, 'invalid_token', claims);
+    if (typeof claims === 'string') return deny(response, 401, audience, { scheme, error: 'invalid_token', description: claims });
+
+    // RFC 9449 section 7: the token's binding decides the scheme, and a bound token needs its proof.
+    const cnf = claims.cnf as { jkt?: unknown } | undefined;
+    if (typeof cnf?.jkt === 'string') {
+      if (scheme !== 'DPoP') {
+        const description = 'this token is bound to a DPoP key: send it with Authorization: DPoP and a DPoP proof';
+        return deny(response, 401, audience, { scheme: 'DPoP', error: 'invalid_token', description });
+      }
+      const refused = await dpopProofRefusal(request, token, cnf.jkt, { publicUrl, replay });
+      if (refused) return deny(response, 401, audience, { scheme, error: 'invalid_dpop_proof', description: refused });
+    } else if (cnf !== undefined) {
+      return deny(response, 401, audience, {
+        scheme,
+        error: 'invalid_token',
+        description: 'this token is bound in a way this API cannot check',
+      });
+    } else if (scheme === 'DPoP') {
+      return deny(response, 401, audience, {
+        scheme,
+        error: 'invalid_token',
+        description: 'this token is not DPoP-bound: send it as a Bearer token',
+      });
+    }
     const scopes = new Set(String(claims.scope ?? '').split(' '));
-    if (!scopes.has(needed)) return deny(response, 403, audience, 'insufficient_scope', `this needs the ${needed} scope`, needed);
+    if (!scopes.has(needed)) {
+      return deny(response, 403, audience, {
+        scheme,
+        error: 'insufficient_scope',
+        description: `this needs the ${needed} scope`,
+        scope: needed,
+      });
+    }
 
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ path, caller: claims.sub, client_id: claims.client_id, scope: claims.scope }));

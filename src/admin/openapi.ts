@@ -69,7 +69,8 @@ export function openApiDocument(issuer: string) {
     info: {
       title: 'Portcullis admin API',
       version: '1',
-      description: 'Manage clients, users, API resources, API keys, signing keys, grants and audit events.',
+      description:
+        'Manage clients, initial access tokens for dynamic client registration, users, API resources, API keys, signing keys, grants and audit events.',
     },
     servers: [{ url: issuer }],
     paths,

@@ -50,6 +50,7 @@ export const resourceSummary = z.strictObject({
   name: z.string().nullable(),
   scope: z.string(),
   personal_key_scope: z.string(),
+  exchange_clients: z.array(z.string()).describe("the clients that may exchange a person's access token for this API (RFC 8693)"),
   access_token_ttl: z.number().int(),
   created_at: instant,
 });
@@ -110,7 +111,7 @@ export const auditEvent = z.strictObject({
   id: z.string(),
   at: instant,
   type: z.string(),
-  actorType: z.enum(['user', 'client', 'admin', 'system']),
+  actorType: z.enum(['user', 'client', 'admin', 'system', 'initial_access_token']),
   actorId: z.string().optional(),
   subject: z.string().optional(),
   ip: z.string().optional(),

@@ -24,6 +24,14 @@ import { dateOf, type Prisma, type Statements } from '../db/index.ts';
  */
 export const READABLE_KINDS = new Set(['Grant']);
 
+/**
+ * Kinds returned past their expiry (until the purge deletes them), because oidc-provider tells an
+ * expired one from an unknown one: it finds a device code with `ignoreExpiration` and answers
+ * `expired_token` (RFC 8628 section 3.5) or "the code has expired" on the verification page. It
+ * checks the expiry itself, from the payload, before it honours any of them.
+ */
+const EXPIRY_REPORTED_KINDS = new Set(['DeviceCode']);
+
 /** The stored key of an artifact id. */
 export function artifactIdHash(pepper: string, id: string): string {
   return keyedHash(pepper, id);
@@ -37,6 +45,16 @@ export interface ArtifactAdapterOptions {
   findClient: (clientId: string) => Promise<AdapterPayload | undefined>;
   /** Ids that cannot be artifacts (API keys): found as nothing without a query. */
   notAnArtifact?: (id: string) => boolean;
+  /**
+   * Dynamic client registration (src/oidc/registration.ts), when it is on: where oidc-provider's
+   * writes of a client go (the client service, for registered clients only), and its
+   * `InitialAccessToken` model, served from the tokens an administrator made.
+   */
+  registration?: {
+    saveClient(clientId: string, metadata: AdapterPayload): Promise<void>;
+    deleteClient(clientId: string): Promise<void>;
+    findInitialAccessToken(token: string): Promise<AdapterPayload | undefined>;
+  };
 }
 
 type Row = {
@@ -121,7 +139,7 @@ class ArtifactAdapter implements Adapter {
 
   #open(id: string, row: Row | null): AdapterPayload | undefined {
     if (!row) return undefined;
-    if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return undefined;
+    if (row.expiresAt && row.expiresAt.getTime() <= Date.now() && !EXPIRY_REPORTED_KINDS.has(this.#kind)) return undefined;
     const json = READABLE_KINDS.has(this.#kind) ? row.payload : unseal(id, this.#pepper, this.#kind, row.payload);
     if (json === undefined) return undefined;
     return {
@@ -193,12 +211,18 @@ class ArtifactAdapter implements Adapter {
   }
 }
 
-/** Serves oidc-provider's `Client` model from Portcullis's client store; clients are written only through the service layer. */
+/**
+ * Serves oidc-provider's `Client` model from Portcullis's client store; clients are written only
+ * through the service layer: oidc-provider's own writes (RFC 7591 registration and RFC 7592
+ * updates and deletions) are handed to it when registration is on, and refused otherwise.
+ */
 class ClientAdapter implements Adapter {
   readonly #findClient: ArtifactAdapterOptions['findClient'];
+  readonly #registration: ArtifactAdapterOptions['registration'];
 
-  constructor(findClient: ArtifactAdapterOptions['findClient']) {
+  constructor(findClient: ArtifactAdapterOptions['findClient'], registration: ArtifactAdapterOptions['registration']) {
     this.#findClient = findClient;
+    this.#registration = registration;
   }
 
   find(id: string) {
@@ -207,6 +231,48 @@ class ClientAdapter implements Adapter {
 
   #readOnly(): never {
     throw new Error('clients are managed with the portcullis CLI or admin API, not through oidc-provider');
+  }
+
+  async upsert(id: string, metadata: AdapterPayload) {
+    if (!this.#registration) this.#readOnly();
+    await this.#registration.saveClient(id, metadata);
+  }
+  async consume() {
+    this.#readOnly();
+  }
+  async destroy(id: string) {
+    if (!this.#registration) this.#readOnly();
+    await this.#registration.deleteClient(id);
+  }
+  async revokeByGrantId() {
+    this.#readOnly();
+  }
+  async findByUid() {
+    return undefined;
+  }
+  async findByUserCode() {
+    return undefined;
+  }
+}
+
+/**
+ * Serves oidc-provider's `InitialAccessToken` model from the tokens an administrator made (the
+ * client service keeps them, as keyed hashes, with their expiry and uses); oidc-provider only
+ * reads them.
+ */
+class InitialAccessTokenAdapter implements Adapter {
+  readonly #find: (token: string) => Promise<AdapterPayload | undefined>;
+
+  constructor(find: (token: string) => Promise<AdapterPayload | undefined>) {
+    this.#find = find;
+  }
+
+  find(token: string) {
+    return this.#find(token);
+  }
+
+  #readOnly(): never {
+    throw new Error('initial access tokens are made with the portcullis CLI or admin API, not through oidc-provider');
   }
 
   async upsert() {
@@ -277,7 +343,13 @@ function createRowLoader(statements: Statements): RowLoader {
 /** The `adapter` option for oidc-provider: a factory it calls once per model name. */
 export function createAdapterFactory(options: ArtifactAdapterOptions): (name: string) => Adapter {
   const rows = createRowLoader(options.statements);
-  return (name) => (name === 'Client' ? new ClientAdapter(options.findClient) : new ArtifactAdapter(name, options, rows));
+  return (name) => {
+    if (name === 'Client') return new ClientAdapter(options.findClient, options.registration);
+    // Without registration no token is ever one: found as nothing without a query.
+    if (name === 'InitialAccessToken')
+      return new InitialAccessTokenAdapter(options.registration?.findInitialAccessToken ?? (async () => undefined));
+    return new ArtifactAdapter(name, options, rows);
+  };
 }
 
 /** Deletes every artifact whose expiry has passed. Returns how many rows went. */

@@ -7,6 +7,10 @@ export type Actor =
   | { type: 'admin'; id?: string; ip?: string }
   /** A person, acting on their own account through the pages. */
   | { type: 'user'; id: string; ip?: string }
+  /** A client changing or deleting its own registration (RFC 7592), with its registration access token. */
+  | { type: 'client'; id: string; ip?: string }
+  /** A client registering itself (RFC 7591): the initial access token an administrator made, by its id. */
+  | { type: 'initial_access_token'; id: string; ip?: string }
   /** Portcullis itself: a schedule, a cascade (an owner's deletion), a first start. */
   | { type: 'system' };
 

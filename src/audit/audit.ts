@@ -6,7 +6,7 @@ import { InputError } from '../errors/index.ts';
 import { parseInput } from '../oauth/index.ts';
 import { auditQuerySchema, type AuditQuery } from './schema.ts';
 
-export type ActorType = 'user' | 'client' | 'admin' | 'system';
+export type ActorType = 'user' | 'client' | 'admin' | 'system' | 'initial_access_token';
 
 export interface AuditEventInput {
   type: string;

@@ -12,6 +12,7 @@ import { createTtlCache } from '../cache/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
 import { isStorableText, parseInput } from '../oauth/index.ts';
+import { createClientRegistration } from './registration.ts';
 import { clientMetadata, definitionOf, replacedFields, settingsOf, usesSecret, type ClientDefinition } from './rules.ts';
 import {
   clientCreateSchema,
@@ -159,7 +160,7 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
 
   const hashSecret = (secret: string) => SECRET_HASH_PREFIX + keyedHash(pepper, secret);
 
-  return {
+  const service = {
     /**
      * Registers a client. Its id and secret are generated unless `given` (configuration as code
      * names its clients, and brings a secret made elsewhere); a given secret is returned no more
@@ -380,6 +381,9 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
       return { client_id: clientId, client_secret: secret, previous_secret_expires_at: previousSecretExpiresAt.toISOString() };
     },
   };
+  // Clients that register themselves (RFC 7591, 7592) and their initial access tokens: the same
+  // rules and the same writes as the changes above (src/clients/registration.ts).
+  return { ...service, ...createClientRegistration({ prisma, pepper, audit, hashSecret, newClientId, clients: service }) };
 }
 
 export type ClientService = ReturnType<typeof createClientService>;

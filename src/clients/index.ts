@@ -11,6 +11,14 @@ export {
 } from './clients.ts';
 export { clientDefinition, replacedFields, usesSecret, type ClientDefinition } from './rules.ts';
 export {
+  DEFAULT_REGISTRATION_GRANTS,
+  registrationTokenCreateSchema,
+  type CreatedRegistrationToken,
+  type RegistrationTokenCreateInput,
+  type RegistrationTokenSummary,
+} from './initialAccessTokens.ts';
+export { registrationRequest } from './registration.ts';
+export {
   authMethods,
   clientCreateSchema,
   clientGivenSchema,

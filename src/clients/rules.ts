@@ -24,6 +24,8 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** Schemes a browser runs or reads locally: never a place to send an authorization code. */
 const DANGEROUS_SCHEMES = new Set(['javascript:', 'data:', 'file:', 'vbscript:']);
 const PUBLIC_KEY_TYPES = new Set(['RSA', 'EC', 'OKP']);
+/** The grants through which a person signs in and consents, and so the ones a refresh token can continue. */
+const PERSON_GRANTS: ReadonlySet<GrantType> = new Set(['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code']);
 
 export function validateRedirectUri(uri: string, isPublic: boolean, field: 'redirect_uris' | 'post_logout_redirect_uris'): void {
   let url: URL;
@@ -71,8 +73,10 @@ export function clientMetadata(settings: ClientSettings): StoredClientFields {
   if (isPublic && grantTypes.includes('client_credentials')) {
     throw new InputError('grant_types', 'a public client cannot use client_credentials: it has no secret to authenticate with');
   }
-  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
-    throw new InputError('grant_types', 'refresh_token needs authorization_code');
+  // A refresh token continues a person's grant: one given through the code flow or, on a device
+  // without a browser, through the device flow (RFC 8628).
+  if (grantTypes.includes('refresh_token') && !grantTypes.some((grant) => PERSON_GRANTS.has(grant))) {
+    throw new InputError('grant_types', 'refresh_token needs authorization_code or urn:ietf:params:oauth:grant-type:device_code');
   }
   const redirectUris = validateUris(settings.redirect_uris, isPublic, 'redirect_uris');
   if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {

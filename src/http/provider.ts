@@ -43,6 +43,18 @@ export function startLiveProvider({ config, db, services, views, metrics, logger
         onTokenRevoked: ({ clientId, ip }) => {
           recordAudit({ type: 'token.revoked', actorType: 'client', actorId: clientId, ip, outcome: 'success' });
         },
+        // RFC 8693: a client now holds a token that speaks for a person; never the tokens themselves.
+        onTokenExchanged: ({ clientId, subject, subjectClientId, audience, scope, mode, ip }) => {
+          recordAudit({
+            type: 'token.exchanged',
+            actorType: 'client',
+            actorId: clientId,
+            subject,
+            ip,
+            outcome: 'success',
+            details: { audience, scope, mode, subject_client_id: subjectClientId },
+          });
+        },
         onRefreshTokenReuse: ({ clientId, accountId, grantId, ip }) => {
           logger.warn({ clientId, accountId }, 'refresh token reused; grant revoked');
           recordAudit({

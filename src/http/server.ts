@@ -136,10 +136,23 @@ export async function createServer({ config, db, logger, worker }: ServerOptions
   };
 }
 
-function createApp(config: Pick<Config, 'cookieKeys' | 'trustProxyHops'>): Koa {
+function createApp(config: Pick<Config, 'cookieKeys' | 'trustProxyHops' | 'issuer'>): Koa {
   const app = new Koa();
   // oidc-provider runs inside this app (koa-mount), so its signed cookies use this app's keys.
   app.keys = config.cookieKeys;
+  // oidc-provider writes every absolute URL it hands out (discovery's endpoints, the address a
+  // login resumes at, the htu a DPoP proof must name, the audience of a client assertion) from
+  // ctx.href, which Koa builds from the request: its Host (X-Forwarded-Host and -Proto behind a
+  // trusted proxy), or an absolute request target. A forged Host would put another server's name
+  // into the discovery document, which caches may keep (endpoints.ts), and behind a proxy that
+  // ends TLS the endpoints would be http. The ISSUER is this server's one public address (OpenID
+  // Connect Discovery 1.0 section 3; RFC 8414 section 3.3): every URL starts from it.
+  const origin = new URL(config.issuer).origin;
+  Object.defineProperty(app.request, 'href', {
+    get(this: Koa.Request) {
+      return origin + pathAndQuery(this.originalUrl);
+    },
+  });
   // Behind reverse proxies: trust X-Forwarded-* from exactly that many hops (client IP, scheme,
   // host), so ctx.ip is the client's and cookies are Secure when the client used https.
   if (config.trustProxyHops > 0) {
@@ -147,6 +160,17 @@ function createApp(config: Pick<Config, 'cookieKeys' | 'trustProxyHops'>): Koa {
     app.maxIpsCount = config.trustProxyHops;
   }
   return app;
+}
+
+/** The path and query of a request target, also when it came in absolute form (`GET http://host/path`). */
+function pathAndQuery(target: string): string {
+  if (target.startsWith('/')) return target;
+  try {
+    const url = new URL(target);
+    return url.pathname + url.search;
+  } catch {
+    return '/';
+  }
 }
 
 function bind(server: http.Server, port: number, host: string): Promise<http.Server> {

@@ -11,6 +11,8 @@ export interface RateLimiter {
   spentFor(subject: string, limit: string): Promise<number>;
   /** Counts one request for `subject` after the fact (a failure), without refusing anything. */
   penalize(subject: string, limit: string): Promise<void>;
+  /** Gives back one request counted for `subject` under `limit` that turned out not to count. */
+  giveBack(subject: string, limit: string): Promise<void>;
 }
 
 export function createRateLimiter(store: LimiterStore): RateLimiter {
@@ -49,6 +51,11 @@ export function createRateLimiter(store: LimiterStore): RateLimiter {
     async penalize(subject, limit) {
       await limiterFor(limit)
         .penalty(subject)
+        .catch(() => undefined);
+    },
+    async giveBack(subject, limit) {
+      await limiterFor(limit)
+        .reward(subject, 1)
         .catch(() => undefined);
     },
   };

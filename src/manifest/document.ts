@@ -16,6 +16,7 @@ export function resourceEntry(resource: ResourceDefinition): ResourceEntry {
     scope: resource.scope,
     ttl: resource.ttl,
     ...(resource.personal_key_scope ? { personal_key_scope: resource.personal_key_scope } : {}),
+    ...(resource.exchange_clients?.length ? { exchange_clients: resource.exchange_clients } : {}),
   };
 }
 

@@ -296,8 +296,10 @@ function secretOf(
 const created = (entry: object): FieldChange[] => Object.entries(entry).map(([field, to]) => ({ field, to: to as unknown }));
 
 function changedFields(before: ResourceDefinition, after: ResourceDefinition): FieldChange[] {
-  const fields = ['name', 'scope', 'ttl', 'personal_key_scope'] as const;
+  const fields = ['name', 'scope', 'ttl', 'personal_key_scope', 'exchange_clients'] as const;
+  // A list compares by its members (the definitions keep them sorted); an absent list is none.
+  const same = (one: unknown, other: unknown) => JSON.stringify(one ?? null) === JSON.stringify(other ?? null);
   return fields
-    .filter((field) => before[field] !== after[field])
+    .filter((field) => !same(before[field], after[field]))
     .map((field) => ({ field, from: before[field] ?? null, to: after[field] ?? null }));
 }

@@ -1,6 +1,7 @@
 // Where API keys meet OAuth: introspection answers for them (RFC 7662), and the token endpoint
-// trades one for a short-lived JWT access token (RFC 8693 token exchange), so resource servers
-// can check either with the introspection endpoint, or the JWT with nothing but the JWKS.
+// trades one for a short-lived JWT access token (RFC 8693 token exchange, dispatched here from
+// src/oidc/tokenExchange.ts), so resource servers can check either with the introspection
+// endpoint, or the JWT with nothing but the JWKS.
 import type { Middleware } from 'koa';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { looksLikeApiKey, type ApiKeyService, type VerifiedApiKey } from '../apikeys/index.ts';
@@ -12,8 +13,8 @@ import { bindToDpopKey, verifyDpopProof } from './dpop.ts';
 
 /** The `subject_token_type` that names a Portcullis API key in a token exchange. */
 export const API_KEY_TOKEN_TYPE = 'urn:portcullis:params:oauth:token-type:api_key';
-export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+/** RFC 8693 section 3: the token type of an OAuth access token, issued or presented. */
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
 /** 429 in the error shape of every OAuth endpoint; the thrower sets Retry-After. */
 export class RateLimited extends errors.OIDCProviderError {
@@ -71,35 +72,23 @@ export function apiKeyIntrospection(apiKeys: ApiKeyService, rateLimiter: RateLim
   };
 }
 
-export const tokenExchangeParameters = new Set([
-  'subject_token',
-  'subject_token_type',
-  'requested_token_type',
-  'resource',
-  'audience',
-  'scope',
-]);
-
 /**
- * RFC 8693 token exchange of an API key for a JWT access token for one API. The caller
- * authenticates as a client allowed this grant type (a public client may, with its id alone);
- * the token's `sub` is the key's owner, its scope at most the key's, its audience one the key
- * may be used for.
+ * RFC 8693 token exchange of an API key for a JWT access token for one API (the request's
+ * subject_token_type is the API key's). The caller authenticates as a client allowed this grant
+ * type (a public client may, with its id alone); the token's `sub` is the key's owner, its scope
+ * at most the key's, its audience one the key may be used for.
  */
-export function createTokenExchangeGrant(
+export function createApiKeyExchange(
   apiKeys: ApiKeyService,
   rateLimiter: RateLimiter,
   resources: ResourceService,
   resourceServer: (resource: NonNullable<Awaited<ReturnType<ResourceService['findByAudience']>>>) => object,
 ) {
-  return async function tokenExchange(ctx: KoaContextWithOIDC): Promise<void> {
+  return async function exchangeApiKey(ctx: KoaContextWithOIDC): Promise<void> {
     // DPoP first (RFC 9449 sections 4.3, 5, 5.2, 11.1): a bad, replayed or missing-but-required
     // proof is refused before the key is looked up or a rate-limit point is spent.
     const dpop = await verifyDpopProof(ctx);
     const params = ctx.oidc.params as Record<string, unknown>;
-    if (params.subject_token_type !== API_KEY_TOKEN_TYPE) {
-      throw new errors.InvalidRequest(`subject_token_type must be ${API_KEY_TOKEN_TYPE}`);
-    }
     if (params.requested_token_type !== undefined && params.requested_token_type !== ACCESS_TOKEN_TYPE) {
       throw new errors.InvalidRequest(`requested_token_type can only be ${ACCESS_TOKEN_TYPE}`);
     }

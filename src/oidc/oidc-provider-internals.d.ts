@@ -25,6 +25,9 @@ declare module 'oidc-provider/lib/helpers/validate_dpop.js' {
     accessToken?: string,
   ): Promise<ValidatedDpopProof | undefined>;
 
+  /** The request's proof as verified by validateDpop (undefined before it ran, or without a proof). */
+  export function getDpopJwt(provider: Provider, ctx: KoaContextWithOIDC): { payload: { jti?: unknown } } | undefined;
+
   /** Records the proof's jti for `clientId`; throws `ErrorClass` (default InvalidGrant) if it was seen before. */
   export function checkDpopReplay(
     provider: Provider,

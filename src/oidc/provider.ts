@@ -14,16 +14,26 @@ import { scopeWords } from '../oauth/index.ts';
 import type { ResourceService } from '../resources/index.ts';
 import type { Views } from '../templates/index.ts';
 import type { UserService } from '../users/index.ts';
-import { apiKeyIntrospection, createTokenExchangeGrant, tokenExchangeParameters, TOKEN_EXCHANGE_GRANT } from './apiKeys.ts';
+import { apiKeyIntrospection, createApiKeyExchange } from './apiKeys.ts';
+import {
+  createPersonTokenExchange,
+  createTokenExchangeGrant,
+  tokenExchangeDuplicates,
+  tokenExchangeParameters,
+  TOKEN_EXCHANGE_GRANT,
+  type ExchangedClaims,
+  type PersonTokenExchange,
+} from './tokenExchange.ts';
 import { portcullisClient, type Client } from './clientMetadata.ts';
 import { clientAuthFailures, introspectionLimit, limitedGrant } from './endpointLimits.ts';
 import { clientCredentialsDuplicates, clientCredentialsParameters, createClientCredentialsGrant } from './clientCredentials.ts';
 import { resourceServerInfo } from './resourceServers.ts';
-import { jwtIntrospection } from './jwtIntrospection.ts';
+import { jwtIntrospection, signedIntrospection } from './jwtIntrospection.ts';
+import { rejectReplayedProof } from './dpop.ts';
 import { EXTERNAL_SIGNING_FEATURE, localSigningKeys } from './localSigning.ts';
 import { unauthorizedClientForGrantType } from './standardErrors.ts';
-import { deviceFlowFeature } from './deviceFlow.ts';
-import { registrationFeatures } from './registration.ts';
+import { createDeviceFlow, DEVICE_AUTHORIZATION_PATH, DEVICE_CODE_GRANT, DEVICE_PATH } from './deviceFlow.ts';
+import { createRegistration } from './registration.ts';
 
 export interface ProviderDependencies {
   config: Config;
@@ -40,15 +50,23 @@ export interface ProviderDependencies {
   findGrantId?: (accountId: string, clientId: string) => Promise<string | undefined>;
   /** Called after a successful RFC 7009 revocation. */
   onTokenRevoked?: (details: { clientId: string; ip: string }) => void;
+  /** Called after a person's access token was exchanged for a token for another API (RFC 8693). */
+  onTokenExchanged?: (exchange: PersonTokenExchange) => void;
   /** Called when a refresh token is presented a second time (the grant has been revoked). */
   onRefreshTokenReuse?: (details: { clientId: string; accountId?: string; grantId?: string; ip: string }) => void;
   /** Whether the grant stored under this row key (HMAC of its id) is still live. */
   grantIsLive: (grantRef: string) => Promise<boolean>;
 }
 
+/** Seconds a client assertion's iat may be ahead of this server's clock (FAPI 2.0 section 5.3.2.1). */
+const MAX_ASSERTION_IAT_AHEAD = 60;
+
 /** Lifetimes, in seconds, that are not configuration (see src/config for the ones that are). */
 export const fixedLifetimes = {
   AuthorizationCode: 60,
+  // RFC 8628 section 3.2's expires_in: long enough to find a phone and sign in, short enough
+  // that a code photographed off a screen is soon useless.
+  DeviceCode: 10 * 60,
   Interaction: 60 * 60,
   Session: 14 * 24 * 60 * 60,
   Grant: 90 * 24 * 60 * 60,
@@ -121,12 +139,16 @@ export function createProvider({
   rateLimiter,
   findGrantId,
   onTokenRevoked,
+  onTokenExchanged,
   onRefreshTokenReuse,
   grantIsLive,
 }: ProviderDependencies): Provider {
   const accessTokenTtl = (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
     token.resourceServer?.accessTokenTTL ?? config.lifetimes.accessToken;
 
+  const deviceFlow = createDeviceFlow({ views, rateLimiter, failureLimit: config.deviceCodeFailureLimit });
+  // RFC 7591 and 7592 when CLIENT_REGISTRATION=on (src/oidc/registration.ts).
+  const registration = createRegistration({ config, clients, openIdScopes: ['offline_access', ...Object.keys(openIdClaims)] });
   const configuration: Configuration = {
     adapter: createAdapterFactory({
       statements,
@@ -134,6 +156,7 @@ export function createProvider({
       findClient: (id) => clients.findProviderMetadata(id),
       // API keys are answered by src/apikeys; no token table needs to be searched for one.
       notAnArtifact: (id) => looksLikeApiKey(id, [apiKeys.prefix]),
+      registration: registration.adapter,
     }),
     formats: {
       customizers: {
@@ -141,6 +164,10 @@ export function createProvider({
           // A token exchanged for an API key speaks for the key's owner (src/oidc/apiKeys.ts).
           const { apiKeySubject, apiKeyId } = token as unknown as { apiKeySubject?: string; apiKeyId?: string };
           if (apiKeySubject) Object.assign(jwt.payload, { sub: apiKeySubject, api_key_id: apiKeyId });
+          // A person's token exchanged for another API speaks for the person, under the person's
+          // grant, with `act` when a client acts for them (src/oidc/tokenExchange.ts).
+          const { exchangedClaims } = token as unknown as { exchangedClaims?: ExchangedClaims };
+          if (exchangedClaims) Object.assign(jwt.payload, exchangedClaims);
           // A person's token names its grant by the grant's row key (an HMAC, not the grant id),
           // so introspection can answer inactive once the grant is revoked (a reused refresh
           // token, a password reset, a disabled account, the person revoking the app).
@@ -190,13 +217,15 @@ export function createProvider({
       externalSigningSupport: EXTERNAL_SIGNING_FEATURE,
       clientCredentials: { enabled: true },
       // RFC 8628 (src/oidc/deviceFlow.ts).
-      deviceFlow: deviceFlowFeature(),
+      deviceFlow: deviceFlow.feature,
       // RFC 9126: every client may push its request; a client registered with
       // require_pushed_authorization_requests must, and with REQUIRE_PAR=true every client must.
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: config.requirePar },
       // RFC 9101: request objects by value (`request`) and inside a pushed request, signed with a
-      // key the client registered (jwks); `alg: none` is refused.
-      requestObjects: { enabled: true, requireSignedRequestObject: true },
+      // key the client registered (jwks). An unsigned one (`alg: none`) is refused because `none`
+      // is not among enabledJWA.requestObjectSigningAlgValues; requireSignedRequestObject would
+      // mean something else (every request must be a request object) and stays off.
+      requestObjects: { enabled: true, requireSignedRequestObject: false },
       // RFC 9449 on every grant (oidc-provider's own and src/oidc/dpop.ts for Portcullis's). Nonces
       // are derived from HASH_PEPPER, so every instance issues and accepts the same ones.
       dPoP: {
@@ -209,9 +238,10 @@ export function createProvider({
       fapi: { enabled: true, profile: (_ctx, client) => (client && portcullisClient(client).profile === 'fapi2' ? '2.0' : undefined) },
       // OpenID Connect Core section 5.5.
       claimsParameter: { enabled: true },
-      // RFC 9701: a signed introspection answer for a resource server that asks for one.
+      // RFC 9701: a signed introspection answer for a resource server that asks for one, for
+      // every answer (oidc-provider's, and Portcullis's for JWTs and API keys): src/oidc/jwtIntrospection.ts.
       jwtIntrospection: { enabled: true },
-      ...registrationFeatures(config),
+      ...registration.features,
       introspection: {
         enabled: true,
         // RFC 7662 section 2.1: the caller must be authorized. Resource servers are registered as
@@ -265,16 +295,36 @@ export function createProvider({
       clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
       requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
     },
+    // Client assertions (RFC 7523). FAPI 2.0 section 5.3.2.1 item 7: an iat up to 10 s ahead is
+    // accepted (jose's clockTolerance of 15 s covers nbf and exp), one more than 60 s ahead is
+    // refused; jose does not look at iat in the future, so it is checked here, for every
+    // client (a clock that far off is no client's to have). A FAPI 2.0 client's assertion must
+    // name the issuer as its audience (section 5.3.2.1 item 8), as oidc-provider's default did.
+    async assertJwtClientAuthClaimsAndHeader(ctx, claims) {
+      const { iat, aud } = claims as { iat?: unknown; aud?: unknown };
+      if (typeof iat === 'number' && iat > Math.floor(Date.now() / 1000) + MAX_ASSERTION_IAT_AHEAD) {
+        throw new errors.InvalidClientAuth('client assertion iat is too far in the future');
+      }
+      if (ctx.oidc.isFapi('2.0') && aud !== ctx.oidc.issuer) {
+        throw new errors.InvalidClientAuth('audience (aud) must equal the issuer identifier url');
+      }
+    },
     extraClientMetadata: { properties: extraMetadata },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     // RFC 9700 section 2.1.2: no implicit or hybrid flows; the code flow only.
     responseTypes: ['code'],
+    // OpenID Connect Core section 3.1.2.1: redirect_uri is required, even of a client with one
+    // registered (oidc-provider would fill it in; the conformance suite expects an error page).
+    allowOmittingSingleRegisteredRedirectUri: false,
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
       // Sign ID tokens with the algorithm of the key that signs everything else.
       id_token_signed_response_alg: keys.signing.alg as 'ES256' | 'RS256',
+      // RFC 9701: the same for signed introspection answers. oidc-provider's own default is
+      // RS256, which no client could be loaded with while the signing key is ES256.
+      introspection_signed_response_alg: keys.signing.alg as 'ES256' | 'RS256',
     },
     async findAccount(_ctx, sub) {
       const user = await users.findAccount(sub);
@@ -308,9 +358,12 @@ export function createProvider({
   class LimitedProvider extends Provider {}
   const register = Provider.prototype.registerGrantType;
   LimitedProvider.prototype.registerGrantType = function registerLimitedGrantType(this: Provider, name, handler, ...rest) {
-    register.call(this, name, limitedGrant(handler as never, rateLimiter, config.tokenRateLimit), ...rest);
+    // The device flow's polls are paced first (RFC 8628 section 3.5, src/oidc/deviceFlow.ts).
+    const paced = name === DEVICE_CODE_GRANT ? deviceFlow.pollingInterval(handler as never) : handler;
+    register.call(this, name, limitedGrant(paced as never, rateLimiter, config.tokenRateLimit), ...rest);
   } as Provider['registerGrantType'];
   const provider: Provider = new LimitedProvider(config.issuer, configuration);
+  registration.attach(provider);
   provider.registerGrantType(
     'client_credentials',
     createClientCredentialsGrant(resources, () => keys.signing),
@@ -319,9 +372,21 @@ export function createProvider({
   );
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
-    createTokenExchangeGrant(apiKeys, rateLimiter, resources, (resource) => resourceServerInfo(resource, keys.signing)) as never,
+    createTokenExchangeGrant({
+      apiKey: createApiKeyExchange(apiKeys, rateLimiter, resources, (resource) => resourceServerInfo(resource, keys.signing)),
+      person: createPersonTokenExchange({
+        issuer: config.issuer,
+        publicJwks: keys.publicJwks as never,
+        resources,
+        resourceServer: (resource) => resourceServerInfo(resource, keys.signing),
+        // Called per request, after jwtIsLive (below) is defined.
+        isLive: (payload) => jwtIsLive(payload),
+        onExchanged: onTokenExchanged,
+      }),
+      looksLikeApiKey: (token) => looksLikeApiKey(token, [apiKeys.prefix]),
+    }) as never,
     tokenExchangeParameters,
-    new Set(['resource', 'audience']),
+    tokenExchangeDuplicates,
   );
   // RFC 9449 section 11.1: a DPoP proof (and any other jti oidc-provider checks) is single use.
   // Its ReplayDetection.unique finds and then saves, so concurrent requests with one proof could
@@ -333,7 +398,14 @@ export function createProvider({
   replayDetection.unique = async (iss, jti, exp) => {
     // The id oidc-provider gives the record (lib/models/replay_detection.js).
     const id = crypto.hash('sha256', `${iss}${jti}`, 'base64url');
-    return replayDetection.adapter.insertIfAbsent(id, { iss, jti: id, kind: 'ReplayDetection', exp }, exp - Math.floor(Date.now() / 1000));
+    const unique = await replayDetection.adapter.insertIfAbsent(
+      id,
+      { iss, jti: id, kind: 'ReplayDetection', exp },
+      exp - Math.floor(Date.now() / 1000),
+    );
+    // A replayed DPoP proof is invalid_dpop_proof on every grant (src/oidc/dpop.ts).
+    if (!unique) rejectReplayedProof(provider, jti);
+    return unique;
   };
 
   // RFC 6749 section 4.1.2.1's temporarily_unavailable, with 503, when the database is down,
@@ -377,11 +449,15 @@ export function createProvider({
         [INTROSPECTION_PATH]: [
           authFailures,
           introspectionLimit(rateLimiter, config.introspectionRateLimit),
+          // Outside the two answers below, so that theirs are signed too (RFC 9701).
+          signedIntrospection(),
           apiKeyIntrospection(apiKeys, rateLimiter),
           jwtIntrospection(config.issuer, keys.publicJwks as never, jwtIsLive),
           databaseOutage,
         ],
         [REVOCATION_PATH]: [authFailures, databaseOutage, auditRevocation],
+        [DEVICE_PATH]: [deviceFlow.userCodeLimit, databaseOutage],
+        [DEVICE_AUTHORIZATION_PATH]: [deviceFlow.unauthorizedClient, databaseOutage],
       },
       databaseOutage,
     ),

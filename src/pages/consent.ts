@@ -5,6 +5,7 @@ import type { RouterContext, RouterMiddleware } from '@koa/router';
 import { z } from 'zod';
 import { clientName } from './apps.ts';
 import { csrfToken } from './csrf.ts';
+import { pageLanguage } from './locales.ts';
 import { html } from './respond.ts';
 import type { InteractionState, PageDependencies } from './state.ts';
 import { describeScopes } from './scopes.ts';
@@ -17,6 +18,13 @@ const missingConsent = z.object({
   missingResourceScopes: z.record(z.string(), z.array(z.string())).default({}),
 });
 
+/**
+ * The scope that releases each claim (src/oidc/provider.ts, openIdClaims): a claim asked for by
+ * name through the claims parameter (OpenID Connect Core section 5.5) is described as its scope
+ * is, so the page never says "nothing new" while the app is about to learn an email address.
+ */
+const scopeOfClaim: Record<string, string> = { name: 'profile', email: 'email', email_verified: 'email' };
+
 export function createConsentPage({ provider, views, users, resources, audit, csrfKey }: PageDependencies) {
   async function show(ctx: RouterContext<InteractionState>): Promise<void> {
     const { uid, params, prompt, session } = ctx.state.interaction;
@@ -27,6 +35,8 @@ export function createConsentPage({ provider, views, users, resources, audit, cs
         return { audience, name: resource?.name ?? null, scopes };
       }),
     );
+    const claimScopes = missing.missingOIDCClaims.flatMap((claim) => (scopeOfClaim[claim] ? [scopeOfClaim[claim]] : []));
+    const scopes = [...new Set([...missing.missingOIDCScope, ...claimScopes])];
     const user = session ? await users.findById(session.accountId) : undefined;
     html(
       ctx,
@@ -35,8 +45,9 @@ export function createConsentPage({ provider, views, users, resources, audit, cs
         uid,
         clientName: await clientName(provider(), params.client_id),
         email: user?.email ?? '',
-        requests: describeScopes(missing.missingOIDCScope, requestedResources),
+        requests: describeScopes(scopes, requestedResources),
         csrf: csrfToken(csrfKey, 'interaction', uid),
+        lang: pageLanguage(params.ui_locales),
       }),
     );
   }

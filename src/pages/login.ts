@@ -7,6 +7,7 @@ import { MAX_EMAIL_LENGTH, normalizeEmail } from '../users/index.ts';
 import { clientName } from './apps.ts';
 import { csrfToken } from './csrf.ts';
 import { formText } from './form.ts';
+import { pageLanguage } from './locales.ts';
 import { html } from './respond.ts';
 import type { InteractionState, PageDependencies } from './state.ts';
 
@@ -24,7 +25,9 @@ export function createLoginPage({ provider, views, users, audit, auditAggregates
         clientName: await clientName(provider(), params.client_id),
         csrf: csrfToken(csrfKey, 'interaction', uid),
         error,
-        email,
+        // What was typed, or else the app's login_hint (OpenID Connect Core section 3.1.2.1).
+        email: email ?? loginHint(params.login_hint),
+        lang: pageLanguage(params.ui_locales),
       }),
     );
   }
@@ -73,4 +76,9 @@ export function createLoginPage({ provider, views, users, audit, auditAggregates
   };
 
   return { show, submit };
+}
+
+/** A login_hint to fill the email field with: text no longer than an email may be. */
+function loginHint(hint: unknown): string | undefined {
+  return typeof hint === 'string' && hint.length <= MAX_EMAIL_LENGTH ? hint.trim() : undefined;
 }

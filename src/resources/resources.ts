@@ -1,6 +1,6 @@
 // API resources (resource servers): the audiences Portcullis issues JWT access tokens for, the
-// scopes each accepts, how long its tokens live (RFC 8707, RFC 9068), and which scopes people may
-// put on API keys of their own. The shapes and bounds of the inputs are in schema.ts.
+// scopes each accepts, how long its tokens live (RFC 8707, RFC 9068), which scopes people may
+// put on API keys of their own, and which clients may exchange a person's token for one (RFC 8693). The shapes and bounds of the inputs are in schema.ts.
 import crypto from 'node:crypto';
 import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
 import { createTtlCache } from '../cache/index.ts';
@@ -19,6 +19,11 @@ export interface ApiResourceSummary {
    * inferred from what a person consented to for an app. Empty: people may not make keys for it.
    */
   personal_key_scope: string;
+  /**
+   * The clients an administrator allowed to exchange a person's access token for a token for
+   * this API (RFC 8693, src/oidc/tokenExchange.ts), sorted. Empty: none may.
+   */
+  exchange_clients: string[];
   access_token_ttl: number;
   created_at: string;
 }
@@ -36,6 +41,8 @@ export interface ResourceDefinition {
   scope: string;
   ttl: number;
   personal_key_scope: string;
+  /** Sorted, without repeats; left out when none may exchange (as `name` is when there is none). */
+  exchange_clients?: string[];
 }
 
 /** The personal-key scopes, normalised: a subset of what the API accepts. */
@@ -46,6 +53,14 @@ function personalScopeWithin(scope: string, requested: string): string {
   if (outside !== undefined) throw new InputError('personal_key_scope', `${outside} is not a scope this API accepts`);
   return personal;
 }
+
+/** The exchanging clients, as stored and compared: each once, sorted, so that a list compares by its members. */
+const exchangeClientList = (clients: readonly string[]) => [...new Set(clients)].sort();
+/** The column (space-separated client ids) as a list. */
+const exchangeClientsOfRow = (column: string) => scopeWords(column);
+
+/** Whether two values of a definition's field are the same (a list by its members, in order). */
+const sameValue = (one: unknown, other: unknown) => JSON.stringify(one ?? null) === JSON.stringify(other ?? null);
 
 /**
  * What creating (or replacing) an API with `input` would make, checked by the rules of creation
@@ -61,17 +76,27 @@ export function resourceDefinition(input: ResourceCreateInput): ResourceDefiniti
     scope,
     ttl: valid.ttl,
     personal_key_scope: personalScopeWithin(scope, valid.personal_key_scope),
+    ...(valid.exchange_clients.length ? { exchange_clients: exchangeClientList(valid.exchange_clients) } : {}),
   };
 }
 
-function definitionOfRow(row: { audience: string; name: string | null; scope: string; accessTokenTtl: number; personalKeyScope: string }) {
+function definitionOfRow(row: {
+  audience: string;
+  name: string | null;
+  scope: string;
+  accessTokenTtl: number;
+  personalKeyScope: string;
+  exchangeClients: string;
+}): ResourceDefinition {
+  const exchangeClients = exchangeClientsOfRow(row.exchangeClients);
   return {
     audience: row.audience,
     ...(row.name ? { name: row.name } : {}),
     scope: row.scope,
     ttl: row.accessTokenTtl,
     personal_key_scope: row.personalKeyScope,
-  } satisfies ResourceDefinition;
+    ...(exchangeClients.length ? { exchange_clients: exchangeClients } : {}),
+  };
 }
 
 /** How an update names its API: by id (the admin API's path) or by audience (the CLI). */
@@ -83,6 +108,7 @@ function summarize(row: {
   name: string | null;
   scope: string;
   personalKeyScope: string;
+  exchangeClients: string;
   accessTokenTtl: number;
   createdAt: Date;
 }): ApiResourceSummary {
@@ -92,6 +118,7 @@ function summarize(row: {
     name: row.name,
     scope: row.scope,
     personal_key_scope: row.personalKeyScope,
+    exchange_clients: exchangeClientsOfRow(row.exchangeClients),
     access_token_ttl: row.accessTokenTtl,
     created_at: row.createdAt.toISOString(),
   };
@@ -104,7 +131,11 @@ export function createResourceService({
 }: {
   prisma: Prisma;
   audit: AuditLog;
-  /** APIs people may never make keys for, whatever is asked (Portcullis's own admin API). */
+  /**
+   * APIs people may never make keys for, whatever is asked, and no client may exchange a
+   * person's token for (Portcullis's own admin API: its tokens come from admin clients' own
+   * credentials, never from a person's).
+   */
   withoutPersonalKeys?: (audience: string) => boolean;
 }) {
   // Looked up on every token request for an API; other instances see a change within a second.
@@ -116,6 +147,15 @@ export function createResourceService({
     if (!personal) return '';
     if (withoutPersonalKeys(audience)) throw new InputError('personal_key_scope', 'people may not make keys for this API');
     return personalScopeWithin(scope, personal);
+  }
+
+  /** The exchanging clients, normalised (each once, sorted); none for Portcullis's own admin API. */
+  function exchangeClientsOf(audience: string, requested: readonly string[]): string[] {
+    const list = exchangeClientList(requested);
+    if (list.length && withoutPersonalKeys(audience)) {
+      throw new InputError('exchange_clients', "no client may exchange a person's token for this API");
+    }
+    return list;
   }
 
   /** Why the API cannot be deleted now, or undefined: live API keys for it would be left naming nothing. */
@@ -144,11 +184,20 @@ export function createResourceService({
       const audience = validateAudience(valid.audience);
       const scope = normalizeScope(valid.scope);
       const personalKeyScope = personalKeyScopeOf(audience, scope, valid.personal_key_scope);
+      const exchangeClients = exchangeClientsOf(audience, valid.exchange_clients);
       if (await prisma.apiResource.findUnique({ where: { audience }, select: { id: true } })) {
         throw new ConflictError(`a resource with audience ${audience} already exists`);
       }
       const row = await prisma.apiResource.create({
-        data: { id: crypto.randomUUID(), audience, scope, personalKeyScope, accessTokenTtl: valid.ttl, name: valid.name?.trim() || null },
+        data: {
+          id: crypto.randomUUID(),
+          audience,
+          scope,
+          personalKeyScope,
+          exchangeClients: exchangeClients.join(' '),
+          accessTokenTtl: valid.ttl,
+          name: valid.name?.trim() || null,
+        },
       });
       cache.delete(audience);
       await audit.record({
@@ -156,27 +205,43 @@ export function createResourceService({
         ...actorFields(actor),
         subject: audience,
         outcome: 'success',
-        details: { scope, personal_key_scope: personalKeyScope },
+        details: { scope, personal_key_scope: personalKeyScope, ...(exchangeClients.length ? { exchange_clients: exchangeClients } : {}) },
       });
       return summarize(row);
     },
 
     /**
-     * Changes which scopes people may put on keys of their own for an API. Keys already made
-     * keep their scopes until they expire or are revoked.
+     * Changes which scopes people may put on keys of their own for an API, which clients may
+     * exchange a person's token for it (a list given replaces the one before), or both. Keys
+     * already made keep their scopes until they expire or are revoked; tokens already exchanged
+     * live out their lifetime.
      */
     async update(selector: ResourceSelector, input: ResourceUpdateInput, actor: Actor): Promise<ApiResourceSummary> {
       const valid = parseInput(resourceUpdateSchema, input);
+      if (valid.personal_key_scope === undefined && valid.exchange_clients === undefined) {
+        throw new InputError('personal_key_scope', 'is required, unless exchange_clients is given');
+      }
       const row = await find(selector);
-      const personalKeyScope = personalKeyScopeOf(row.audience, row.scope, valid.personal_key_scope);
-      const updated = await prisma.apiResource.update({ where: { id: row.id }, data: { personalKeyScope } });
+      const personalKeyScope =
+        valid.personal_key_scope === undefined ? undefined : personalKeyScopeOf(row.audience, row.scope, valid.personal_key_scope);
+      const exchangeClients = valid.exchange_clients === undefined ? undefined : exchangeClientsOf(row.audience, valid.exchange_clients);
+      const updated = await prisma.apiResource.update({
+        where: { id: row.id },
+        data: {
+          ...(personalKeyScope === undefined ? {} : { personalKeyScope }),
+          ...(exchangeClients === undefined ? {} : { exchangeClients: exchangeClients.join(' ') }),
+        },
+      });
       cache.delete(row.audience);
       await audit.record({
         type: 'resource.updated',
         ...actorFields(actor),
         subject: row.audience,
         outcome: 'success',
-        details: { personal_key_scope: personalKeyScope },
+        details: {
+          ...(personalKeyScope === undefined ? {} : { personal_key_scope: personalKeyScope }),
+          ...(exchangeClients === undefined ? {} : { exchange_clients: exchangeClients }),
+        },
       });
       return summarize(updated);
     },
@@ -196,13 +261,22 @@ export function createResourceService({
       const next = resourceDefinition(input);
       const row = await find({ audience: next.audience });
       const personalKeyScope = personalKeyScopeOf(next.audience, next.scope, next.personal_key_scope);
-      const before: Record<string, unknown> = definitionOfRow(row);
+      const exchangeClients = exchangeClientsOf(next.audience, next.exchange_clients ?? []);
+      const before: Record<string, unknown> = { ...definitionOfRow(row) };
       const after: Record<string, unknown> = { ...next, personal_key_scope: personalKeyScope };
-      const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((field) => before[field] !== after[field]);
+      const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(
+        (field) => !sameValue(before[field], after[field]),
+      );
       if (fields.length === 0) return summarize(row);
       const updated = await prisma.apiResource.update({
         where: { id: row.id },
-        data: { name: next.name ?? null, scope: next.scope, accessTokenTtl: next.ttl, personalKeyScope },
+        data: {
+          name: next.name ?? null,
+          scope: next.scope,
+          accessTokenTtl: next.ttl,
+          personalKeyScope,
+          exchangeClients: exchangeClients.join(' '),
+        },
       });
       cache.delete(row.audience);
       await audit.record({
@@ -210,7 +284,12 @@ export function createResourceService({
         ...actorFields(actor),
         subject: row.audience,
         outcome: 'success',
-        details: { fields, scope: next.scope, personal_key_scope: personalKeyScope },
+        details: {
+          fields,
+          scope: next.scope,
+          personal_key_scope: personalKeyScope,
+          ...(fields.includes('exchange_clients') ? { exchange_clients: exchangeClients } : {}),
+        },
       });
       return summarize(updated);
     },

@@ -1,8 +1,8 @@
 // The inputs of the API-resource service, in the wire's names, with the bounds of an access
-// token's lifetime. What makes an audience (RFC 8707) and which personal-key scopes an API may
-// offer are the service's rules.
+// token's lifetime. What makes an audience (RFC 8707), which personal-key scopes an API may
+// offer and which clients may exchange people's tokens for it are the service's rules.
 import { z } from 'zod';
-import { scopeText, text, uriText } from '../oauth/index.ts';
+import { identifier, scopeText, text, uriText } from '../oauth/index.ts';
 
 export const DEFAULT_ACCESS_TOKEN_TTL = 15 * 60;
 export const MIN_ACCESS_TOKEN_TTL = 60;
@@ -11,6 +11,12 @@ export const MAX_ACCESS_TOKEN_TTL = 60 * 60;
 
 const ttlBounds = `must be a whole number of seconds from ${MIN_ACCESS_TOKEN_TTL} to ${MAX_ACCESS_TOKEN_TTL}`;
 const personalKeyScope = scopeText.describe('scopes people may put on API keys of their own for this API (empty: none)');
+/** At most this many clients may exchange people's tokens for one API: a list, not a directory. */
+export const MAX_EXCHANGE_CLIENTS = 100;
+const exchangeClients = z
+  .array(identifier.regex(/^\S+$/, 'must be a client id (no white space)'))
+  .max(MAX_EXCHANGE_CLIENTS, `must name at most ${MAX_EXCHANGE_CLIENTS} clients`)
+  .describe("clients that may exchange a person's access token for a token for this API (RFC 8693; empty: none)");
 
 export const resourceCreateSchema = z.object({
   audience: uriText.describe('the resource indicator clients ask for (RFC 8707): an absolute URI'),
@@ -24,8 +30,13 @@ export const resourceCreateSchema = z.object({
     .describe('access token lifetime in seconds'),
   name: text(200).optional(),
   personal_key_scope: personalKeyScope.default(''),
+  exchange_clients: exchangeClients.default([]),
 });
 export type ResourceCreateInput = z.input<typeof resourceCreateSchema>;
 
-export const resourceUpdateSchema = z.object({ personal_key_scope: personalKeyScope });
+/** Either setting, or both; a list given replaces the one before (the service refuses neither). */
+export const resourceUpdateSchema = z.object({
+  personal_key_scope: personalKeyScope.optional(),
+  exchange_clients: exchangeClients.optional(),
+});
 export type ResourceUpdateInput = z.input<typeof resourceUpdateSchema>;

@@ -221,6 +221,8 @@ describe('the response schemas', () => {
     }
     const client = await call('POST', '/admin/clients', undefined, { name: 'shapes', grant_types: ['client_credentials'], scope: 'a' });
     await call('GET', '/admin/clients');
+    await call('POST', '/admin/registration-tokens', undefined, { uses: 1, scope: 'a' });
+    await call('GET', '/admin/registration-tokens');
     await call('GET', '/admin/clients/{id}', `/admin/clients/${client.client_id}`);
     await call('PATCH', '/admin/clients/{id}', `/admin/clients/${client.client_id}`, { name: 'shapes v2' });
     await call('POST', '/admin/clients/{id}/secret', `/admin/clients/${client.client_id}/secret`, {});

@@ -2,9 +2,13 @@
 // copies must work, and must refuse every token that is not meant for that API.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
+import { SignJWT } from 'jose';
+import { PROOF_ALGORITHMS } from '../../examples/dpop-proof.ts';
 import { createIntrospectionApi } from '../../examples/resource-server-introspection.ts';
 import { createJwtApi } from '../../examples/resource-server-jwt.ts';
+import { dpopClient } from '../../examples/dpop-client.ts';
 import { cliJson } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 import { basicAuth, pkceAuthorization, signIn, UserAgent } from '../support/browser.ts';
@@ -43,12 +47,12 @@ async function clientCredentials(client: Record<string, string>, parameters: Rec
   return ((await response.json()) as { access_token: string }).access_token;
 }
 
-/** A person logs in to the app (code flow with PKCE); with `dpop`, the tokens are DPoP-bound. */
-async function logIn(parameters: Record<string, string>, dpop = false) {
+/** A person logs in to the app (code flow with PKCE); with a DPoP key pair, the tokens are bound to it. */
+async function logIn(parameters: Record<string, string>, dpop?: Awaited<ReturnType<typeof oidc.randomDPoPKeyPair>>) {
   const { url, verifier } = await pkceAuthorization(appConfig, { redirect_uri: REDIRECT, prompt: 'consent', ...parameters });
   const step = await signIn(new UserAgent(), url, { ...PERSON, redirectUri: REDIRECT });
   if (!step.location?.startsWith(REDIRECT)) throw new Error(`the login stopped at ${step.status} ${step.url}`);
-  const options = dpop ? { DPoP: oidc.getDPoPHandle(appConfig, await oidc.randomDPoPKeyPair()) } : undefined;
+  const options = dpop ? { DPoP: oidc.getDPoPHandle(appConfig, dpop) } : undefined;
   return oidc.authorizationCodeGrant(appConfig, new URL(step.location), { pkceCodeVerifier: verifier }, undefined, options);
 }
 
@@ -58,12 +62,25 @@ async function call(url: string, token?: string) {
   return { status: response.status, challenge, body: (await response.json()) as Record<string, string> };
 }
 
+/** The challenges when no token came: one per scheme the examples take (RFC 6750 section 3, RFC 9449 section 7.1). */
+const bareChallenges = `Bearer realm="${ORDERS}", DPoP realm="${ORDERS}", algs="${PROOF_ALGORITHMS.join(' ')}"`;
+
 /** What a refused token gets: 401 and RFC 6750's invalid_token challenge. */
 const invalidToken = (description?: string) => ({
   status: 401,
   challenge: expect.stringMatching(/^Bearer realm="[^"]+", error="invalid_token"/),
   body: expect.objectContaining({ error: 'invalid_token', ...(description ? { error_description: description } : {}) }),
 });
+
+/** What a DPoP-bound token sent as a Bearer token gets: a DPoP challenge (RFC 9449 section 7.2). */
+const boundAsBearer = {
+  status: 401,
+  challenge: expect.stringMatching(/^DPoP realm="[^"]+", error="invalid_token"/),
+  body: {
+    error: 'invalid_token',
+    error_description: 'this token is bound to a DPoP key: send it with Authorization: DPoP and a DPoP proof',
+  },
+};
 
 function claimsOf(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
@@ -117,7 +134,7 @@ describe('the JWT example', () => {
   });
 
   test('answers no token with a bare challenge and a missing scope with 403 insufficient_scope (RFC 6750 section 3)', async () => {
-    expect(await call(`${url}/orders`)).toMatchObject({ status: 401, challenge: `Bearer realm="${ORDERS}"` });
+    expect(await call(`${url}/orders`)).toMatchObject({ status: 401, challenge: bareChallenges });
     const scope = await call(`${url}/orders/new`, await clientCredentials(reader, { resource: ORDERS }));
     expect(scope).toMatchObject({ status: 403, challenge: expect.stringMatching(/error="insufficient_scope".*scope="write"/) });
   });
@@ -140,12 +157,10 @@ describe('the JWT example', () => {
   });
 
   test('refuses a DPoP-bound token presented as a bearer token (RFC 9449 section 7.2)', async () => {
-    const bound = await logIn({ scope: 'openid read', resource: ORDERS }, true);
+    const bound = await logIn({ scope: 'openid read', resource: ORDERS }, await oidc.randomDPoPKeyPair());
     expect(bound.token_type).toBe('dpop');
     expect(claimsOf(bound.access_token)).toMatchObject({ aud: ORDERS, scope: 'read', cnf: { jkt: expect.any(String) } });
-    expect(await call(`${url}/orders`, bound.access_token)).toMatchObject(
-      invalidToken('this API accepts bearer tokens only, not sender-constrained ones'),
-    );
+    expect(await call(`${url}/orders`, bound.access_token)).toMatchObject(boundAsBearer);
   });
 
   test('refuses opaque tokens, a refresh token and a forged signature', async () => {
@@ -192,7 +207,7 @@ describe('the introspection example', () => {
   });
 
   test('answers no token with a bare challenge and a missing scope with 403 insufficient_scope (RFC 6750 section 3)', async () => {
-    expect(await call(`${url}/orders`)).toMatchObject({ status: 401, challenge: `Bearer realm="${ORDERS}"` });
+    expect(await call(`${url}/orders`)).toMatchObject({ status: 401, challenge: bareChallenges });
     const scope = await call(`${url}/orders/new`, await clientCredentials(reader, { resource: ORDERS }));
     expect(scope).toMatchObject({ status: 403, challenge: expect.stringMatching(/error="insufficient_scope".*scope="write"/) });
   });
@@ -226,16 +241,14 @@ describe('the introspection example', () => {
   });
 
   test('refuses a DPoP-bound token presented as a bearer token (RFC 9449 section 7.2)', async () => {
-    const bound = await logIn({ scope: 'openid read', resource: ORDERS }, true);
+    const bound = await logIn({ scope: 'openid read', resource: ORDERS }, await oidc.randomDPoPKeyPair());
     expect(await introspect(bound.access_token)).toMatchObject({
       active: true,
       token_type: 'DPoP',
       aud: ORDERS,
       cnf: { jkt: expect.any(String) },
     });
-    expect(await call(`${url}/orders`, bound.access_token)).toMatchObject(
-      invalidToken('this API accepts bearer tokens only, not sender-constrained ones'),
-    );
+    expect(await call(`${url}/orders`, bound.access_token)).toMatchObject(boundAsBearer);
   });
 
   test('refuses opaque access tokens: Portcullis issues them for no API, so they carry no audience', async () => {
@@ -282,5 +295,195 @@ describe('the introspection example', () => {
     expect((await call(`${url}/orders`, key.key)).status).toBe(200);
     await running.server.services.apiKeys.revoke(key.id!, { type: 'admin' });
     expect(await call(`${url}/orders`, key.key)).toMatchObject(invalidToken('the access token is not active'));
+  });
+});
+
+describe('DPoP-bound tokens at both examples (RFC 9449 section 7)', () => {
+  const insecure = { [oauth.allowInsecureRequests]: true } as const;
+  const urls: Record<string, string> = {};
+  let as: oauth.AuthorizationServer;
+  beforeAll(async () => {
+    urls.JWT = await listen(await createJwtApi({ issuer: running.url, audience: ORDERS, routes: { '/orders': 'read' } }));
+    urls.introspection = await listen(
+      await createIntrospectionApi({
+        issuer: running.url,
+        audience: ORDERS,
+        clientId: introspector.client_id!,
+        clientSecret: introspector.client_secret!,
+        routes: { '/orders': 'read' },
+      }),
+    );
+    as = await oauth.processDiscoveryResponse(new URL(running.url), await oauth.discoveryRequest(new URL(running.url), insecure));
+  });
+
+  /** A DPoP-bound client-credentials token for the API, and the handle that holds its key. */
+  async function boundServiceToken() {
+    const keyPair = await oauth.generateKeyPair('ES256');
+    const DPoP = oauth.DPoP({}, keyPair);
+    const response = await oauth.clientCredentialsGrantRequest(
+      as,
+      { client_id: reader.client_id! },
+      oauth.ClientSecretBasic(reader.client_secret!),
+      { resource: ORDERS },
+      { ...insecure, DPoP },
+    );
+    const { access_token, token_type } = await oauth.processClientCredentialsResponse(as, { client_id: reader.client_id! }, response);
+    expect(token_type).toBe('dpop');
+    return { token: access_token, DPoP, keyPair };
+  }
+
+  /** oauth4webapi's protected resource request (Authorization: DPoP, a proof with ath); a refusal's challenge parsed. */
+  async function dpopCall(url: string, token: string, options: { DPoP?: oauth.DPoPHandle; [oauth.customFetch]?: typeof fetch } = {}) {
+    try {
+      const response = await oauth.protectedResourceRequest(token, 'GET', new URL(`${url}/orders`), undefined, undefined, {
+        ...insecure,
+        ...options,
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, string>, challenges: [] };
+    } catch (error) {
+      if (!(error instanceof oauth.WWWAuthenticateChallengeError)) throw error;
+      return { status: error.status, body: (await error.response.json()) as Record<string, string>, challenges: error.cause };
+    }
+  }
+
+  /** A refusal of the proof: 401 invalid_dpop_proof in a DPoP challenge. */
+  const badProof = (description: string) => ({
+    status: 401,
+    body: { error: 'invalid_dpop_proof', error_description: description },
+    challenges: [expect.objectContaining({ scheme: 'dpop', parameters: expect.objectContaining({ error: 'invalid_dpop_proof' }) })],
+  });
+
+  describe.each(['JWT', 'introspection'])('the %s example', (example) => {
+    test("accepts a person's and a service's bound token with a proof of its key, each proof once", async () => {
+      const keyPair = await oidc.randomDPoPKeyPair();
+      const person = await logIn({ scope: 'openid read', resource: ORDERS }, keyPair);
+      expect(person.token_type).toBe('dpop');
+      const DPoP = oauth.DPoP({}, keyPair);
+      expect(await dpopCall(urls[example]!, person.access_token, { DPoP })).toMatchObject({ status: 200, body: { scope: 'read' } });
+      // A new proof for each request (a new jti): the second request is no replay.
+      expect((await dpopCall(urls[example]!, person.access_token, { DPoP })).status).toBe(200);
+
+      const service = await boundServiceToken();
+      expect(await dpopCall(urls[example]!, service.token, { DPoP: service.DPoP })).toMatchObject({ status: 200, body: { scope: 'read' } });
+    });
+
+    test('refuses a bound token as a Bearer token, or as DPoP without a proof', async () => {
+      const { token } = await boundServiceToken();
+      expect(await call(`${urls[example]}/orders`, token)).toMatchObject(boundAsBearer);
+      const response = await fetch(`${urls[example]}/orders`, { headers: { authorization: `DPoP ${token}` } });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^DPoP realm="[^"]+", error="invalid_dpop_proof"/);
+      expect(await response.json()).toEqual({ error: 'invalid_dpop_proof', error_description: 'a DPoP proof is required with this token' });
+    });
+
+    test('refuses an unbound token sent with the DPoP scheme', async () => {
+      const token = await clientCredentials(reader, { resource: ORDERS });
+      const DPoP = oauth.DPoP({}, await oauth.generateKeyPair('ES256'));
+      expect(await dpopCall(urls[example]!, token, { DPoP })).toMatchObject({
+        status: 401,
+        body: { error: 'invalid_token', error_description: 'this token is not DPoP-bound: send it as a Bearer token' },
+      });
+    });
+
+    test('refuses every proof that is not for this request, this token and this key', async () => {
+      const { token, DPoP, keyPair } = await boundServiceToken();
+      const url = urls[example]!;
+      /** Proofs signed by the token's own key, each changed in one claim after oauth4webapi made it. */
+      const modified = (change: (payload: Record<string, unknown>) => void) =>
+        oauth.DPoP({}, keyPair, { [oauth.modifyAssertion]: (_header, payload) => change(payload as Record<string, unknown>) });
+      // Another key than the token's (its thumbprint is not cnf.jkt).
+      expect(await dpopCall(url, token, { DPoP: oauth.DPoP({}, await oauth.generateKeyPair('ES256')) })).toMatchObject(
+        badProof('the DPoP proof is not signed by the key the token is bound to'),
+      );
+      // Signed by the right key, but for another URL, method or token, or not recent (section 7.1).
+      expect(await dpopCall(url, token, { DPoP: modified((p) => (p.htu = `${url}/elsewhere`)) })).toMatchObject(
+        badProof('the DPoP proof is for another URL'),
+      );
+      expect(await dpopCall(url, token, { DPoP: modified((p) => (p.htm = 'POST')) })).toMatchObject(
+        badProof('the DPoP proof is for another method'),
+      );
+      expect(await dpopCall(url, token, { DPoP: modified((p) => (p.ath = 'AAAA')) })).toMatchObject(
+        badProof('the DPoP proof is for another access token'),
+      );
+      expect(await dpopCall(url, token, { DPoP: modified((p) => (p.iat = Number(p.iat) - 600)) })).toMatchObject(
+        badProof('the DPoP proof is not recent'),
+      );
+      expect(await dpopCall(url, token, { DPoP: modified((p) => (p.iat = Number(p.iat) + 600)) })).toMatchObject(
+        badProof('the DPoP proof is not recent'),
+      );
+
+      // The same request twice: the proof's jti is single use (section 11.1).
+      let sent: RequestInit | undefined;
+      const first = await dpopCall(url, token, {
+        DPoP,
+        [oauth.customFetch]: (input, init) => {
+          sent = init;
+          return fetch(input, init);
+        },
+      });
+      expect(first.status).toBe(200);
+      const replayed = await fetch(`${url}/orders`, sent);
+      expect(replayed.status).toBe(401);
+      expect(await replayed.json()).toEqual({ error: 'invalid_dpop_proof', error_description: 'the DPoP proof was already used' });
+
+      // Two DPoP fields, a proof that is no JWT, one with a symmetric key.
+      const raw = async (dpop: string[]) => {
+        const headers = new Headers({ authorization: `DPoP ${token}` });
+        for (const value of dpop) headers.append('dpop', value);
+        const response = await fetch(`${url}/orders`, { headers });
+        return { status: response.status, body: (await response.json()) as Record<string, string> };
+      };
+      const twice = await raw(['a.b.c', 'd.e.f']);
+      expect(twice).toEqual({ status: 401, body: { error: 'invalid_dpop_proof', error_description: 'exactly one DPoP proof is allowed' } });
+      expect(await raw(['not-a-proof'])).toEqual({
+        status: 401,
+        body: { error: 'invalid_dpop_proof', error_description: 'the DPoP proof is not valid' },
+      });
+      const secret = crypto.getRandomValues(new Uint8Array(32));
+      const symmetric = await new SignJWT({
+        htm: 'GET',
+        htu: `${url}/orders`,
+        jti: crypto.randomUUID(),
+        iat: Math.floor(Date.now() / 1000),
+      })
+        .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: Buffer.from(secret).toString('base64url') } as never })
+        .sign(secret);
+      expect((await raw([symmetric])).body.error).toBe('invalid_dpop_proof');
+    });
+  });
+
+  test('the DPoP client example gets a bound token and calls both examples with it, nonce or not', async () => {
+    const withNonce = await startServer({ DPOP_REQUIRE_NONCE: 'true' });
+    try {
+      for (const issuer of [running, withNonce]) {
+        const cli = (args: string[]) => cliJson<Record<string, string>>(args, issuer.env);
+        if (issuer === withNonce) await cli(['resource', 'create', '--audience', ORDERS, '--scope', 'read']);
+        const service = await cli([
+          'client',
+          'create',
+          '--name',
+          'dpop-svc',
+          '--require-dpop',
+          '--grant',
+          'client_credentials',
+          '--scope',
+          'read',
+        ]);
+        const { token, call } = await dpopClient({
+          issuer: issuer.url,
+          clientId: service.client_id!,
+          clientSecret: service.client_secret!,
+          resource: ORDERS,
+          insecure: true,
+        });
+        expect(token.token_type).toBe('dpop');
+        expect(claimsOf(token.access_token)).toMatchObject({ aud: ORDERS, cnf: { jkt: expect.any(String) } });
+        if (issuer === running) {
+          for (const url of Object.values(urls)) expect((await call(`${url}/orders`)).status).toBe(200);
+        }
+      }
+    } finally {
+      await withNonce.stop();
+    }
   });
 });

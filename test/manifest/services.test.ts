@@ -77,7 +77,7 @@ describe('clients.replace', () => {
     const row = await running.db.prisma.client.findUniqueOrThrow({ where: { id: clientId } });
     await running.db.prisma.client.update({
       where: { id: clientId },
-      data: { metadata: { ...(row.metadata as Record<string, unknown>), dpop_bound_access_tokens: true } },
+      data: { metadata: { ...(row.metadata as Record<string, unknown>), tos_uri: 'https://app.example/tos' } },
     });
     const web = {
       name: 'renamed',
@@ -108,7 +108,7 @@ describe('clients.replace', () => {
     expect(metadata).toMatchObject({
       client_name: 'renamed',
       token_endpoint_auth_method: 'client_secret_post',
-      dpop_bound_access_tokens: true,
+      tos_uri: 'https://app.example/tos',
     });
     expect(metadata).not.toHaveProperty('default_resource');
     expect(await running.services.clients.secretMatches(clientId, SECRET)).toBe(true);

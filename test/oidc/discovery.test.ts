@@ -183,7 +183,7 @@ test('client assertions signed with each listed algorithm authenticate a client 
 test('DPoP proofs signed with each listed algorithm bind a token (RFC 9449)', async () => {
   const service = await run(['client', 'create', '--name', 'dpop algs', '--grant', 'client_credentials']);
   const as = await oauth.processDiscoveryResponse(new URL(running.url), await oauth.discoveryRequest(new URL(running.url), insecure));
-  const client = { client_id: service.client_id! };
+  const client: oauth.Client = { client_id: service.client_id! };
   for (const alg of metadata.dpop_signing_alg_values_supported as string[]) {
     const DPoP = oauth.DPoP(client, await oauth.generateKeyPair(alg));
     const response = await oauth.clientCredentialsGrantRequest(

@@ -183,3 +183,69 @@ describe('each change writes one audit event carrying the actor', () => {
     expect(await eventsOf(() => refused().catch(() => undefined))).toEqual([]);
   });
 });
+
+describe("the clients that may exchange a person's token for an API (RFC 8693)", () => {
+  test('each once, sorted, on the summary, the lookup and the definition; none unless given', async () => {
+    const resource = await create({ exchange_clients: ['zeta', 'alpha', 'zeta'] });
+    expect(resource.exchange_clients).toEqual(['alpha', 'zeta']);
+    expect((await running.services.resources.findByAudience(resource.audience))?.exchange_clients).toEqual(['alpha', 'zeta']);
+    const plain = await create({});
+    const definitions = await running.services.resources.definitions();
+    expect(definitions.find((definition) => definition.audience === resource.audience)?.exchange_clients).toEqual(['alpha', 'zeta']);
+    expect(plain.exchange_clients).toEqual([]);
+    expect(definitions.find((definition) => definition.audience === plain.audience)).not.toHaveProperty('exchange_clients');
+  });
+
+  test.each([
+    ['a client id with white space', { exchange_clients: ['two words'] }],
+    ['an empty client id', { exchange_clients: [''] }],
+    ['a client id with a control character', { exchange_clients: ['a\u0001'] }],
+    ['a list given as text', { exchange_clients: 'alpha' }],
+    ['101 clients', { exchange_clients: Array.from({ length: 101 }, (_, i) => `client-${i}`) }],
+  ])('%s is refused, naming exchange_clients', async (_case, input) => {
+    await expect(create(input)).rejects.toMatchObject({ name: 'InputError', field: 'exchange_clients' });
+    const resource = await create({});
+    await expect(running.services.resources.update({ id: resource.id }, input as never, ADMIN)).rejects.toMatchObject({
+      name: 'InputError',
+      field: 'exchange_clients',
+    });
+  });
+
+  test("no client may exchange for Portcullis's own admin API", async () => {
+    const audience = adminAudience(running.config.issuer);
+    await running.services.resources.ensure(audience, `${ADMIN_SCOPES.read} ${ADMIN_SCOPES.write}`, 'Portcullis admin API');
+    await expect(running.services.resources.update({ audience }, { exchange_clients: ['svc'] }, ADMIN)).rejects.toMatchObject({
+      name: 'InputError',
+      field: 'exchange_clients',
+    });
+  });
+
+  test('an update replaces the list and leaves the personal scopes; [] clears it; each writes one event naming what it set', async () => {
+    const resource = await create({ personal_key_scope: 'read' });
+    const events = await eventsOf(() => running.services.resources.update({ id: resource.id }, { exchange_clients: ['b', 'a'] }, ADMIN));
+    expect(events).toEqual([expect.objectContaining({ type: 'resource.updated', details: { exchange_clients: ['a', 'b'] } })]);
+    const found = await running.services.resources.findByAudience(resource.audience);
+    expect(found).toMatchObject({ exchange_clients: ['a', 'b'], personal_key_scope: 'read' });
+    const both = await running.services.resources.update({ id: resource.id }, { exchange_clients: ['c'], personal_key_scope: '' }, ADMIN);
+    expect(both).toMatchObject({ exchange_clients: ['c'], personal_key_scope: '' });
+    expect((await running.services.resources.update({ id: resource.id }, { exchange_clients: [] }, ADMIN)).exchange_clients).toEqual([]);
+  });
+
+  test('a replacement compares the list by its members: another order changes nothing, another member is one change', async () => {
+    const resource = await create({ exchange_clients: ['a', 'b'] });
+    const same = { audience: resource.audience, scope: 'read write', exchange_clients: ['b', 'a', 'a'] };
+    expect(await eventsOf(() => running.services.resources.replace(same, ADMIN))).toEqual([]);
+    const events = await eventsOf(() => running.services.resources.replace({ ...same, exchange_clients: ['a'] }, ADMIN));
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'resource.updated',
+        details: expect.objectContaining({ fields: ['exchange_clients'], exchange_clients: ['a'] }),
+      }),
+    ]);
+    const cleared = await eventsOf(() => running.services.resources.replace({ audience: resource.audience, scope: 'read write' }, ADMIN));
+    expect(cleared).toEqual([
+      expect.objectContaining({ details: expect.objectContaining({ fields: ['exchange_clients'], exchange_clients: [] }) }),
+    ]);
+    expect((await running.services.resources.findByAudience(resource.audience))?.exchange_clients).toEqual([]);
+  });
+});

@@ -5,11 +5,13 @@ import { auditRoutes } from './audit.ts';
 import { clientRoutes } from './clients.ts';
 import { grantRoutes } from './grants.ts';
 import { resourceRoutes } from './resources.ts';
+import { registrationTokenRoutes } from './registrationTokens.ts';
 import { signingKeyRoutes } from './signingKeys.ts';
 import { userRoutes } from './users.ts';
 
 export const adminRoutes: readonly AdminRoute[] = [
   ...clientRoutes,
+  ...registrationTokenRoutes,
   ...userRoutes,
   ...resourceRoutes,
   ...apiKeyRoutes,

@@ -36,13 +36,14 @@ export const resourceRoutes = [
   defineRoute({
     method: 'patch',
     path: '/admin/resources/{id}',
-    summary: 'Change the scopes people may put on API keys of their own for an API',
+    summary:
+      "Change the scopes people may put on API keys of their own for an API, or the clients that may exchange a person's token for it",
     tag,
     access: 'write',
     params: byId,
     body: resourceUpdateSchema,
     response: resourceSummary,
-    example: { personal_key_scope: 'invoices:read' },
+    example: { personal_key_scope: 'invoices:read', exchange_clients: ['reporting-service'] },
     handler: ({ params, body, actor }, s) => s.resources.update({ id: params.id }, body, actor),
   }),
 ];

@@ -17,6 +17,7 @@ import { collect, graceInput, graceOption } from '../flags.ts';
 import { printing, table, type FlagsOf } from '../output.ts';
 import type { CliIo } from '../io.ts';
 import { withServices } from '../services.ts';
+import { addRegistrationTokenCommands } from './registration.ts';
 
 const CLIENT_FLAGS = {
   name: '--name',
@@ -83,6 +84,8 @@ export function addClientCommands(program: Command, io: CliIo): void {
         ].join('\n'),
     },
   );
+
+  addRegistrationTokenCommands(client, io);
 
   printed(client.command('list').description('list clients (never their secrets)'), {
     run: () => withServices(io, (services) => services.clients.list()),

@@ -10,6 +10,7 @@ import {
   type ResourceCreateInput,
   type ResourceUpdateInput,
 } from '../../resources/index.ts';
+import { collect } from '../flags.ts';
 import { printing, table, type FlagsOf } from '../output.ts';
 import type { CliIo } from '../io.ts';
 import { withServices } from '../services.ts';
@@ -20,9 +21,20 @@ const RESOURCE_FLAGS = {
   ttl: '--ttl',
   name: '--name',
   personal_key_scope: '--personal-key-scope',
+  exchange_clients: '--exchange-client',
 } as const satisfies FlagsOf<ResourceCreateInput & ResourceUpdateInput>;
 
-type CreateOptions = { audience: string; scope: string; ttl?: string; name?: string; personalKeyScope?: string };
+type CreateOptions = {
+  audience: string;
+  scope: string;
+  ttl?: string;
+  name?: string;
+  personalKeyScope?: string;
+  exchangeClient?: string[];
+};
+type UpdateOptions = { audience: string; personalKeyScope?: string; exchangeClient?: string[] };
+
+const EXCHANGE_CLIENT_HELP = "a client that may exchange a person's access token for a token for this API (RFC 8693; repeat)";
 
 export function addResourceCommands(program: Command, io: CliIo): void {
   const printed = printing(io, RESOURCE_FLAGS);
@@ -39,7 +51,8 @@ export function addResourceCommands(program: Command, io: CliIo): void {
         `access token lifetime in seconds (${MIN_ACCESS_TOKEN_TTL} to ${MAX_ACCESS_TOKEN_TTL}; default ${DEFAULT_ACCESS_TOKEN_TTL})`,
       )
       .option('--name <name>', 'display name')
-      .option('--personal-key-scope <scopes>', 'scopes people may put on API keys of their own for this API (default none)'),
+      .option('--personal-key-scope <scopes>', 'scopes people may put on API keys of their own for this API (default none)')
+      .option('--exchange-client <client_id>', `${EXCHANGE_CLIENT_HELP} (default none)`, collect),
     {
       run: (options: CreateOptions) => withServices(io, (services) => services.resources.create(createInput(options), CLI_ACTOR)),
       human: (created) => `audience: ${created.audience}\nscope:    ${created.scope}\nttl:      ${created.access_token_ttl}s`,
@@ -49,21 +62,27 @@ export function addResourceCommands(program: Command, io: CliIo): void {
   printed(
     resource
       .command('update')
-      .description('change which scopes people may put on API keys of their own for an API')
+      .description(
+        "change which scopes people may put on API keys of their own for an API, or which clients may exchange a person's token for it",
+      )
       .requiredOption('--audience <uri>', 'the API to change')
-      .requiredOption('--personal-key-scope <scopes>', 'the scopes people may put on keys of their own ("" for none)'),
+      .option('--personal-key-scope <scopes>', 'the scopes people may put on keys of their own ("" for none)')
+      .option('--exchange-client <client_id>', `${EXCHANGE_CLIENT_HELP}; replaces the list ("" alone for none)`, collect),
     {
-      run: (options: { audience: string; personalKeyScope: string }) =>
-        withServices(io, (services) =>
-          services.resources.update({ audience: options.audience }, { personal_key_scope: options.personalKeyScope }, CLI_ACTOR),
-        ),
-      human: (updated) => `audience:           ${updated.audience}\npersonal key scope: ${updated.personal_key_scope || '(none)'}`,
+      run: (options: UpdateOptions) =>
+        withServices(io, (services) => services.resources.update({ audience: options.audience }, updateInput(options), CLI_ACTOR)),
+      human: (updated) =>
+        [
+          `audience:           ${updated.audience}`,
+          `personal key scope: ${updated.personal_key_scope || '(none)'}`,
+          `exchange clients:   ${updated.exchange_clients.join(' ') || '(none)'}`,
+        ].join('\n'),
     },
   );
 
   printed(resource.command('list').description('list API resources'), {
     run: () => withServices(io, (services) => services.resources.list()),
-    human: (resources) => table(resources, ['audience', 'scope', 'personal_key_scope', 'access_token_ttl', 'name']),
+    human: (resources) => table(resources, ['audience', 'scope', 'personal_key_scope', 'exchange_clients', 'access_token_ttl', 'name']),
   });
 }
 
@@ -75,7 +94,20 @@ function createInput(options: CreateOptions): ResourceCreateInput {
     // An empty --name is no name, as it always was on the command line.
     name: options.name || undefined,
     personal_key_scope: options.personalKeyScope,
+    exchange_clients: exchangeClients(options.exchangeClient),
   };
+}
+
+function updateInput(options: UpdateOptions): ResourceUpdateInput {
+  return {
+    ...(options.personalKeyScope === undefined ? {} : { personal_key_scope: options.personalKeyScope }),
+    ...(options.exchangeClient === undefined ? {} : { exchange_clients: exchangeClients(options.exchangeClient) }),
+  };
+}
+
+/** The repeated --exchange-client values; an empty one (`--exchange-client ""`) names no client, so given alone it clears the list. */
+function exchangeClients(values: string[] | undefined): string[] | undefined {
+  return values?.filter((value) => value !== '');
 }
 
 /** --ttl as the number the schema checks; text that is no whole number never reaches it as NaN. */

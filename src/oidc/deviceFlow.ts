@@ -98,6 +98,20 @@ export function createDeviceFlow({ views, rateLimiter, failureLimit }: DeviceFlo
           MESSAGES[error.name] ??
           (out?.error === 'server_error' ? 'Something went wrong on our side. Try again.' : 'This form has expired. Type the code again.');
       }
+      // After an error oidc-provider writes a fresh xsrf secret into the session and then saves
+      // the session, which throws (a 500) for a session that was never stored: a POST or a
+      // resumed step that came without the session cookie (cookies off, or cleared). Such a
+      // session is left unsaved, and the page links to a fresh form instead of holding a secret
+      // that no browser has.
+      const session = ctx.oidc.session as (NonNullable<KoaContextWithOIDC['oidc']['session']> & { touched?: boolean }) | undefined;
+      if (error && session && typeof session.exp !== 'number') {
+        session.touched = false;
+        page(
+          ctx,
+          views.render('device-input', { action: ctx.oidc.urlFor('code_verification'), message: 'This page has expired.', restart: true }),
+        );
+        return;
+      }
       const typed = (error as { userCode?: unknown } | undefined)?.userCode;
       page(
         ctx,

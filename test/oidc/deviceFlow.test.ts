@@ -332,6 +332,19 @@ describe('the verification page', () => {
       body: `xsrf=${xsrfFrom(form.body)}&user_code=A&user_code=B`,
     });
     expect(twice.status).toBe(400);
+    // Without the session cookie (cookies off, or cleared): a form, and a step of a sign-in.
+    for (const request of [
+      fetch(`${running.url}/device`, {
+        method: 'POST',
+        headers: { accept: 'text/html' },
+        body: new URLSearchParams({ user_code: 'BCDF-GHJK' }),
+      }),
+      fetch(`${running.url}/device/not-an-interaction`, { headers: { accept: 'text/html' } }),
+    ]) {
+      const response = await request;
+      expect(response.status).toBeLessThan(500);
+      expect(await response.text()).toContain('Type the code again');
+    }
   });
 
   test('wrong codes are limited per network: past the limit the page refuses, right code or wrong', async () => {

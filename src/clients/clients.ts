@@ -201,8 +201,9 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
     },
 
     /** Every client, described whole (never a secret): what `portcullis export` writes. */
+    /** Every client an administrator made (configuration as code's; a registered client is its own owner's). */
     async definitions(): Promise<ClientDefinition[]> {
-      const rows = await prisma.client.findMany({ orderBy: { id: 'asc' } });
+      const rows = await prisma.client.findMany({ where: { registered: false }, orderBy: { id: 'asc' } });
       return rows.map((row) => definitionOf(row.id, row, readMetadata(row)));
     },
 

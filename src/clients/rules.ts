@@ -108,6 +108,9 @@ export function clientMetadata(settings: ClientSettings): StoredClientFields {
     ...(jwks ? { jwks } : {}),
     ...(defaultResource ? { default_resource: defaultResource } : {}),
     ...(settings.always_issue_refresh_token ? { always_issue_refresh_token: true } : {}),
+    // A native app (RFC 8252) with a private-use scheme is one to oidc-provider too: a `web`
+    // client may only have http(s) redirect URIs (OpenID Connect Registration section 2).
+    ...(isPublic && redirectUris.some((uri) => !/^https?:/i.test(uri)) ? { application_type: 'native' as const } : {}),
     // The FAPI 2.0 profile implies both (its section 5.3.2.2: PAR only; 5.3.2.1: sender-constrained tokens, here DPoP).
     ...(settings.require_pushed_authorization_requests || fapi2 ? { require_pushed_authorization_requests: true } : {}),
     ...(settings.dpop_bound_access_tokens || fapi2 ? { dpop_bound_access_tokens: true } : {}),

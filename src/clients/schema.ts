@@ -111,6 +111,7 @@ const storedClientFields = {
   require_pushed_authorization_requests: z.boolean().optional(),
   dpop_bound_access_tokens: z.boolean().optional(),
   profile: z.enum(clientProfiles).optional(),
+  application_type: z.enum(['web', 'native']).optional(),
 };
 export const storedClientMetadataSchema = z.looseObject(storedClientFields);
 /** The stored metadata's named fields: what the rules write, and what an update replaces. */

@@ -10,7 +10,7 @@ import type { Services } from '../services.ts';
 export interface ScheduleOptions {
   config: Pick<Config, 'purgeIntervalSeconds' | 'auditRetentionDays' | 'keyRotationIntervalSeconds'>;
   db: Pick<Database, 'prisma'>;
-  services: Pick<Services, 'keys' | 'audit'>;
+  services: Pick<Services, 'keys' | 'audit' | 'clients'>;
   live: Pick<LiveProvider, 'refresh'>;
   logger: Logger;
 }
@@ -32,6 +32,7 @@ export function startSchedule({ config, db, services, live, logger }: ScheduleOp
   every(config.purgeIntervalSeconds, 'purging expired artifacts', async () => {
     const purged = await purgeExpiredArtifacts(db.prisma);
     if (purged) logger.debug({ purged }, 'purged expired artifacts');
+    await services.clients.registrationTokens.purgeExpired();
     if ((await services.keys.retireExpired()).length) await live.refresh();
     await services.audit.purgeBefore(new Date(Date.now() - config.auditRetentionDays * 86_400_000));
   });

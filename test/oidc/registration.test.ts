@@ -347,6 +347,13 @@ describe('managing a registration (RFC 7592)', () => {
     expect((await call('GET', path(app.client_id!), 'wrong')).body.error).toBe('invalid_token');
   });
 
+  test('configuration as code leaves registered clients alone: export does not write them, and the plan of apply --prune never lists them', async () => {
+    const app = await registered();
+    const exported = await run<{ clients?: { client_id: string }[] }>(['export']);
+    expect((exported.clients ?? []).map((entry) => entry.client_id)).not.toContain(app.client_id);
+    expect((await running.server.services.clients.definitions()).map((client) => client.client_id)).not.toContain(app.client_id);
+  });
+
   test('the registration access token is stored only as a keyed hash, its payload sealed', async () => {
     const app = await registered();
     const rows = await running.db.prisma.providerArtifact.findMany({ where: { kind: 'RegistrationAccessToken', clientId: app.client_id } });

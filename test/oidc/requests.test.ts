@@ -199,6 +199,28 @@ describe('pushed authorization requests (RFC 9126)', () => {
   });
 });
 
+test('a native app (RFC 8252) signs in with its private-use redirect URI', async () => {
+  const native = 'com.example.notes:/callback';
+  const app = await run<{ client_id: string }>(running, [
+    'client',
+    'create',
+    '--name',
+    'native notes',
+    '--public',
+    '--grant',
+    'authorization_code',
+    '--redirect-uri',
+    native,
+  ]);
+  const config = await discover(running, app.client_id, undefined, client.None());
+  const { verifier, parameters } = await pkce();
+  const url = client.buildAuthorizationUrl(config, { redirect_uri: native, scope: 'openid', ...parameters });
+  const step = await signIn(new UserAgent(), url.toString(), { email: EMAIL, password: PASSWORD, redirectUri: native });
+  expect(step.location?.startsWith(`${native}?`)).toBe(true);
+  const tokens = await client.authorizationCodeGrant(config, new URL(step.location!), { pkceCodeVerifier: verifier });
+  expect(tokens.access_token).toEqual(expect.any(String));
+});
+
 describe('signed request objects (RFC 9101)', () => {
   test('discovery: request objects by value, signed with an asymmetric algorithm; none is not offered', async () => {
     const metadata = (await (await fetch(`${running.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;

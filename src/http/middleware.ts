@@ -33,7 +33,7 @@ export function requestFrame({ logger, metrics, https, closing, views }: FrameOp
     const requestId = crypto.randomUUID();
     const path = ctx.path;
     ctx.state.requestId = requestId;
-    ctx.set(API_PATHS.has(path) || path.startsWith('/admin/') ? apiHeaders : pageHeaders);
+    ctx.set(API_PATHS.has(path) || path.startsWith('/admin/') || path.startsWith('/reg/') ? apiHeaders : pageHeaders);
     ctx.set('X-Request-Id', requestId);
     if (closing()) ctx.set('Connection', 'close');
     try {
@@ -184,13 +184,17 @@ export function answerOversizeBodies(views: Pick<Views, 'render'>) {
 
 /**
  * Endpoints that answer only JSON (or, for /metrics, plain text), never a page: oidc-provider's
- * token, introspection, revocation, JWKS, userinfo and discovery endpoints, health, metrics, and
- * the admin API (matched by prefix). Any other path, in any letter case, gets the page headers.
+ * token, introspection, revocation, PAR, device authorization, registration, JWKS, userinfo and
+ * discovery endpoints, health, metrics, and the admin API and registered clients' /reg/ID
+ * (matched by prefix). Any other path, in any letter case, gets the page headers.
  */
 const API_PATHS = new Set([
   '/token',
   '/token/introspection',
   '/token/revocation',
+  '/request',
+  '/device/auth',
+  '/reg',
   '/jwks',
   '/jwks/',
   '/me',

@@ -47,6 +47,9 @@ test('every command prints exactly one JSON document with --json', async () => {
   const client = await command('client create', [], ['--name', 'svc', '--grant', 'client_credentials']);
   await command('client list');
   await command('client secret rotate', [client.client_id!], ['--grace', '0']);
+  const token = await command('client registration-token create', [], ['--uses', '1']);
+  await command('client registration-token list');
+  await command('client registration-token delete', [token.id!]);
   await command('resource create', [], ['--audience', API, '--scope', 'orders:read']);
   await command('resource update', [], ['--audience', API, '--personal-key-scope', 'orders:read']);
   await command('resource list');

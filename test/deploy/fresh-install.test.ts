@@ -75,8 +75,8 @@ describeOnce('a fresh clone installed for production (slow: npm ci compiles bett
     );
     const document = (await (await fetch(discovery)).json()) as { issuer: string; token_endpoint: string };
     expect(document.issuer).toBe(`http://localhost:${port}`);
-    // oidc-provider names its endpoints after the host the request came to.
-    expect(document.token_endpoint).toBe(`http://127.0.0.1:${port}/token`);
+    // Every endpoint is named after the ISSUER, not the host the request came to (127.0.0.1 here).
+    expect(document.token_endpoint).toBe(`http://localhost:${port}/token`);
     expect(running.output()).not.toMatch(/building first/);
 
     // SIGTERM to npm itself, as a process manager that knows only its child sends it: the server

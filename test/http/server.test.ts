@@ -222,6 +222,11 @@ describe('security headers', () => {
       const response = await fetch(`${running.url}${path}`);
       expect([path, response.headers.get('content-security-policy')]).toEqual([path, "default-src 'none'; frame-ancestors 'none'"]);
     }
+    // The POST-only endpoints of PAR, device authorization and registration (a 405 or 404 is answered with them too).
+    for (const path of ['/request', '/device/auth', '/reg', '/reg/some-client']) {
+      const response = await fetch(`${running.url}${path}`, { method: 'POST' });
+      expect([path, response.headers.get('content-security-policy')]).toEqual([path, "default-src 'none'; frame-ancestors 'none'"]);
+    }
     const page = await fetch(`${running.url}/account`, { redirect: 'manual' });
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(page.headers.get('content-security-policy')).toContain("style-src 'self'");

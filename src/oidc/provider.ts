@@ -189,8 +189,9 @@ export function createProvider({
       if (!client.grantTypeAllowed('refresh_token')) return false;
       return code.scopes.has('offline_access') || portcullisClient(client).alwaysIssueRefreshToken;
     },
-    // FAPI 2.0 section 5.3.2.1 asks not to rotate: a fapi2 client's refresh tokens are bound to
-    // its DPoP key instead, so a stolen one is useless without the key.
+    // FAPI 2.0 section 5.3.2.1 asks not to rotate: a fapi2 client is confidential, so its refresh
+    // tokens are bound to its private_key_jwt authentication (RFC 9449 section 5), and a stolen one
+    // is useless without the client's key.
     rotateRefreshToken: (ctx) => portcullisClient(ctx.oidc.client!).profile !== 'fapi2',
     // Consent is remembered per person and app, not per browser: a grant given in one session
     // is found again from another (oidc-provider's default looks only in the current session).

@@ -6,6 +6,20 @@
 import type Provider from 'oidc-provider';
 import { scopeWords } from '../oauth/index.ts';
 
+/**
+ * Client metadata Portcullis adds to RFC 7591's (declared as extraClientMetadata in provider.ts,
+ * written by src/clients/clients.ts findProviderMetadata, read here; never part of a registration
+ * answer: src/oidc/registration.ts).
+ */
+export const PORTCULLIS_METADATA = [
+  'allowed_scope',
+  'default_resource',
+  'always_issue_refresh_token',
+  'previous_secret_hash',
+  'previous_secret_expires_at',
+  'profile',
+] as const;
+
 /** oidc-provider's Client (its type is not exported by name). */
 export type Client = InstanceType<Provider['Client']>;
 

@@ -24,7 +24,7 @@ import {
   type ExchangedClaims,
   type PersonTokenExchange,
 } from './tokenExchange.ts';
-import { portcullisClient, type Client } from './clientMetadata.ts';
+import { PORTCULLIS_METADATA, portcullisClient, type Client } from './clientMetadata.ts';
 import { clientAuthFailures, introspectionLimit, limitedGrant } from './endpointLimits.ts';
 import { clientCredentialsDuplicates, clientCredentialsParameters, createClientCredentialsGrant } from './clientCredentials.ts';
 import { resourceServerInfo } from './resourceServers.ts';
@@ -71,19 +71,6 @@ export const fixedLifetimes = {
   Session: 14 * 24 * 60 * 60,
   Grant: 90 * 24 * 60 * 60,
 } as const;
-
-/**
- * Client metadata Portcullis adds to RFC 7591's (written by src/clients/clients.ts,
- * findProviderMetadata; read through src/oidc/clientMetadata.ts).
- */
-const extraMetadata = [
-  'allowed_scope',
-  'default_resource',
-  'always_issue_refresh_token',
-  'previous_secret_hash',
-  'previous_secret_expires_at',
-  'profile',
-];
 
 /** OpenID Connect scopes and the claims each releases (OpenID Connect Core section 5.4). */
 export const openIdClaims = {
@@ -310,7 +297,7 @@ export function createProvider({
         throw new errors.InvalidClientAuth('audience (aud) must equal the issuer identifier url');
       }
     },
-    extraClientMetadata: { properties: extraMetadata },
+    extraClientMetadata: { properties: [...PORTCULLIS_METADATA] },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     // RFC 9700 section 2.1.2: no implicit or hybrid flows; the code flow only.
     responseTypes: ['code'],

@@ -23,21 +23,12 @@ import { registrationRequest, usesSecret, type ClientCreateInput, type ClientSer
 import type { Config } from '../config/index.ts';
 import { randomSecret } from '../crypto/index.ts';
 import { InputError, NotFoundError } from '../errors/index.ts';
+import { PORTCULLIS_METADATA } from './clientMetadata.ts';
 
 type Features = NonNullable<Configuration['features']>;
 
 /** The one registration policy: every initial access token names it, and so every registration access token. */
 const POLICY = 'portcullis';
-
-/** Metadata Portcullis adds for oidc-provider (src/oidc/provider.ts): never part of an answer. */
-const INTERNAL_METADATA = [
-  'allowed_scope',
-  'default_resource',
-  'always_issue_refresh_token',
-  'previous_secret_hash',
-  'previous_secret_expires_at',
-  'profile',
-];
 
 /** The path of RFC 7592's client configuration endpoint (oidc-provider's `/reg/:clientId`), and its body limit. */
 const CLIENT_PATH = /\/reg\/([^/]+)\/?$/i;
@@ -130,7 +121,7 @@ export function createRegistration({ config, clients, openIdScopes }: Registrati
     const body = ctx.body as Record<string, unknown> | undefined;
     if (!oidc?.route || !ANSWERING_ROUTES.has(oidc.route) || !body || typeof body !== 'object' || ctx.status >= 300) return;
     if (typeof body.allowed_scope === 'string' && body.allowed_scope) body.scope = body.allowed_scope;
-    for (const field of INTERNAL_METADATA) delete body[field];
+    for (const field of PORTCULLIS_METADATA) delete body[field];
     // The secret is shown once, in the registration's answer; after that the client holds only a
     // keyed hash of it, which must not be sent (a read or an update would answer the hash).
     if (oidc.route !== 'registration') {

@@ -18,6 +18,10 @@ export const clientSummary = z.strictObject({
   scope: z.string(),
   token_endpoint_auth_method: z.string(),
   default_resource: z.string().nullable(),
+  require_pushed_authorization_requests: z.boolean(),
+  dpop_bound_access_tokens: z.boolean(),
+  profile: z.enum(['fapi2']).nullable().describe('the security profile the client was registered under'),
+  registered: z.boolean().describe('made by dynamic client registration (RFC 7591), not by an administrator'),
   created_at: instant,
 });
 

@@ -24,6 +24,7 @@ import {
   storedClientMetadataSchema,
   type ClientCreateInput,
   type ClientGiven,
+  type ClientProfile,
   type ClientSecretRotateInput,
   type ClientSecretSetInput,
   type ClientUpdateInput,
@@ -40,6 +41,11 @@ export interface ClientSummary {
   scope: string;
   token_endpoint_auth_method: string;
   default_resource: string | null;
+  require_pushed_authorization_requests: boolean;
+  dpop_bound_access_tokens: boolean;
+  profile: ClientProfile | null;
+  /** Made by dynamic client registration (RFC 7591). */
+  registered: boolean;
   created_at: string;
 }
 
@@ -75,7 +81,7 @@ export type ProviderClientMetadata = Omit<StoredClientFields, 'scope'> & {
 /** Tells hashed secrets from anything else that might sit in `client_secret`. */
 const SECRET_HASH_PREFIX = 'hmac-sha256:';
 
-type ClientRow = { id: string; name: string; public: boolean; metadata: unknown; createdAt: Date };
+type ClientRow = { id: string; name: string; public: boolean; metadata: unknown; registered: boolean; createdAt: Date };
 
 /** The one reading of a row's stored metadata. */
 function readMetadata(row: { metadata: unknown }): StoredClientMetadata {
@@ -96,6 +102,10 @@ function summarize(row: ClientRow): ClientSummary {
     scope: metadata.scope,
     token_endpoint_auth_method: metadata.token_endpoint_auth_method,
     default_resource: metadata.default_resource ?? null,
+    require_pushed_authorization_requests: metadata.require_pushed_authorization_requests === true,
+    dpop_bound_access_tokens: metadata.dpop_bound_access_tokens === true,
+    profile: metadata.profile ?? null,
+    registered: row.registered,
     created_at: row.createdAt.toISOString(),
   };
 }

@@ -352,6 +352,8 @@ describe('managing a registration (RFC 7592)', () => {
     const exported = await run<{ clients?: { client_id: string }[] }>(['export']);
     expect((exported.clients ?? []).map((entry) => entry.client_id)).not.toContain(app.client_id);
     expect((await running.server.services.clients.definitions()).map((client) => client.client_id)).not.toContain(app.client_id);
+    // The administrator still sees it, marked as registered.
+    expect(await running.server.services.clients.get(app.client_id!)).toMatchObject({ registered: true });
   });
 
   test('the registration access token is stored only as a keyed hash, its payload sealed', async () => {

@@ -125,6 +125,20 @@ test('the fapi2 profile turns on PAR and DPoP for the client, and says so in its
   expect(metadata).toMatchObject({ require_pushed_authorization_requests: true, dpop_bound_access_tokens: true, profile: 'fapi2' });
   const [definition] = (await running.services.clients.definitions()).filter((client) => client.client_id === created.client_id);
   expect(definition).toMatchObject({ profile: 'fapi2', require_pushed_authorization_requests: true, dpop_bound_access_tokens: true });
+  // And what the CLI's `client list` and the admin API show of it.
+  expect(await running.services.clients.get(created.client_id)).toMatchObject({
+    profile: 'fapi2',
+    require_pushed_authorization_requests: true,
+    dpop_bound_access_tokens: true,
+    registered: false,
+  });
+  const plain = await running.services.clients.create(service, ADMIN);
+  expect(await running.services.clients.get(plain.client_id)).toMatchObject({
+    profile: null,
+    require_pushed_authorization_requests: false,
+    dpop_bound_access_tokens: false,
+    registered: false,
+  });
 });
 
 describe('update', () => {

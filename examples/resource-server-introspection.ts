@@ -169,7 +169,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     audience,
     clientId: process.env.CLIENT_ID ?? '',
     clientSecret: process.env.CLIENT_SECRET ?? '',
-    routes: { '/orders': 'read', '/orders/new': 'write' },
+    routes: { '/orders': 'orders:read', '/orders/new': 'orders:write' },
   });
   server.listen(port, '127.0.0.1', () => console.log(`API for ${audience} on http://127.0.0.1:${port}, introspecting at ${issuer}`));
 }

@@ -129,6 +129,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const issuer = process.env.ISSUER ?? 'http://localhost:3000';
   const audience = process.env.AUDIENCE ?? 'https://orders.example.com';
   const port = Number(process.env.PORT ?? 4000);
-  const server = await createJwtApi({ issuer, audience, routes: { '/orders': 'read', '/orders/new': 'write' } });
+  const server = await createJwtApi({ issuer, audience, routes: { '/orders': 'orders:read', '/orders/new': 'orders:write' } });
   server.listen(port, '127.0.0.1', () => console.log(`API for ${audience} on http://127.0.0.1:${port} (tokens from ${issuer})`));
 }

@@ -92,6 +92,12 @@ export function createDeviceFlow({ views, rateLimiter, failureLimit }: DeviceFlo
       let notice: string | undefined;
       if (error?.name === 'AbortedError') {
         notice = 'Cancelled: the device was not connected. You can close this page, or type another code.';
+      } else if (error && !MESSAGES[error.name] && ctx.method === 'GET' && out?.error !== 'server_error') {
+        // A GET that fails for another reason is the resume of a sign-in that is over: most
+        // often the success page reloaded. "Expired" alone would read as a failure to someone
+        // whose device is in fact signed in.
+        notice =
+          'This sign-in has finished or expired. If your device shows that it is signed in, you can close this page; if not, type its code again.';
       } else if (error) {
         if (error.name === 'NotFoundError') unknownCodes.add(ctx);
         message =

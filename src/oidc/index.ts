@@ -1,3 +1,3 @@
 // oidc-provider's configuration: the engine, its grant handlers and fix-ups, and the live instance.
 export { createLiveProvider, type LiveProvider } from './liveProvider.ts';
-export { createProvider, routedPath } from './provider.ts';
+export { createProvider, openIdClaims, routedPath } from './provider.ts';

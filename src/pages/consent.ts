@@ -3,6 +3,7 @@
 // access_denied.
 import type { RouterContext, RouterMiddleware } from '@koa/router';
 import { z } from 'zod';
+import { openIdClaims } from '../oidc/index.ts';
 import { clientName } from './apps.ts';
 import { csrfToken } from './csrf.ts';
 import { pageLanguage } from './locales.ts';
@@ -19,11 +20,14 @@ const missingConsent = z.object({
 });
 
 /**
- * The scope that releases each claim (src/oidc/provider.ts, openIdClaims): a claim asked for by
- * name through the claims parameter (OpenID Connect Core section 5.5) is described as its scope
- * is, so the page never says "nothing new" while the app is about to learn an email address.
+ * The scope that releases each claim (openIdClaims, the provider's own table; `sub` is no news):
+ * a claim asked for by name through the claims parameter (OpenID Connect Core section 5.5) is
+ * described as its scope is, so the page never says "nothing new" while the app is about to
+ * learn an email address.
  */
-const scopeOfClaim: Record<string, string> = { name: 'profile', email: 'email', email_verified: 'email' };
+const scopeOfClaim: Record<string, string> = Object.fromEntries(
+  Object.entries(openIdClaims).flatMap(([scope, claims]) => (scope === 'openid' ? [] : claims.map((claim) => [claim, scope]))),
+);
 
 export function createConsentPage({ provider, views, users, resources, audit, csrfKey }: PageDependencies) {
   async function show(ctx: RouterContext<InteractionState>): Promise<void> {

@@ -168,10 +168,16 @@ describe('a person connects a device', () => {
     expect(early).toMatchObject({ status: 400, body: { error: 'authorization_pending' } });
 
     const typed = device.user_code.replace('-', '').toLowerCase();
-    const done = await approve(running.url, typed);
+    const agent = new UserAgent();
+    const done = await approve(running.url, typed, agent);
     expect(done.status).toBe(200);
     expect(done.body).toContain('You can return to your device');
     expect(done.body).toContain('Living room TV');
+    // Reloading that page is no error and no failure: the sign-in is over, and the page says so.
+    const reloaded = await agent.request(done.url);
+    expect(reloaded.status).toBeLessThan(500);
+    expect(reloaded.body).toContain('This sign-in has finished or expired');
+    expect(reloaded.body).not.toContain('This form has expired');
 
     const tokens = await client.pollDeviceAuthorizationGrant(config, device);
     expect(tokens.refresh_token).toBeDefined();

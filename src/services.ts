@@ -1,5 +1,7 @@
 // The service layer, assembled once from a config and a database. The CLI, the admin API and
 // the pages all receive this object, so every rule lives in one place.
+import pino, { type Logger } from 'pino';
+import { createAccountTokens } from './accounts/index.ts';
 import { createApiKeyService } from './apikeys/index.ts';
 import { createAuditAggregator, createAuditLog } from './audit/index.ts';
 import { createClientService } from './clients/index.ts';
@@ -8,8 +10,10 @@ import type { Database } from './db/index.ts';
 import { createGrantService } from './grants/index.ts';
 import { createKeyService } from './keys/index.ts';
 import { createLimits } from './limits/index.ts';
+import { createOutbox, createTransport } from './mail/index.ts';
 import type { Metrics } from './metrics/index.ts';
 import { adminAudience, createResourceService } from './resources/index.ts';
+import { createBrand, createViews } from './templates/index.ts';
 import { createUserService } from './users/index.ts';
 
 export interface ServicesOptions {
@@ -18,10 +22,29 @@ export interface ServicesOptions {
   metrics?: Metrics;
   /** This process is a cluster worker: without Redis, its limits are counted by the primary. */
   clusterWorker?: boolean;
+  /** Where mail failures (and, without SMTP_URL, the outbox folder's links) are logged. */
+  logger?: Logger;
 }
 
-export function createServices({ config, db, metrics, clusterWorker = false }: ServicesOptions) {
+/** MAIL_FROM, or the brand's name at no-reply@ the issuer's host. */
+export function mailFrom(config: Pick<Config, 'mail' | 'brand' | 'issuer'>): string {
+  if (config.mail.from) return config.mail.from;
+  const host = new URL(config.issuer).hostname;
+  const domain = /^[\d.]+$|^\[/.test(host) ? 'localhost' : host;
+  return `"${config.brand.name.replace(/["\\]/g, '')}" <no-reply@${domain}>`;
+}
+
+export function createServices({ config, db, metrics, clusterWorker = false, logger = pino({ level: 'silent' }) }: ServicesOptions) {
   const audit = createAuditLog(db.prisma);
+  // The pages' and mails' templates, in the operator's brand and the people's languages.
+  const views = createViews({ brand: createBrand(config.brand) });
+  const transport = createTransport({
+    smtpUrl: config.mail.smtpUrl,
+    from: mailFrom(config),
+    outboxDirectory: config.mail.outboxDirectory,
+    logger,
+  });
+  const outbox = createOutbox({ prisma: db.prisma, transport, logger, sealingKey: Buffer.from(config.keyEncryptionKey).toString('base64url'), pepper: config.hashPepper });
   const auditAggregates = createAuditAggregator(audit);
   // People may never hold keys for Portcullis's own admin API.
   const resources = createResourceService({
@@ -53,6 +76,11 @@ export function createServices({ config, db, metrics, clusterWorker = false }: S
   return {
     audit,
     auditAggregates,
+    views,
+    /** Mail waiting to be sent (src/mail). */
+    outbox,
+    /** One-time links and codes sent by mail (src/accounts). */
+    accountTokens: createAccountTokens({ prisma: db.prisma, pepper: config.hashPepper }),
     // A deleted client or a person whose access ended: their keys' cached checks go at once here
     // (other instances within the cache's second).
     clients: createClientService({ prisma: db.prisma, pepper: config.hashPepper, audit, onDeleted: () => apiKeys.forgetCached() }),
@@ -64,6 +92,9 @@ export function createServices({ config, db, metrics, clusterWorker = false }: S
     grants: createGrantService({ prisma: db.prisma, pepper: config.hashPepper, audit }),
     /** Writes pending API-key usage and lets go of timers and connections. */
     async close() {
+      // Mail written by this process (a CLI invitation) goes out before it ends; what fails is retried by a server.
+      await outbox.flush().catch(() => 0);
+      transport.close();
       await apiKeys.close();
       await auditAggregates.close();
       limits.close();

@@ -274,6 +274,61 @@ export const configVariables = {
     schema: z.coerce.number().int().min(1).max(86_400).default(600),
     example: '600',
   }),
+  SIGNUP: variable({
+    description:
+      'Who may make an account: `closed` (only administrators, with `portcullis user create` or the admin API), `invite` (also people an administrator invited: `portcullis user invite`), `open` (anyone, from the sign-up page linked on the login page). Defaults to open in development and closed otherwise. invite and open need mail (SMTP_URL) in production.',
+    schema: z.enum(['closed', 'invite', 'open']).optional(),
+    example: 'closed',
+  }),
+  EMAIL_VERIFICATION: variable({
+    description:
+      '`required` (the default): an account made by sign-up cannot sign in until its email is verified. `optional`: it can, and its tokens say email_verified false until it is.',
+    schema: z.enum(['required', 'optional']).default('required'),
+    example: 'required',
+  }),
+  SMTP_URL: variable({
+    description:
+      'smtp://USER:PASSWORD@HOST:587 (STARTTLS when the server offers it; add ?requireTLS=true to insist) or smtps://USER:PASSWORD@HOST:465 (TLS from the start). Unset outside production: each mail is written to MAIL_OUTBOX_DIR as a .eml file and its link logged. In production a feature that sends mail (sign-up, invitations, forgotten passwords, email changes) needs it.',
+    schema: z
+      .string()
+      .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
+      .optional(),
+    example: '',
+    secret: true,
+  }),
+  MAIL_FROM: variable({
+    description: 'The From of every mail, e.g. "Example Accounts <accounts@example.com>". Defaults to BRAND_NAME <no-reply@ISSUER\'s host>.',
+    schema: z.string().min(3).max(320).optional(),
+    example: '',
+  }),
+  MAIL_OUTBOX_DIR: variable({
+    description: 'Without SMTP_URL (development and tests): the folder each mail is written to as a .eml file.',
+    schema: z.string().min(1).default('./data/outbox'),
+    example: './data/outbox',
+  }),
+  BRAND_NAME: variable({
+    description: 'The product name on every page and mail.',
+    schema: z.string().trim().min(1).max(80).default('Portcullis'),
+    example: 'Portcullis',
+  }),
+  BRAND_LOGO_URL: variable({
+    description: 'An https: (or same-origin path) image shown above every page and in mails. Unset: the name alone.',
+    schema: z
+      .string()
+      .max(2000)
+      .refine((value) => value.startsWith('/') || /^https?:\/\//.test(value), 'an http(s): URL or a path starting with /')
+      .optional(),
+    example: '',
+  }),
+  BRAND_COLOR: variable({
+    description:
+      'The primary colour, #rrggbb: buttons and links. Its contrast is checked at start (WCAG 2.2): button text is white or near-black, whichever reads, and a colour too light for links on white is darkened for them, with a warning.',
+    schema: z
+      .string()
+      .regex(/^#[0-9a-fA-F]{6}$/, 'a colour as #rrggbb')
+      .optional(),
+    example: '',
+  }),
   AUDIT_RETENTION_DAYS: variable({
     description: 'Audit events older than this many days are deleted.',
     schema: z.coerce.number().int().min(1).max(3650).default(365),
@@ -449,6 +504,16 @@ function buildConfig(values: RawConfig) {
     deviceCodeFailureLimit: values.DEVICE_CODE_FAILURE_LIMIT,
     userApiKeyDays: { default: values.USER_API_KEY_DEFAULT_DAYS, max: values.USER_API_KEY_MAX_DAYS },
     recentSignInSeconds: values.RECENT_SIGN_IN_SECONDS,
+    signup: values.SIGNUP ?? (values.NODE_ENV === 'development' ? ('open' as const) : ('closed' as const)),
+    emailVerification: values.EMAIL_VERIFICATION,
+    mail: {
+      smtpUrl: values.SMTP_URL,
+      from: values.MAIL_FROM,
+      outboxDirectory: values.MAIL_OUTBOX_DIR,
+      /** Mail reaches people: a mail server is set, or (outside production) the outbox folder stands in for one. */
+      deliverable: Boolean(values.SMTP_URL) || values.NODE_ENV !== 'production',
+    },
+    brand: { name: values.BRAND_NAME, logoUrl: values.BRAND_LOGO_URL, color: values.BRAND_COLOR },
     /** The names of the built-in development secrets this configuration uses (warned about at start). */
     developmentSecretsInUse: Object.keys(developmentSecrets)
       .filter(isDevelopmentSecret)
@@ -533,6 +598,11 @@ function boundProblems(values: RawConfig): Problem[] {
       variable: 'MANAGEMENT_PORT',
       message: 'must differ from PORT (leave it unset to serve /metrics and the health checks on PORT)',
     });
+  }
+  // Mail that would only land in a folder on the server reaches nobody: in production a feature
+  // that must send mail needs a mail server.
+  if (values.NODE_ENV === 'production' && !values.SMTP_URL && values.SIGNUP && values.SIGNUP !== 'closed') {
+    problems.push({ variable: 'SMTP_URL', message: `is needed in production for SIGNUP=${values.SIGNUP}: invitations and sign-up send mail` });
   }
   const rotation = values.KEY_ROTATION_INTERVAL_SECONDS;
   if (rotation && rotation < 2 * values.JWKS_MAX_AGE_SECONDS) {

@@ -7,10 +7,13 @@ import { purgeExpiredArtifacts } from '../artifacts/index.ts';
 import type { LiveProvider } from '../oidc/index.ts';
 import type { Services } from '../services.ts';
 
+/** How often the outbox is checked for mail due again. */
+const MAIL_RETRY_TICK_SECONDS = 5;
+
 export interface ScheduleOptions {
   config: Pick<Config, 'purgeIntervalSeconds' | 'auditRetentionDays' | 'keyRotationIntervalSeconds'>;
   db: Pick<Database, 'prisma'>;
-  services: Pick<Services, 'keys' | 'audit' | 'clients'>;
+  services: Pick<Services, 'keys' | 'audit' | 'clients' | 'outbox' | 'accountTokens'>;
   live: Pick<LiveProvider, 'refresh'>;
   logger: Logger;
 }
@@ -35,7 +38,11 @@ export function startSchedule({ config, db, services, live, logger }: ScheduleOp
     await services.clients.registrationTokens.purgeExpired();
     if ((await services.keys.retireExpired()).length) await live.refresh();
     await services.audit.purgeBefore(new Date(Date.now() - config.auditRetentionDays * 86_400_000));
+    await services.outbox.purge();
+    await services.accountTokens.purge();
   });
+  // Mail that could not be sent at once (the mail server down) is retried with backoff (src/mail).
+  every(MAIL_RETRY_TICK_SECONDS, 'sending mail', () => services.outbox.flush());
   if (config.keyRotationIntervalSeconds > 0) {
     // Checked often enough to be on time; the rotation itself is conditioned on the key state,
     // so several instances checking at once rotate once.

@@ -14,7 +14,7 @@ import type { LiveProvider } from '../oidc/index.ts';
 import { createInteractionRoutes } from '../pages/index.ts';
 import { ADMIN_SCOPES, adminAudience } from '../resources/index.ts';
 import { createServices, type Services } from '../services.ts';
-import { createViews, staticAsset } from '../templates/index.ts';
+import { staticAsset, textAsset } from '../templates/index.ts';
 import { dispatch } from './dispatch.ts';
 import { providerEndpoints } from './endpoints.ts';
 import { healthRoutes } from './health.ts';
@@ -49,8 +49,9 @@ export interface ServerOptions {
 
 export async function createServer({ config, db, logger, worker }: ServerOptions): Promise<Server> {
   const metrics = createMetrics(worker ? { gather: clusterMetrics } : {});
-  const services = createServices({ config, db, metrics, clusterWorker: worker !== undefined });
-  const views = createViews();
+  const services = createServices({ config, db, metrics, clusterWorker: worker !== undefined, logger });
+  const { views } = services;
+  for (const warning of views.brand.warnings) logger.warn(warning);
   // Portcullis's own admin API is an API resource like any other.
   await services.resources.ensure(adminAudience(config.issuer), `${ADMIN_SCOPES.read} ${ADMIN_SCOPES.write}`, 'Portcullis admin API');
   const created = await services.keys.ensure();
@@ -72,6 +73,13 @@ export async function createServer({ config, db, logger, worker }: ServerOptions
     limits: services.limits.logins,
     csrfKey: config.cookieKeys[0]!,
     recentSignInSeconds: config.recentSignInSeconds,
+    signup: config.signup,
+    emailVerification: config.emailVerification,
+    mailDeliverable: config.mail.deliverable,
+    issuer: config.issuer,
+    outbox: services.outbox,
+    accountTokens: services.accountTokens,
+    rateLimiter: services.limits.rateLimiter,
   });
   const adminRoutes = createAdminRoutes({ services, issuer: config.issuer, publicJwks: () => live.current().keys.publicJwks });
   // /metrics and the health checks: on the public port, or on MANAGEMENT_PORT alone when set.
@@ -87,10 +95,17 @@ export async function createServer({ config, db, logger, worker }: ServerOptions
         '/jwks/': jwks,
         '/assets/portcullis.css': staticAsset('/assets/portcullis.css', 'text/css; charset=utf-8'),
         '/assets/copy.js': staticAsset('/assets/copy.js', 'text/javascript; charset=utf-8'),
+        // The operator's colour (BRAND_COLOR), checked for contrast at start (src/templates/brand.ts).
+        '/assets/brand.css': textAsset(views.brand.css, 'text/css; charset=utf-8'),
       },
       below: [
         ['/interaction', interactions],
         ['/account', interactions],
+        ['/signup', interactions],
+        ['/verify-email', interactions],
+        ['/forgot-password', interactions],
+        ['/reset-password', interactions],
+        ['/invitation', interactions],
         ['/admin', adminRoutes],
       ],
       routed: providerEndpoints(config),

@@ -6,17 +6,27 @@
 import Router, { type RouterMiddleware } from '@koa/router';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
-import { createAccountPage } from './account.ts';
+import { createAccountRoutes } from './accountRoutes.ts';
 import { createConsentPage } from './consent.ts';
 import { checkCsrf } from './csrf.ts';
 import { pageErrors } from './errors.ts';
 import { forms } from './form.ts';
-import { createKeysPage } from './keys.ts';
 import { createLoginPage } from './login.ts';
 import { errorPage } from './respond.ts';
+import { createSelfServiceRoutes } from './selfService.ts';
 import type { InteractionState, PageDependencies, SessionState, SignedInSession } from './state.ts';
 
 type ProviderSession = Awaited<ReturnType<Provider['Session']['get']>>;
+
+/** The steps every page module's routes are built from (router.ts makes them once). */
+export interface SharedSteps {
+  errors: Koa.Middleware;
+  forms: Koa.Middleware;
+  loadInteraction: RouterMiddleware<InteractionState>;
+  interactionCsrf: Koa.Middleware<InteractionState>;
+  loadSession: RouterMiddleware<SessionState>;
+  accountCsrf: Koa.Middleware<SessionState>;
+}
 
 const signedIn = (session: ProviderSession): session is SignedInSession => Boolean(session.accountId);
 
@@ -24,8 +34,6 @@ export function createInteractionRoutes(dependencies: PageDependencies): Koa.Mid
   const { provider, views } = dependencies;
   const login = createLoginPage(dependencies);
   const consent = createConsentPage(dependencies);
-  const account = createAccountPage(dependencies);
-  const keys = createKeysPage(dependencies);
   const errors = pageErrors(views);
   const interactionCsrf = checkCsrf<InteractionState>(dependencies, 'interaction', ({ interaction }) => interaction.uid);
   const accountCsrf = checkCsrf<SessionState>(dependencies, 'account', ({ session }) => session.uid);
@@ -65,17 +73,11 @@ export function createInteractionRoutes(dependencies: PageDependencies): Koa.Mid
   signIn.post<object, object>('/interaction/:uid/confirm', errors, loadInteraction, forms, interactionCsrf, consent.confirm);
   signIn.post<object, object>('/interaction/:uid/abort', errors, loadInteraction, forms, interactionCsrf, consent.abort);
 
-  const accounts = new Router<SessionState>();
-  accounts.get<object, object>('/account', errors, loadSession, account.show);
-  accounts.post<object, object>('/account/apps/:clientId/revoke', errors, loadSession, forms, accountCsrf, account.revokeApp);
-  accounts.get<object, object>('/account/keys', errors, loadSession, keys.show);
-  accounts.post<object, object>('/account/keys', errors, loadSession, forms, accountCsrf, keys.create);
-  accounts.post<object, object>('/account/keys/:id/rotate', errors, loadSession, forms, accountCsrf, keys.rotate);
-  accounts.post<object, object>('/account/keys/:id/revoke', errors, loadSession, forms, accountCsrf, keys.revoke);
-
+  const shared = { errors, forms, loadInteraction, interactionCsrf, loadSession, accountCsrf };
   const pages = new Router();
   pages.use(signIn.routes());
-  pages.use(accounts.routes());
+  pages.use(createAccountRoutes(dependencies, shared).routes());
+  pages.use(createSelfServiceRoutes(dependencies, shared).routes());
   // The router's type says its middleware needs ctx.params and ctx.router; it sets both itself
   // before any route runs, so the dispatcher (src/http) may call it as plain Koa middleware.
   return pages.routes() as Koa.Middleware;

@@ -4,7 +4,9 @@ import type Provider from 'oidc-provider';
 import type { ApiKeyService } from '../apikeys/index.ts';
 import type { Actor, AuditAggregator, AuditLog } from '../audit/index.ts';
 import type { GrantService } from '../grants/index.ts';
-import type { LoginLimits } from '../limits/index.ts';
+import type { AccountTokens } from '../accounts/index.ts';
+import type { LoginLimits, RateLimiter } from '../limits/index.ts';
+import type { Outbox } from '../mail/index.ts';
 import type { ResourceService } from '../resources/index.ts';
 import type { Views } from '../templates/index.ts';
 import type { UserService } from '../users/index.ts';
@@ -26,6 +28,17 @@ export interface PageDependencies {
    * sudo mode asks): a session left open on a shared machine must not mint long-lived credentials.
    */
   recentSignInSeconds: number;
+  /** Who may make an account (SIGNUP) and whether an unverified one may sign in (EMAIL_VERIFICATION). */
+  signup: 'closed' | 'invite' | 'open';
+  emailVerification: 'required' | 'optional';
+  /** Mail reaches people (SMTP_URL, or the outbox folder outside production): the flows that send it are offered. */
+  mailDeliverable: boolean;
+  issuer: string;
+  /** Mail waiting to be sent, and the one-time links and codes it carries. */
+  outbox: Outbox;
+  accountTokens: AccountTokens;
+  /** Rates such as the mails per address and per source (shared through Redis when REDIS_URL is set). */
+  rateLimiter: RateLimiter;
 }
 
 /** What a sign-in page knows: the interaction this browser's cookie belongs to. */

@@ -11,3 +11,4 @@ export {
   type UserCreateInput,
   type UserPasswordInput,
 } from './schema.ts';
+export { PASSWORD_PROBLEM_TEXT, passwordProblem, type PasswordProblem } from './passwordRule.ts';

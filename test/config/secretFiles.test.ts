@@ -28,7 +28,7 @@ const values = {
 };
 
 test('every secret variable can come from a file', () => {
-  expect(secretVariables.sort()).toEqual(['COOKIE_KEYS', 'DATABASE_URL', 'HASH_PEPPER', 'KEY_ENCRYPTION_KEY', 'REDIS_URL']);
+  expect(secretVariables.sort()).toEqual(['COOKIE_KEYS', 'DATABASE_URL', 'HASH_PEPPER', 'KEY_ENCRYPTION_KEY', 'REDIS_URL', 'SMTP_URL']);
 });
 
 test('production reads its secrets from NAME_FILE, dropping the final line break', () => {

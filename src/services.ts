@@ -44,7 +44,14 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
     outboxDirectory: config.mail.outboxDirectory,
     logger,
   });
-  const outbox = createOutbox({ prisma: db.prisma, transport, logger, sealingKey: Buffer.from(config.keyEncryptionKey).toString('base64url'), pepper: config.hashPepper });
+  const outbox = createOutbox({
+    prisma: db.prisma,
+    provider: db.provider,
+    transport,
+    logger,
+    sealingKey: Buffer.from(config.keyEncryptionKey).toString('base64url'),
+    pepper: config.hashPepper,
+  });
   const auditAggregates = createAuditAggregator(audit);
   // People may never hold keys for Portcullis's own admin API.
   const resources = createResourceService({

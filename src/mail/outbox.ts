@@ -26,6 +26,7 @@ export interface OutboxOptions {
   prisma: Prisma;
   transport: MailTransport;
   logger: Logger;
+  provider: 'sqlite' | 'postgres';
   /** Seals messages at rest (the server's KEY_ENCRYPTION_KEY, base64url) ... */
   sealingKey: string;
   /** ... with the pepper. */
@@ -41,7 +42,7 @@ const KEEP_SENT_DAYS = 7;
 
 type Writer = Pick<Prisma, 'outboxMessage'>;
 
-export function createOutbox({ prisma, transport, logger, sealingKey, pepper }: OutboxOptions) {
+export function createOutbox({ prisma, provider, transport, logger, sealingKey, pepper }: OutboxOptions) {
   const context = 'mail-outbox';
   let running: Promise<number> | undefined;
   let again = false;
@@ -58,21 +59,30 @@ export function createOutbox({ prisma, transport, logger, sealingKey, pepper }: 
     if (!row) return false;
     const opened = unseal(sealingKey, pepper, context, row.sealed);
     if (!opened) {
-      await prisma.outboxMessage.update({ where: { id }, data: { failedAt: new Date(), lastError: 'the message cannot be unsealed (KEY_ENCRYPTION_KEY changed?)', sealed: '' } });
+      await prisma.outboxMessage.update({
+        where: { id },
+        data: { failedAt: new Date(), lastError: 'the message cannot be unsealed (KEY_ENCRYPTION_KEY changed?)', sealed: '' },
+      });
       logger.error({ mail: id, purpose: row.purpose }, 'mail dropped: it cannot be unsealed');
       return false;
     }
     const message = JSON.parse(opened) as Omit<Mail, 'to' | 'purpose'>;
     try {
       await transport.send({ to: row.to, purpose: row.purpose, ...message });
-      await prisma.outboxMessage.update({ where: { id }, data: { sentAt: new Date(), sealed: '', attempts: row.attempts + 1, claimedUntil: null, lastError: null } });
+      await prisma.outboxMessage.update({
+        where: { id },
+        data: { sentAt: new Date(), sealed: '', attempts: row.attempts + 1, claimedUntil: null, lastError: null },
+      });
       return true;
     } catch (error) {
       const attempts = row.attempts + 1;
       const delay = RETRY_DELAYS_SECONDS[attempts - 1];
       const reason = (error instanceof Error ? error.message : String(error)).slice(0, 300);
       if (delay === undefined) {
-        await prisma.outboxMessage.update({ where: { id }, data: { attempts, failedAt: new Date(), sealed: '', claimedUntil: null, lastError: reason } });
+        await prisma.outboxMessage.update({
+          where: { id },
+          data: { attempts, failedAt: new Date(), sealed: '', claimedUntil: null, lastError: reason },
+        });
         logger.error({ mail: id, purpose: row.purpose, attempts, reason }, 'mail given up after the last attempt');
       } else {
         await prisma.outboxMessage.update({
@@ -134,7 +144,17 @@ export function createOutbox({ prisma, transport, logger, sealingKey, pepper }: 
         await writer.outboxMessage.create({ data });
         return true;
       }
-      // A unique key: the second of two identical requests finds the first's row.
+      // A unique key: of two identical requests, the second writes nothing. ON CONFLICT DO
+      // NOTHING (createMany's skipDuplicates) on PostgreSQL, where a failed insert would abort the
+      // caller's transaction; SQLite writes one transaction at a time, so a read finds the first.
+      if (provider === 'postgres') {
+        // The shared client type is SQLite's, which has no skipDuplicates; PostgreSQL's client does.
+        const postgres = writer.outboxMessage as unknown as {
+          createMany(args: { data: (typeof data)[]; skipDuplicates: true }): Promise<{ count: number }>;
+        };
+        const { count } = await postgres.createMany({ data: [data], skipDuplicates: true });
+        return count === 1;
+      }
       const existing = await writer.outboxMessage.findUnique({ where: { dedupeKey: data.dedupeKey! }, select: { id: true } });
       if (existing) return false;
       await writer.outboxMessage.create({ data });

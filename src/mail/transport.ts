@@ -39,10 +39,16 @@ export function createTransport({ smtpUrl, from, outboxDirectory, logger }: Tran
     async send(mail) {
       const info = await writer.sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
       fs.mkdirSync(outboxDirectory, { recursive: true, mode: 0o700 });
-      const file = path.join(outboxDirectory, `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.purpose}-${info.messageId.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}.eml`);
+      const file = path.join(
+        outboxDirectory,
+        `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.purpose}-${info.messageId.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}.eml`,
+      );
       fs.writeFileSync(file, info.message as Buffer, { mode: 0o600 });
       // Development only (no SMTP_URL, never in production): the link is the way in.
-      logger.info({ to: mail.to, purpose: mail.purpose, file, links: linksIn(mail.text) }, 'mail written to the outbox folder (no SMTP_URL)');
+      logger.info(
+        { to: mail.to, purpose: mail.purpose, file, links: linksIn(mail.text) },
+        'mail written to the outbox folder (no SMTP_URL)',
+      );
     },
     close: () => writer.close(),
   };

@@ -50,10 +50,36 @@ test.each([
   [{ TOKEN_RATE_LIMIT: '0/1m' }, 'TOKEN_RATE_LIMIT'],
   [{ TOKEN_RATE_LIMIT: '600/2d' }, 'TOKEN_RATE_LIMIT'],
   [{ TRUST_PROXY_HOPS: '-1' }, 'TRUST_PROXY_HOPS'],
+  [{ SIGNUP: 'sometimes' }, 'SIGNUP'],
+  [{ EMAIL_VERIFICATION: 'never' }, 'EMAIL_VERIFICATION'],
+  [{ SMTP_URL: 'http://mail.example.com' }, 'SMTP_URL'],
+  [{ BRAND_COLOR: 'blue' }, 'BRAND_COLOR'],
+  [{ BRAND_COLOR: '#12345' }, 'BRAND_COLOR'],
+  [{ BRAND_LOGO_URL: 'javascript:alert(1)' }, 'BRAND_LOGO_URL'],
+  [{ BRAND_NAME: ' ' }, 'BRAND_NAME'],
 ])('%o is refused, naming %s', (env, variable) => {
   const problems = problemsOf(env);
   expect(Object.keys(problems)).toEqual([variable]);
   expect(problems[variable]).toMatch(/\w/);
+});
+
+test('sign-up is open in development and closed elsewhere unless SIGNUP says otherwise', () => {
+  expect(loadConfig({}).signup).toBe('open');
+  expect(loadConfig({ NODE_ENV: 'test' }).signup).toBe('closed');
+  expect(loadConfig(productionSecrets).signup).toBe('closed');
+  expect(loadConfig({ NODE_ENV: 'test', SIGNUP: 'invite' }).signup).toBe('invite');
+  expect(loadConfig({}).emailVerification).toBe('required');
+});
+
+test.each(['open', 'invite'])('production refuses SIGNUP=%s without a mail server, and takes it with SMTP_URL', (signup) => {
+  expect(problemsOf({ ...productionSecrets, SIGNUP: signup })).toEqual({ SMTP_URL: expect.stringMatching(/SIGNUP/) });
+  const config = loadConfig({ ...productionSecrets, SIGNUP: signup, SMTP_URL: 'smtps://user:pass@mail.example.com:465' });
+  expect(config.mail).toMatchObject({ smtpUrl: 'smtps://user:pass@mail.example.com:465', deliverable: true });
+});
+
+test('mail reaches people with SMTP_URL, or through the outbox folder outside production', () => {
+  expect(loadConfig({}).mail).toMatchObject({ smtpUrl: undefined, deliverable: true, outboxDirectory: './data/outbox' });
+  expect(loadConfig(productionSecrets).mail.deliverable).toBe(false);
 });
 
 test('the error message lists every bad variable', () => {

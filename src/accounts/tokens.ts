@@ -57,7 +57,11 @@ export function createAccountTokens({ prisma, pepper }: { prisma: Prisma; pepper
       const code = input.withCode ? String(crypto.randomInt(0, 1_000_000)).padStart(6, '0') : undefined;
       const expiresAt = new Date(Date.now() + (input.ttlSeconds ?? TOKEN_LIFETIME_SECONDS[input.purpose]) * 1000);
       await writer.accountToken.updateMany({
-        where: { purpose: input.purpose, usedAt: null, ...(input.userId ? { userId: input.userId } : { email: input.email, userId: null }) },
+        where: {
+          purpose: input.purpose,
+          usedAt: null,
+          ...(input.userId ? { userId: input.userId } : { email: input.email, userId: null }),
+        },
         data: { expiresAt: new Date() },
       });
       await writer.accountToken.create({
@@ -120,7 +124,9 @@ export function createAccountTokens({ prisma, pepper }: { prisma: Prisma; pepper
     /** Deletes tokens expired or used more than a day ago. */
     async purge(): Promise<number> {
       const before = new Date(Date.now() - 86_400_000);
-      const { count } = await prisma.accountToken.deleteMany({ where: { OR: [{ expiresAt: { lt: before } }, { usedAt: { lt: before } }] } });
+      const { count } = await prisma.accountToken.deleteMany({
+        where: { OR: [{ expiresAt: { lt: before } }, { usedAt: { lt: before } }] },
+      });
       return count;
     },
   };

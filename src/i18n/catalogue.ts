@@ -20,7 +20,10 @@ type Messages = Record<string, unknown>;
 export function readLanguage(language: string, directory = localesDirectory): Messages {
   const folder = path.join(directory, language);
   const messages: Messages = {};
-  for (const file of fs.readdirSync(folder).filter((name) => name.endsWith('.json')).sort()) {
+  for (const file of fs
+    .readdirSync(folder)
+    .filter((name) => name.endsWith('.json'))
+    .sort()) {
     messages[path.basename(file, '.json')] = JSON.parse(fs.readFileSync(path.join(folder, file), 'utf8')) as unknown;
   }
   return messages;

@@ -18,7 +18,11 @@ export interface ViewsOptions {
   catalogue?: Catalogue;
 }
 
-export function createViews({ directory = viewsDirectory, brand = createBrand({ name: 'Portcullis' }), catalogue = createCatalogue() }: ViewsOptions = {}) {
+export function createViews({
+  directory = viewsDirectory,
+  brand = createBrand({ name: 'Portcullis' }),
+  catalogue = createCatalogue(),
+}: ViewsOptions = {}) {
   const eta = new Eta({ views: directory, autoEscape: true, cache: true, autoTrim: false });
   return {
     brand,

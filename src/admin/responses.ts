@@ -41,6 +41,7 @@ export const userSummary = z.strictObject({
   email: z.string(),
   name: z.string().nullable(),
   disabled: z.boolean(),
+  email_verified: z.boolean(),
   created_at: instant,
 });
 

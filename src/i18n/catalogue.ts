@@ -46,6 +46,8 @@ export function createCatalogue(directory = localesDirectory): Catalogue {
     supportedLngs: [...SUPPORTED_LANGUAGES],
     fallbackLng: DEFAULT_LANGUAGE,
     interpolation: { escapeValue: false },
+    // Keys are `area.name`; a colon in a key is no namespace.
+    nsSeparator: false,
     returnNull: false,
   });
   const translators = new Map<string, Translate>(SUPPORTED_LANGUAGES.map((language) => [language, instance.getFixedT(language)]));

@@ -320,7 +320,7 @@ export function createProvider({
       return {
         accountId: user.id,
         async claims() {
-          return { sub: user.id, email: user.email, email_verified: false, ...(user.name ? { name: user.name } : {}) };
+          return { sub: user.id, email: user.email, email_verified: user.emailVerified, ...(user.name ? { name: user.name } : {}) };
         },
       };
     },

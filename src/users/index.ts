@@ -1,5 +1,5 @@
 // People who log in: the user service and the schemas of its inputs.
-export { createUserService, type Account, type UserService, type UserSummary } from './users.ts';
+export { checkedEmail, checkedPassword, createUserService, type Account, type UserService, type UserSummary } from './users.ts';
 export {
   MAX_EMAIL_LENGTH,
   MAX_PASSWORD_LENGTH,

@@ -1,6 +1,7 @@
 // People who log in: creating them, disabling them, resetting their passwords, and checking a
-// login. Passwords are kept only as argon2id hashes (see src/crypto/passwords.ts); the rules on
-// what a password may be are in schema.ts.
+// login. Passwords are kept only as argon2id hashes (see src/crypto/passwords.ts); what a
+// password may be is one rule (passwordRule.ts), checked here for every surface that sets one:
+// the CLI, the admin API, and the pages through src/accounts.
 import crypto from 'node:crypto';
 import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
 import { hashPassword, passwordNeedsRehash, verifyPassword } from '../crypto/index.ts';
@@ -8,6 +9,7 @@ import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
 import { hasControlCharacters, isStorableText, parseInput } from '../oauth/index.ts';
 import { createTtlCache } from '../cache/index.ts';
+import { PASSWORD_PROBLEM_TEXT, passwordProblem } from './passwordRule.ts';
 import {
   MAX_EMAIL_LENGTH,
   MAX_PASSWORD_LENGTH,
@@ -31,6 +33,8 @@ export interface Account {
   email: string;
   name: string | null;
   disabled: boolean;
+  /** The person showed they receive mail at `email` (or an administrator vouched for it). */
+  emailVerified: boolean;
 }
 
 export interface UserSummary {
@@ -38,6 +42,7 @@ export interface UserSummary {
   email: string;
   name: string | null;
   disabled: boolean;
+  email_verified: boolean;
   created_at: string;
 }
 
@@ -46,15 +51,36 @@ export interface UserSummary {
 const emailPattern = /^[^\s@]+@[^\s@]+$/;
 
 /** The login name as stored (lower-case, trimmed); refuses what cannot be an address. */
-function checkedEmail(input: string): string {
+export function checkedEmail(input: string): string {
   const email = normalizeEmail(input);
   if (!emailPattern.test(email) || email.length > MAX_EMAIL_LENGTH || hasControlCharacters(email))
     throw new InputError('email', 'is not an email address');
   return email;
 }
 
-function summarize(row: { id: string; email: string; name: string | null; disabled: boolean; createdAt: Date }): UserSummary {
-  return { id: row.id, email: row.email, name: row.name, disabled: row.disabled, created_at: row.createdAt.toISOString() };
+/** Refuses a password the rule does not allow for the account of `email` (InputError on `field`). */
+export function checkedPassword(password: string, email: string | null, field = 'password'): string {
+  const problem = passwordProblem(password, email);
+  if (problem) throw new InputError(field, PASSWORD_PROBLEM_TEXT[problem]);
+  return password;
+}
+
+function summarize(row: {
+  id: string;
+  email: string;
+  name: string | null;
+  disabled: boolean;
+  emailVerified: boolean;
+  createdAt: Date;
+}): UserSummary {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    disabled: row.disabled,
+    email_verified: row.emailVerified,
+    created_at: row.createdAt.toISOString(),
+  };
 }
 
 let decoy: Promise<string> | undefined;
@@ -94,17 +120,70 @@ export function createUserService({
   // have read the row from before it, and must not put that in the cache.
   let changes = 0;
   return {
+    /**
+     * An account made by an administrator: its email counts as verified (the administrator
+     * vouches for it), unless `unverified` asks that the person confirm it first.
+     */
     async create(input: UserCreateInput, actor: Actor): Promise<{ id: string }> {
       const valid = parseInput(userCreateSchema, input);
       const email = checkedEmail(valid.email);
+      checkedPassword(valid.password, email);
       const name = valid.name?.trim() || null;
       if (await prisma.user.findUnique({ where: { email }, select: { id: true } })) {
         throw new ConflictError('a user with this email already exists');
       }
       const id = crypto.randomUUID();
-      await prisma.user.create({ data: { id, email, name, passwordHash: await hashPassword(valid.password) } });
-      await audit.record({ type: 'user.created', ...actorFields(actor), subject: id, outcome: 'success' });
+      const verified = valid.unverified !== true;
+      await prisma.user.create({
+        data: { id, email, name, passwordHash: await hashPassword(valid.password), emailVerified: verified, emailVerifiedAt: verified ? new Date() : null },
+      });
+      await audit.record({
+        type: 'user.created',
+        ...actorFields(actor),
+        subject: id,
+        outcome: 'success',
+        ...(verified ? {} : { details: { email_verified: false } }),
+      });
       return { id };
+    },
+
+    /**
+     * Sets a password the person chose through a mailed link (a reset), which also shows they
+     * receive mail there, and ends everything they held: a reset is what someone does when they
+     * fear another knows the old password. Called once the link is used (AccountTokens.consume),
+     * so of two requests with one link only one gets here.
+     */
+    async setPasswordByMail(id: string, password: string, actor: Actor): Promise<number> {
+      const user = await prisma.user.findUnique({ where: { id }, select: { email: true } });
+      if (!user) throw new NotFoundError(`user ${id}`);
+      checkedPassword(password, user.email);
+      await prisma.user.update({
+        where: { id },
+        data: { passwordHash: await hashPassword(password), emailVerified: true, emailVerifiedAt: new Date() },
+      });
+      changes += 1;
+      accounts.delete(id);
+      const ended = await endAccess(id);
+      await audit.record({
+        type: 'user.password_reset',
+        ...actorFields(actor),
+        subject: id,
+        outcome: 'success',
+        details: { by: 'email_link', sessions_and_tokens_ended: ended },
+      });
+      return ended;
+    },
+
+    /** Marks the email as verified (a link or code followed); the account's cached claims go. */
+    async markVerified(id: string): Promise<void> {
+      await prisma.user.updateMany({ where: { id, emailVerified: false }, data: { emailVerified: true, emailVerifiedAt: new Date() } });
+      changes += 1;
+      accounts.delete(id);
+    },
+
+    async findByEmail(email: string) {
+      if (!isStorableText(email)) return null;
+      return prisma.user.findUnique({ where: { email: normalizeEmail(email) } });
     },
 
     async list(): Promise<UserSummary[]> {
@@ -136,8 +215,9 @@ export function createUserService({
     /** Sets a new password (argon2id) and ends the user's sessions, grants and tokens. */
     async resetPassword(id: string, input: UserPasswordInput, actor: Actor): Promise<void> {
       const { password } = parseInput(userPasswordSchema, input);
-      const user = isStorableText(id) ? await prisma.user.findUnique({ where: { id }, select: { id: true } }) : null;
+      const user = isStorableText(id) ? await prisma.user.findUnique({ where: { id }, select: { id: true, email: true } }) : null;
       if (!user) throw new NotFoundError(`user ${id}`);
+      checkedPassword(password, user.email);
       await prisma.user.update({ where: { id }, data: { passwordHash: await hashPassword(password) } });
       const ended = await endAccess(id);
       await audit.record({
@@ -172,7 +252,7 @@ export function createUserService({
       const cached = accounts.get(id);
       if (cached !== undefined) return cached;
       const before = changes;
-      const user = await prisma.user.findUnique({ where: { id }, select: { id: true, email: true, name: true, disabled: true } });
+      const user = await prisma.user.findUnique({ where: { id }, select: { id: true, email: true, name: true, disabled: true, emailVerified: true } });
       if (changes === before) accounts.set(id, user);
       return user;
     },
@@ -182,7 +262,7 @@ export function createUserService({
      * email, wrong password, disabled account) so callers cannot tell them apart. An unknown
      * email still costs one argon2 verification, so timing does not tell either.
      */
-    async verifyLogin(email: string, password: string): Promise<{ id: string; email: string } | undefined> {
+    async verifyLogin(email: string, password: string): Promise<{ id: string; email: string; emailVerified: boolean } | undefined> {
       if (!isStorableText(email) || typeof password !== 'string' || password.length > MAX_PASSWORD_LENGTH) {
         await verifyPassword(await timingDecoy(), 'x');
         return undefined;
@@ -194,7 +274,7 @@ export function createUserService({
         // Parameters changed since this hash was made: store it again with today's.
         await prisma.user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(password) } });
       }
-      return { id: user.id, email: user.email };
+      return { id: user.id, email: user.email, emailVerified: user.emailVerified };
     },
   };
 }

@@ -15,6 +15,8 @@ const databaseFree = [
   '<rootDir>/test/errors/',
   '<rootDir>/test/bench/',
   '<rootDir>/test/deploy/',
+  '<rootDir>/test/i18n/',
+  '<rootDir>/test/templates/',
 ];
 
 export default {

@@ -10,7 +10,7 @@ function formatOf(language: string, style: 'date' | 'dateTime'): Intl.DateTimeFo
       language,
       style === 'date'
         ? { dateStyle: 'medium', timeZone: 'UTC' }
-        : { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC', timeZoneName: 'short' },
+        : { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' },
     );
     formats.set(key, format);
   }
@@ -19,12 +19,12 @@ function formatOf(language: string, style: 'date' | 'dateTime'): Intl.DateTimeFo
 
 const toDate = (value: Date | string | number) => (value instanceof Date ? value : new Date(value));
 
-/** "2 Dec 2026" / "02.12.2026". */
+/** "Dec 2, 2026" / "02.12.2026". */
 export function formatDate(value: Date | string | number, language: string): string {
   return formatOf(language, 'date').format(toDate(value));
 }
 
-/** "2 Dec 2026, 21:40 UTC" / "02.12.2026, 21:40 UTC". */
+/** "Dec 2, 2026, 09:40 PM UTC" / "2. Dez. 2026, 21:40 UTC" (Intl refuses timeZoneName beside dateStyle, so the parts are named). */
 export function formatDateTime(value: Date | string | number, language: string): string {
   return formatOf(language, 'dateTime').format(toDate(value));
 }

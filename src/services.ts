@@ -1,7 +1,7 @@
 // The service layer, assembled once from a config and a database. The CLI, the admin API and
 // the pages all receive this object, so every rule lives in one place.
 import pino, { type Logger } from 'pino';
-import { createAccountTokens } from './accounts/index.ts';
+import { createAccountTokens, createOwnAccount, createSelfService } from './accounts/index.ts';
 import { createApiKeyService } from './apikeys/index.ts';
 import { createAuditAggregator, createAuditLog } from './audit/index.ts';
 import { createClientService } from './clients/index.ts';
@@ -80,18 +80,45 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
       lockSeconds: config.login.lockSeconds,
     },
   });
+  const users = createUserService({ prisma: db.prisma, audit, onAccessChanged: () => apiKeys.forgetCached() });
+  const accountTokens = createAccountTokens({ prisma: db.prisma, pepper: config.hashPepper });
   return {
     audit,
     auditAggregates,
     views,
+    /** Sign-up, verification, forgotten passwords and invitations, by mail (src/accounts). */
+    selfService: createSelfService({
+      prisma: db.prisma,
+      users,
+      tokens: accountTokens,
+      outbox,
+      views,
+      rateLimiter: limits.rateLimiter,
+      audit,
+      issuer: config.issuer,
+      signup: config.signup,
+    }),
     /** Mail waiting to be sent (src/mail). */
     outbox,
     /** One-time links and codes sent by mail (src/accounts). */
-    accountTokens: createAccountTokens({ prisma: db.prisma, pepper: config.hashPepper }),
+    accountTokens,
+    /** What a signed-in person does with their own account on the account page (src/accounts; the grant service is stateless). */
+    ownAccount: createOwnAccount({
+      prisma: db.prisma,
+      pepper: config.hashPepper,
+      issuer: config.issuer,
+      audit,
+      views,
+      outbox,
+      accountTokens,
+      grants: createGrantService({ prisma: db.prisma, pepper: config.hashPepper, audit }),
+      apiKeys,
+      onAccessChanged: () => apiKeys.forgetCached(),
+    }),
     // A deleted client or a person whose access ended: their keys' cached checks go at once here
     // (other instances within the cache's second).
     clients: createClientService({ prisma: db.prisma, pepper: config.hashPepper, audit, onDeleted: () => apiKeys.forgetCached() }),
-    users: createUserService({ prisma: db.prisma, audit, onAccessChanged: () => apiKeys.forgetCached() }),
+    users,
     resources,
     apiKeys,
     limits,

@@ -5,6 +5,7 @@ import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { fromDatabaseError, PortcullisError } from '../errors/index.ts';
 import { isDatabaseError } from '../db/index.ts';
+import { negotiateLanguage } from '../i18n/index.ts';
 import type { Views } from '../templates/index.ts';
 
 export interface FrameOptions {
@@ -15,7 +16,7 @@ export interface FrameOptions {
   /** True while shutting down: every response then closes its connection. */
   closing: () => boolean;
   /** The pages' templates: a browser that asks for a page that does not exist gets the error page. */
-  views: Pick<Views, 'render'>;
+  views: Pick<Views, 'render'> & { brand?: { logoUrl?: string | undefined } };
 }
 
 /**
@@ -26,7 +27,7 @@ export interface FrameOptions {
  * strings). While shutting down, responses say `Connection: close`, so keep-alive clients move on.
  */
 export function requestFrame({ logger, metrics, https, closing, views }: FrameOptions): Middleware {
-  const pageHeaders = securityHeaders(https);
+  const pageHeaders = securityHeaders(https, imageOrigin(views.brand?.logoUrl));
   const apiHeaders = apiSecurityHeaders(https);
   return async function frame(ctx, next) {
     const started = performance.now();
@@ -113,7 +114,11 @@ function notFound(ctx: Context, path: string, views: Pick<Views, 'render'>): voi
     return;
   }
   ctx.type = 'text/html; charset=utf-8';
-  ctx.body = views.render('error', { message: 'There is no page at this address.', code: 'not_found' });
+  ctx.body = views.render('error', {
+    lang: negotiateLanguage({ acceptLanguage: ctx.get('accept-language') }),
+    key: 'errors.not_found',
+    code: 'not_found',
+  });
 }
 
 /**
@@ -175,7 +180,9 @@ export function answerOversizeBodies(views: Pick<Views, 'render'>) {
     ctx.status = 413;
     if (ctx.response.is('html')) {
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = views.render('error', { message: 'The form sent was too large.', code: 'request_too_large' });
+      const uiLocales = (ctx as { oidc?: { params?: { ui_locales?: unknown } } }).oidc?.params?.ui_locales;
+      const lang = negotiateLanguage({ uiLocales, acceptLanguage: ctx.get('accept-language') });
+      ctx.body = views.render('error', { lang, key: 'errors.too_large', code: 'request_too_large' });
     } else {
       ctx.body = { error: 'request_too_large', error_description: 'the request body is too large' };
     }
@@ -220,19 +227,29 @@ function apiSecurityHeaders(https: boolean): Record<string, string> {
   };
 }
 
+/** The origin of an operator's logo on another host (BRAND_LOGO_URL), which img-src must name; none for a path of ours. */
+function imageOrigin(logoUrl: string | undefined): string | undefined {
+  if (!logoUrl || logoUrl.startsWith('/')) return undefined;
+  try {
+    return new URL(logoUrl).origin;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Security headers for every page, set before the response is made so that oidc-provider
  * can add the hash of its one inline script (the form_post page) to `script-src`. The pages use
- * only same-origin files: one stylesheet, and one script (the copy button of the API-key page). `form-action` is left out on purpose: browsers apply
+ * only same-origin files (the stylesheets, the show-password and copy scripts) and the operator's logo. `form-action` is left out on purpose: browsers apply
  * it to the redirects after a form is posted, and the consent form's answer is a redirect to
  * the application. `frame-ancestors 'none'` and X-Frame-Options stop clickjacking of the forms.
  */
-function securityHeaders(https: boolean): Record<string, string> {
+function securityHeaders(https: boolean, logoOrigin: string | undefined): Record<string, string> {
   const policy = [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self'",
+    logoOrigin ? `img-src 'self' ${logoOrigin}` : "img-src 'self'",
     "frame-ancestors 'none'",
     "base-uri 'none'",
   ].join('; ');

@@ -79,6 +79,8 @@ export async function createServer({ config, db, logger, worker }: ServerOptions
     issuer: config.issuer,
     outbox: services.outbox,
     accountTokens: services.accountTokens,
+    selfService: services.selfService,
+    ownAccount: services.ownAccount,
     rateLimiter: services.limits.rateLimiter,
   });
   const adminRoutes = createAdminRoutes({ services, issuer: config.issuer, publicJwks: () => live.current().keys.publicJwks });
@@ -95,6 +97,7 @@ export async function createServer({ config, db, logger, worker }: ServerOptions
         '/jwks/': jwks,
         '/assets/portcullis.css': staticAsset('/assets/portcullis.css', 'text/css; charset=utf-8'),
         '/assets/copy.js': staticAsset('/assets/copy.js', 'text/javascript; charset=utf-8'),
+        '/assets/password.js': staticAsset('/assets/password.js', 'text/javascript; charset=utf-8'),
         // The operator's colour (BRAND_COLOR), checked for contrast at start (src/templates/brand.ts).
         '/assets/brand.css': textAsset(views.brand.css, 'text/css; charset=utf-8'),
       },

@@ -2,7 +2,7 @@
 // from views/mail/TEMPLATE.text.eta and TEMPLATE.html.eta (the HTML inside mail-layout.html.eta,
 // with the brand), in the person's language.
 import type { Views } from '../templates/index.ts';
-import type { Mail } from './outbox.ts';
+import type { Mail } from './transport.ts';
 
 export interface ComposeInput {
   template: string;
@@ -22,7 +22,7 @@ export function composeMail(views: Views, { template, to, lang, data = {} }: Com
     to,
     purpose: template,
     subject,
-    text: views.render(`mail/${template}.text`, values),
-    html: views.render(`mail/${template}.html`, { ...values, subject }),
+    text: views.render(`mail/${template}.text.eta`, values),
+    html: views.render(`mail/${template}.html.eta`, { ...values, subject }),
   };
 }

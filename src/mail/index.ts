@@ -2,5 +2,5 @@
 // with the action it belongs to and sent after commit (outbox.ts), over SMTP or, in development,
 // to .eml files (transport.ts).
 export { composeMail, type ComposeInput } from './compose.ts';
-export { createOutbox, RETRY_DELAYS_SECONDS, type Mail, type Outbox } from './outbox.ts';
-export { createTransport, type MailTransport } from './transport.ts';
+export { createOutbox, RETRY_DELAYS_SECONDS, type Outbox } from './outbox.ts';
+export { createTransport, type Mail, type MailTransport } from './transport.ts';

@@ -11,16 +11,7 @@ import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import { keyedHash, seal, unseal } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
-import type { MailTransport } from './transport.ts';
-
-export interface Mail {
-  to: string;
-  /** What the mail is for (verify_email, reset_password, ...), for logs and limits: no secret. */
-  purpose: string;
-  subject: string;
-  text: string;
-  html: string;
-}
+import type { Mail, MailTransport } from './transport.ts';
 
 export interface OutboxOptions {
   prisma: Prisma;

@@ -6,7 +6,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
-import type { Mail } from './outbox.ts';
+
+/** One mail, written: what the outbox keeps (sealed) and a transport sends. */
+export interface Mail {
+  to: string;
+  /** What the mail is for (verify_email, reset_password, ...), for logs and limits: no secret. */
+  purpose: string;
+  subject: string;
+  text: string;
+  html: string;
+}
 
 export interface MailTransport {
   /** Sends one mail; throws when the server refused it or could not be reached. */

@@ -12,6 +12,7 @@ import crypto from 'node:crypto';
 import type { Middleware } from 'koa';
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { networkOf, type RateLimiter } from '../limits/index.ts';
+import { negotiateLanguage } from '../i18n/index.ts';
 import type { Views } from '../templates/index.ts';
 
 type DeviceFlowFeature = NonNullable<NonNullable<Configuration['features']>['deviceFlow']>;
@@ -57,13 +58,24 @@ export interface DeviceFlow {
   pollingInterval<Handler extends (ctx: KoaContextWithOIDC) => unknown>(handler: Handler): Handler;
 }
 
-/** Why oidc-provider re-renders the user-code form (lib/helpers/re_render_errors.js), in a person's words. */
+/** Why oidc-provider re-renders the user-code form (lib/helpers/re_render_errors.js): the catalogue's key of its words. */
 const MESSAGES: Record<string, string> = {
-  NoCodeError: 'Type the code your device shows.',
-  NotFoundError: 'That code is not right. Check the code on your device and type it again.',
-  ExpiredError: 'That code has expired. Start again on your device to get a new one.',
-  AlreadyUsedError: 'That code has already been used. Start again on your device to get a new one.',
+  NoCodeError: 'device.no_code',
+  NotFoundError: 'device.not_found',
+  ExpiredError: 'device.expired',
+  AlreadyUsedError: 'device.already_used',
 };
+
+/**
+ * The language of a device page: no authorization request carries ui_locales to the
+ * verification page (RFC 8628 section 3.3: the person types an address), so the browser's
+ * Accept-Language decides, unless an interaction's parameters are at hand.
+ */
+const languageOf = (ctx: KoaContextWithOIDC): string =>
+  negotiateLanguage({
+    uiLocales: (ctx.oidc?.params as { ui_locales?: unknown } | undefined)?.ui_locales,
+    acceptLanguage: ctx.get('accept-language'),
+  });
 
 function page(ctx: KoaContextWithOIDC, body: string): void {
   ctx.type = 'text/html; charset=utf-8';
@@ -88,21 +100,20 @@ export function createDeviceFlow({ views, rateLimiter, failureLimit }: DeviceFlo
     // The form, first shown or shown again after a failure (oidc-provider's `form` is not used:
     // its inline onfocus handler is refused by the pages' Content-Security-Policy).
     async userCodeInputSource(ctx, _form, out, error) {
+      const lang = languageOf(ctx);
+      const t = views.catalogue.translator(lang);
       let message: string | undefined;
       let notice: string | undefined;
       if (error?.name === 'AbortedError') {
-        notice = 'Cancelled: the device was not connected. You can close this page, or type another code.';
+        notice = t('device.cancelled');
       } else if (error && !MESSAGES[error.name] && ctx.method === 'GET' && out?.error !== 'server_error') {
         // A GET that fails for another reason is the resume of a sign-in that is over: most
         // often the success page reloaded. "Expired" alone would read as a failure to someone
         // whose device is in fact signed in.
-        notice =
-          'This sign-in has finished or expired. If your device shows that it is signed in, you can close this page; if not, type its code again.';
+        notice = t('device.finished');
       } else if (error) {
         if (error.name === 'NotFoundError') unknownCodes.add(ctx);
-        message =
-          MESSAGES[error.name] ??
-          (out?.error === 'server_error' ? 'Something went wrong on our side. Try again.' : 'This form has expired. Type the code again.');
+        message = t(MESSAGES[error.name] ?? (out?.error === 'server_error' ? 'device.server_error' : 'device.form_expired'));
       }
       // After an error oidc-provider writes a fresh xsrf secret into the session and then saves
       // the session, which throws (a 500) for a session that was never stored: a POST or a
@@ -114,7 +125,12 @@ export function createDeviceFlow({ views, rateLimiter, failureLimit }: DeviceFlo
         session.touched = false;
         page(
           ctx,
-          views.render('device-input', { action: ctx.oidc.urlFor('code_verification'), message: 'This page has expired.', restart: true }),
+          views.render('device-input', {
+            lang,
+            action: ctx.oidc.urlFor('code_verification'),
+            message: t('device.page_expired'),
+            restart: true,
+          }),
         );
         return;
       }
@@ -122,6 +138,7 @@ export function createDeviceFlow({ views, rateLimiter, failureLimit }: DeviceFlo
       page(
         ctx,
         views.render('device-input', {
+          lang,
           action: ctx.oidc.urlFor('code_verification'),
           xsrf: xsrfOf(ctx),
           userCode: typeof typed === 'string' ? typed.slice(0, MAX_ECHOED_CODE) : '',
@@ -134,16 +151,17 @@ export function createDeviceFlow({ views, rateLimiter, failureLimit }: DeviceFlo
       page(
         ctx,
         views.render('device-confirm', {
+          lang: languageOf(ctx),
           action: ctx.oidc.urlFor('code_verification'),
           xsrf: xsrfOf(ctx),
           userCode,
-          clientName: client.clientName ?? 'An application',
+          clientName: client.clientName,
           deviceIp: typeof deviceInfo?.ip === 'string' ? deviceInfo.ip : undefined,
         }),
       );
     },
     async successSource(ctx) {
-      page(ctx, views.render('device-success', { clientName: ctx.oidc.client?.clientName ?? 'the application' }));
+      page(ctx, views.render('device-success', { lang: languageOf(ctx), clientName: ctx.oidc.client?.clientName }));
     },
   };
 
@@ -164,8 +182,9 @@ export function createDeviceFlow({ views, rateLimiter, failureLimit }: DeviceFlo
       page(
         ctx as KoaContextWithOIDC,
         views.render('device-input', {
+          lang: languageOf(ctx as KoaContextWithOIDC),
           action: DEVICE_PATH,
-          message: `Too many wrong codes from your network. Try again in ${minutes} minute${minutes > 1 ? 's' : ''}.`,
+          message: views.catalogue.translator(languageOf(ctx as KoaContextWithOIDC))('device.too_many', { count: minutes }),
           blocked: true,
         }),
       );

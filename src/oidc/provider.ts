@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import type { Middleware } from 'koa';
 import Provider, { errors, type Configuration } from 'oidc-provider';
+import { ACCOUNT_CLIENT_ID, accountClientMetadata } from '../accounts/index.ts';
 import { looksLikeApiKey, type ApiKeyService } from '../apikeys/index.ts';
 import { artifactIdHash, createAdapterFactory } from '../artifacts/index.ts';
 import type { ClientService } from '../clients/index.ts';
@@ -12,6 +13,7 @@ import type { LoadedKeys } from '../keys/index.ts';
 import type { RateLimiter } from '../limits/index.ts';
 import { scopeWords } from '../oauth/index.ts';
 import type { ResourceService } from '../resources/index.ts';
+import { negotiateLanguage, SUPPORTED_LANGUAGES } from '../i18n/index.ts';
 import type { Views } from '../templates/index.ts';
 import type { UserService } from '../users/index.ts';
 import { apiKeyIntrospection, createApiKeyExchange } from './apiKeys.ts';
@@ -114,6 +116,14 @@ function fixups(forPost: Record<string, Middleware[]>, otherwise: Middleware): M
   return (ctx, next) => ((ctx.method === 'POST' && chains.get(routedPath(ctx.path))) || otherwise)(ctx, next);
 }
 
+/**
+ * The language of a page oidc-provider renders (errors, sign-out): the request's ui_locales
+ * (OpenID Connect Core section 3.1.2.1, and RP-Initiated Logout section 2), then Accept-Language.
+ */
+function pageLanguage(ctx: { get(name: string): string; oidc?: { params?: Record<string, unknown> } }): string {
+  return negotiateLanguage({ uiLocales: ctx.oidc?.params?.ui_locales, acceptLanguage: ctx.get('accept-language') });
+}
+
 export function createProvider({
   config,
   statements,
@@ -167,6 +177,10 @@ export function createProvider({
     jwks: localSigningKeys(keys.privateJwks) as Configuration['jwks'],
     scopes: ['openid', 'offline_access', 'profile', 'email'],
     claims: openIdClaims,
+    // OpenID Connect Discovery section 3: the languages the pages are shipped in (views/locales).
+    discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...SUPPORTED_LANGUAGES] },
+    // The account page's client, static: no Client row, so no list, export or manifest sees it.
+    clients: [accountClientMetadata(config.issuer, config.brand.name)],
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     // PKCE for every client, public or confidential (OAuth 2.1; RFC 9700 section 2.1.1); S256 only.
     pkce: { required: () => true },
@@ -189,11 +203,22 @@ export function createProvider({
         ctx.oidc.result?.consent?.grantId ??
         ctx.oidc.session!.grantIdFor(clientId) ??
         (accountId ? await findGrantId?.(accountId, clientId) : undefined);
-      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+      const found = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+      if (found) return found;
+      // The account page's own sign-in (src/accounts/sessions.ts) is Portcullis itself: the
+      // person is signing in to their own account, so there is no consent to ask.
+      if (accountId && clientId === ACCOUNT_CLIENT_ID) {
+        const grant = new ctx.oidc.provider.Grant({ clientId, accountId });
+        grant.addOIDCScope('openid');
+        await grant.save();
+        return grant;
+      }
+      return undefined;
     },
     async renderError(ctx, out) {
       ctx.type = 'html';
-      ctx.body = views.render('error', { message: out.error_description ?? 'The request could not be completed.', code: out.error });
+      // The catalogue's words for the code (views/error.eta), the provider's English description under them.
+      ctx.body = views.render('error', { lang: pageLanguage(ctx), code: out.error, detail: out.error_description });
     },
     cookies: {
       keys: config.cookieKeys,
@@ -243,10 +268,10 @@ export function createProvider({
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx, form) {
-          ctx.body = views.render('logout', { form, clientName: ctx.oidc.client?.clientName });
+          ctx.body = views.render('logout', { lang: pageLanguage(ctx), form, clientName: ctx.oidc.client?.clientName });
         },
         async postLogoutSuccessSource(ctx) {
-          ctx.body = views.render('logged-out', { clientName: ctx.oidc.client?.clientName });
+          ctx.body = views.render('logged-out', { lang: pageLanguage(ctx), clientName: ctx.oidc.client?.clientName });
         },
       },
       revocation: {

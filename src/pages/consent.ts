@@ -4,10 +4,8 @@
 import type { RouterContext, RouterMiddleware } from '@koa/router';
 import { z } from 'zod';
 import { openIdClaims } from '../oidc/index.ts';
-import { clientName } from './apps.ts';
 import { csrfToken } from './csrf.ts';
-import { pageLanguage } from './locales.ts';
-import { html } from './respond.ts';
+import { html, requestLanguage } from './respond.ts';
 import type { InteractionState, PageDependencies } from './state.ts';
 import { describeScopes } from './scopes.ts';
 
@@ -42,16 +40,18 @@ export function createConsentPage({ provider, views, users, resources, audit, cs
     const claimScopes = missing.missingOIDCClaims.flatMap((claim) => (scopeOfClaim[claim] ? [scopeOfClaim[claim]] : []));
     const scopes = [...new Set([...missing.missingOIDCScope, ...claimScopes])];
     const user = session ? await users.findById(session.accountId) : undefined;
+    const lang = requestLanguage(ctx, params.ui_locales);
+    const client = typeof params.client_id === 'string' ? await provider().Client.find(params.client_id) : undefined;
     html(
       ctx,
       200,
       views.render('consent', {
         uid,
-        clientName: await clientName(provider(), params.client_id),
+        clientName: client?.clientName ?? views.catalogue.translator(lang)('consent.unnamed_client'),
         email: user?.email ?? '',
-        requests: describeScopes(scopes, requestedResources),
+        requests: describeScopes(scopes, requestedResources, views.catalogue.translator(lang)),
         csrf: csrfToken(csrfKey, 'interaction', uid),
-        lang: pageLanguage(params.ui_locales),
+        lang,
       }),
     );
   }

@@ -28,10 +28,7 @@ export function checkCsrf<State>(
 ): Koa.Middleware<State> {
   return async function checkCsrf(ctx, next) {
     if (!csrfValid(csrfKey, purpose, binding(ctx.state), formField(ctx, 'csrf'))) {
-      errorPage(ctx, views, 403, {
-        message: 'This form has expired or did not come from this site. Go back and try again.',
-        code: 'invalid_csrf_token',
-      });
+      errorPage(ctx, views, 403, { key: 'errors.csrf', code: 'invalid_csrf_token' });
       return;
     }
     await next();

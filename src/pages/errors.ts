@@ -7,8 +7,6 @@ import { errors } from 'oidc-provider';
 import type { Views } from '../templates/index.ts';
 import { errorPage } from './respond.ts';
 
-export const EXPIRED_SIGN_IN = 'This sign-in page has expired or was already used. Go back to the application and start again.';
-
 export function pageErrors(views: Views): Koa.Middleware {
   return async function pageErrors(ctx, next) {
     try {
@@ -17,10 +15,12 @@ export function pageErrors(views: Views): Koa.Middleware {
       // interactionDetails and interactionFinished throw SessionNotFound for every way a sign-in
       // can be gone: no interaction cookie, an interaction expired or already finished, or the
       // browser's session ended or changed person since.
-      if (error instanceof errors.SessionNotFound) return errorPage(ctx, views, 400, { message: EXPIRED_SIGN_IN, code: error.error });
+      if (error instanceof errors.SessionNotFound) return errorPage(ctx, views, 400, { key: 'errors.expired_sign_in', code: error.error });
       const failure = visitorFailure(error);
       if (!failure) throw error;
-      errorPage(ctx, views, failure.status, failure);
+      // The words come from the catalogue by the error's code; the library's own description
+      // (in English, technical) is shown under them as a detail.
+      errorPage(ctx, views, failure.status, { code: failure.code, detail: failure.detail });
     }
   };
 }
@@ -29,7 +29,7 @@ export function pageErrors(views: Views): Koa.Middleware {
  * An error that is the visitor's doing, as the error page shows it: oidc-provider's (a code and
  * a description), Koa's and the body parser's (a status and a message that may be exposed).
  */
-function visitorFailure(error: unknown): { status: number; message: string; code: string } | undefined {
+function visitorFailure(error: unknown): { status: number; detail: string; code: string } | undefined {
   if (!(error instanceof Error)) return undefined;
   const status = Number(property(error, 'status') ?? property(error, 'statusCode'));
   const clientError = status >= 400 && status < 500;
@@ -37,7 +37,7 @@ function visitorFailure(error: unknown): { status: number; message: string; code
   const code = property(error, 'error');
   return {
     status: clientError ? status : 400,
-    message: String(property(error, 'error_description') ?? error.message),
+    detail: String(property(error, 'error_description') ?? error.message),
     code: typeof code === 'string' ? code : status === 413 ? 'request_too_large' : 'invalid_request',
   };
 }

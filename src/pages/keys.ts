@@ -1,42 +1,41 @@
 // The developer page: a signed-in person's own API keys. Listing, creating, rotating and
-// revoking them; creating and rotating need a recent sign-in or the password again (sudo mode).
-// Which APIs and scopes a person may put on a key, and for how long, are the services' rules
-// (resources.offeredToPeople, apiKeys.personalKeyLifetimes); their refusals are shown as they
-// word them.
-import type { RouterContext, RouterMiddleware } from '@koa/router';
-import { InputError, NotFoundError } from '../errors/index.ts';
+// revoking them; creating and rotating need a recent sign-in or the password again (sudo mode);
+// revoking is confirmed on a page of its own. Every POST answers 303 to this page: a new key is
+// handed over once, through the flash (flash.ts), so reloading the page neither shows it again
+// nor makes another. Which APIs and scopes a person may put on a key, and for how long, are the
+// services' rules (resources.offeredToPeople, apiKeys.personalKeyLifetimes); their refusals are
+// shown as they word them, under a sentence of the page's own.
+import type { RouterMiddleware } from '@koa/router';
+import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
+import { createAccountSteps, pageLanguage, type AccountContext } from './accountSteps.ts';
 import { csrfToken } from './csrf.ts';
 import { formText, formTexts } from './form.ts';
-import { html } from './respond.ts';
+import { errorPage, html } from './respond.ts';
 import type { PageDependencies, SessionState } from './state.ts';
 
-type Context = RouterContext<SessionState>;
+const PAGE = '/account/keys';
 
-/** What the page shows besides the list: a key made just now, a refusal or a notice. */
-interface Outcome {
-  newKey?: { name: string; key: string; previousExpiresAt?: string };
-  error?: string;
-  notice?: string;
-  status?: number;
+/** The id of the form's field a service refusal is about, to put the focus there. */
+function fieldOf(serviceField: string, form: string): string | undefined {
+  if (serviceField === 'name') return `name-${form}`;
+  if (serviceField === 'scope') return `scope-${form}-0`;
+  if (serviceField === 'expires_in_seconds') return `expires-${form}`;
+  return undefined;
 }
 
-/** A time for people: "2026-12-02 21:40 UTC", not an ISO timestamp. */
-const readableTime = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+export function createKeysPage(dependencies: PageDependencies) {
+  const { views, users, resources, apiKeys, csrfKey, recentSignInSeconds } = dependencies;
+  const steps = createAccountSteps(dependencies);
+  const recentSignIn = (ctx: AccountContext) => Math.floor(Date.now() / 1000) - (ctx.state.session.loginTs ?? 0) <= recentSignInSeconds;
+  const csrfOf = (ctx: AccountContext) => csrfToken(csrfKey, 'account', ctx.state.session.uid);
 
-export function createKeysPage({ views, users, resources, audit, apiKeys, limits, csrfKey, recentSignInSeconds }: PageDependencies) {
-  async function render(ctx: Context, outcome: Outcome = {}): Promise<void> {
+  const show: RouterMiddleware<SessionState> = async function showKeys(ctx) {
     const { session } = ctx.state;
     const user = await users.findById(session.accountId);
     const now = Date.now();
     const keys = (await apiKeys.list({ ownerUserId: session.accountId })).map((key) => {
       const expired = key.expires_at !== null && Date.parse(key.expires_at) <= now;
-      const status = key.revoked_at
-        ? 'revoked'
-        : expired
-          ? 'expired'
-          : key.expires_at
-            ? `active, expires ${key.expires_at.slice(0, 10)}`
-            : 'active';
+      const status = key.revoked_at ? 'revoked' : expired ? 'expired' : key.expires_at ? 'active_until' : 'active';
       return { ...key, status, active: !key.revoked_at && !expired };
     });
     const offered = (await resources.offeredToPeople()).map((resource) => ({ ...resource, personalScopes: resource.personal_scopes }));
@@ -44,60 +43,37 @@ export function createKeysPage({ views, users, resources, audit, apiKeys, limits
     const lifetimes = apiKeys.personalKeyLifetimes().map(({ days, selected }) => ({ days, seconds: days * 86_400, selected }));
     html(
       ctx,
-      outcome.status ?? 200,
+      200,
       views.render('keys', {
+        lang: pageLanguage(ctx),
         email: user?.email ?? '',
         keys,
         resources: offered,
         lifetimes,
         needsPassword: !recentSignIn(ctx),
-        csrf: csrfToken(csrfKey, 'account', session.uid),
-        ...outcome,
+        csrf: csrfOf(ctx),
+        flash: steps.takeFlash(ctx),
+        wide: true,
       }),
     );
-  }
+  };
 
-  const recentSignIn = (ctx: Context) => Math.floor(Date.now() / 1000) - (ctx.state.session.loginTs ?? 0) <= recentSignInSeconds;
-
-  /**
-   * Sudo mode: a recent sign-in, or the person's password in the form (checked with the same
-   * limits as a login). Renders the refusal and returns false when neither.
-   */
-  async function confirmRecentSignIn(ctx: Context): Promise<boolean> {
+  /** Sudo mode: a recent sign-in, or the person's password in the form. Redirects with the refusal and returns false when neither. */
+  async function confirmRecentSignIn(ctx: AccountContext, field: string): Promise<boolean> {
     if (recentSignIn(ctx)) return true;
-    const password = formText(ctx, 'password');
-    const user = await users.findById(ctx.state.session.accountId);
-    if (user && password) {
-      const attempt = await limits.beginLogin(user.email, ctx.ip);
-      if (!attempt.allowed) {
-        ctx.set('Retry-After', String(attempt.retryAfterSeconds));
-        await render(ctx, { error: 'Too many attempts. Try again later.', status: 429 });
-        return false;
-      }
-      if (await users.verifyLogin(user.email, password)) {
-        await attempt.succeeded();
-        return true;
-      }
-      await audit.record({
-        type: 'login',
-        actorType: 'user',
-        actorId: user.id,
-        subject: user.id,
-        ip: ctx.ip,
-        outcome: 'failure',
-        details: { purpose: 'confirm_api_key' },
-      });
-    }
-    await render(ctx, { error: 'Confirm it is you: enter your password.', status: 401 });
+    const checked = await steps.checkPassword(ctx, 'password', 'confirm_api_key');
+    if (checked.ok) return true;
+    steps.redirect(ctx, PAGE, {
+      error: checked.retryAfterSeconds
+        ? { key: 'keys.too_many', values: { minutes: Math.ceil(checked.retryAfterSeconds / 60) }, field }
+        : { key: 'keys.confirm_password', field },
+    });
     return false;
   }
 
-  const show: RouterMiddleware<SessionState> = async function showKeys(ctx) {
-    await render(ctx);
-  };
-
   const create: RouterMiddleware<SessionState> = async function createKey(ctx) {
-    if (!(await confirmRecentSignIn(ctx))) return;
+    const form = /^\d{1,3}$/.test(formText(ctx, 'form')) ? formText(ctx, 'form') : '0';
+    if (!(await confirmRecentSignIn(ctx, `password-${form}`))) return;
     const audience = formText(ctx, 'audience');
     const expires = Number(formText(ctx, 'expires'));
     try {
@@ -112,38 +88,66 @@ export function createKeysPage({ views, users, resources, audit, apiKeys, limits
         },
         ctx.state.actor,
       );
-      await render(ctx, { newKey: { name: created.name, key: created.key } });
+      steps.redirect(ctx, PAGE, { newKey: { name: created.name, key: created.key } });
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
-      await render(ctx, { error: error.message, status: 400 });
+      const field = fieldOf(error.field, form);
+      steps.redirect(ctx, PAGE, {
+        error: { key: 'keys.not_created', text: error.message, ...(field ? { field } : {}) },
+        values: { form, name: formText(ctx, 'name').slice(0, 200) },
+      });
     }
   };
 
   const rotate: RouterMiddleware<SessionState> = async function rotateKey(ctx) {
-    if (!(await confirmRecentSignIn(ctx))) return;
+    if (!(await confirmRecentSignIn(ctx, `rotate-password-${ctx.params.id}`))) return;
     try {
       // No grace given: the schema's default, one day, for the old key to be replaced where it is used.
       const rotated = await apiKeys.rotate(ctx.params.id!, {}, ctx.state.actor);
-      await render(ctx, {
-        newKey: { name: rotated.name, key: rotated.key, previousExpiresAt: readableTime(rotated.previous_key_expires_at) },
-      });
+      steps.redirect(ctx, PAGE, { newKey: { name: rotated.name, key: rotated.key, previousExpiresAt: rotated.previous_key_expires_at } });
     } catch (error) {
-      if (error instanceof NotFoundError) return render(ctx, { error: 'There is no such key.', status: 404 });
-      if (error instanceof InputError) return render(ctx, { error: error.message, status: 400 });
+      if (error instanceof NotFoundError) return steps.redirect(ctx, PAGE, { error: { key: 'keys.no_such_key' } });
+      if (error instanceof InputError || error instanceof ConflictError)
+        return steps.redirect(ctx, PAGE, { error: { key: 'keys.not_rotated', text: error.message } });
       throw error;
     }
+  };
+
+  /** The confirmation before a revocation: which key, and that it stops at once. */
+  const confirmRevoke: RouterMiddleware<SessionState> = async function confirmRevoke(ctx) {
+    const t = views.catalogue.translator(pageLanguage(ctx));
+    // A person's own keys only: anyone else's is not found, as in the service.
+    const key = (await apiKeys.list({ ownerUserId: ctx.state.session.accountId })).find(
+      (item) => item.id === ctx.params.id && !item.revoked_at,
+    );
+    if (!key) return errorPage(ctx, views, 404, { message: t('keys.no_such_key'), code: 'not_found' });
+    html(
+      ctx,
+      200,
+      views.render('confirm', {
+        lang: pageLanguage(ctx),
+        title: 'keys.revoke.confirm_title',
+        text: 'keys.revoke.confirm_text',
+        values: { name: key.name, prefix: key.display_prefix },
+        action: `/account/keys/${key.id}/revoke`,
+        button: 'keys.revoke.confirm_button',
+        back: PAGE,
+        csrf: csrfOf(ctx),
+        flash: {},
+      }),
+    );
   };
 
   const revoke: RouterMiddleware<SessionState> = async function revokeKey(ctx) {
     try {
       const revoked = await apiKeys.revoke(ctx.params.id!, ctx.state.actor);
-      await render(ctx, { notice: `Revoked ${revoked.name}. It stopped working at once.` });
+      steps.redirect(ctx, PAGE, { notice: { key: 'keys.revoked', values: { name: revoked.name } } });
     } catch (error) {
       // Someone else's key is not found either: a person's actor finds only their own.
-      if (error instanceof NotFoundError) return render(ctx, { error: 'There is no such key.', status: 404 });
+      if (error instanceof NotFoundError) return steps.redirect(ctx, PAGE, { error: { key: 'keys.no_such_key' } });
       throw error;
     }
   };
 
-  return { show, create, rotate, revoke };
+  return { show, create, rotate, confirmRevoke, revoke };
 }

@@ -1,5 +1,9 @@
 // The login step of a sign-in: the form, and checking what was typed into it under the login
-// limits (src/limits/logins.ts), with one answer for every failure.
+// limits (src/limits/logins.ts), with one answer for every failure. The form links to the
+// forgotten-password page (when mail reaches people) and to sign-up (only when SIGNUP=open),
+// and after a failed attempt focus is on the password, the field to type again (WCAG 2.2,
+// 3.3.1). An account whose address is not verified is refused when EMAIL_VERIFICATION=required,
+// with a way to have the mail sent again; only someone who knew the password is told so.
 import type { RouterContext, RouterMiddleware } from '@koa/router';
 import type { InteractionResults } from 'oidc-provider';
 import { networkOf } from '../limits/index.ts';
@@ -7,16 +11,34 @@ import { MAX_EMAIL_LENGTH, normalizeEmail } from '../users/index.ts';
 import { clientName } from './apps.ts';
 import { csrfToken } from './csrf.ts';
 import { formText } from './form.ts';
-import { pageLanguage } from './locales.ts';
-import { html } from './respond.ts';
+import { html, requestLanguage } from './respond.ts';
 import type { InteractionState, PageDependencies } from './state.ts';
 
-/** One message for every login failure: it must not tell whether the email exists (OWASP ASVS 2.2). */
+/** One message for every login failure: it must not tell whether the email exists (OWASP ASVS 2.2). The catalogue's login.failed, in English. */
 export const LOGIN_FAILED = 'That email and password do not match an account.';
 
-export function createLoginPage({ provider, views, users, audit, auditAggregates, limits, csrfKey }: PageDependencies) {
-  async function show(ctx: RouterContext<InteractionState>, status: number, error?: string, email?: string): Promise<void> {
+export function createLoginPage({
+  provider,
+  views,
+  users,
+  audit,
+  auditAggregates,
+  limits,
+  csrfKey,
+  signup,
+  mailDeliverable,
+  emailVerification,
+}: PageDependencies) {
+  /** `error` is a catalogue key (with `values`); `unverified` adds the link that sends the verification mail again. */
+  async function show(
+    ctx: RouterContext<InteractionState>,
+    status: number,
+    error?: { key: string; values?: Record<string, unknown>; unverified?: boolean },
+    email?: string,
+  ): Promise<void> {
     const { uid, params } = ctx.state.interaction;
+    const lang = requestLanguage(ctx, params.ui_locales);
+    const t = views.catalogue.translator(lang);
     html(
       ctx,
       status,
@@ -24,10 +46,13 @@ export function createLoginPage({ provider, views, users, audit, auditAggregates
         uid,
         clientName: await clientName(provider(), params.client_id),
         csrf: csrfToken(csrfKey, 'interaction', uid),
-        error,
+        error: error ? t(error.key, error.values ?? {}) : undefined,
+        unverified: error?.unverified === true,
         // What was typed, or else the app's login_hint (OpenID Connect Core section 3.1.2.1).
         email: email ?? loginHint(params.login_hint),
-        lang: pageLanguage(params.ui_locales),
+        signupUrl: signup === 'open' && mailDeliverable ? `/signup?interaction=${encodeURIComponent(uid)}` : undefined,
+        forgotUrl: mailDeliverable ? `/forgot-password?interaction=${encodeURIComponent(uid)}` : undefined,
+        lang,
       }),
     );
   }
@@ -59,15 +84,26 @@ export function createLoginPage({ provider, views, users, audit, auditAggregates
       });
       const wait = attempt.retryAfterSeconds;
       ctx.set('Retry-After', String(wait));
-      return show(ctx, 429, `Too many attempts. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`, email);
+      return show(ctx, 429, { key: 'login.too_many', values: { count: Math.ceil(wait / 60) } }, email);
     }
     const user = await users.verifyLogin(email, formText(ctx, 'password'));
     if (!user) {
       // The address tried is kept (not the password), so attacks on one account can be found.
       await audit.record({ ...event, subject: account.slice(0, MAX_EMAIL_LENGTH), outcome: 'failure' });
-      return show(ctx, 401, LOGIN_FAILED, email);
+      return show(ctx, 401, { key: 'login.failed' }, email);
     }
     await attempt.succeeded();
+    if (!user.emailVerified && emailVerification === 'required') {
+      // The password was right, so this tells nothing to someone who did not know it.
+      await audit.record({
+        ...event,
+        actorId: user.id,
+        subject: user.id,
+        outcome: 'failure',
+        details: { ...event.details, reason: 'email_unverified' },
+      });
+      return show(ctx, 403, { key: 'login.unverified', unverified: true }, email);
+    }
     await audit.record({ ...event, actorId: user.id, subject: user.id, outcome: 'success' });
     const result: InteractionResults = { login: { accountId: user.id } };
     await provider().interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });

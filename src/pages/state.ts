@@ -4,7 +4,7 @@ import type Provider from 'oidc-provider';
 import type { ApiKeyService } from '../apikeys/index.ts';
 import type { Actor, AuditAggregator, AuditLog } from '../audit/index.ts';
 import type { GrantService } from '../grants/index.ts';
-import type { AccountTokens } from '../accounts/index.ts';
+import type { AccountTokens, OwnAccount, SelfService } from '../accounts/index.ts';
 import type { LoginLimits, RateLimiter } from '../limits/index.ts';
 import type { Outbox } from '../mail/index.ts';
 import type { ResourceService } from '../resources/index.ts';
@@ -37,6 +37,10 @@ export interface PageDependencies {
   /** Mail waiting to be sent, and the one-time links and codes it carries. */
   outbox: Outbox;
   accountTokens: AccountTokens;
+  /** Sign-up, verification, forgotten passwords, invitations (src/accounts/selfService.ts). */
+  selfService: SelfService;
+  /** What a signed-in person does with their own account (the account page: src/pages/account*.ts). */
+  ownAccount: OwnAccount;
   /** Rates such as the mails per address and per source (shared through Redis when REDIS_URL is set). */
   rateLimiter: RateLimiter;
 }

@@ -17,7 +17,10 @@ export const userCreateSchema = z.object({
   email: text(MAX_EMAIL_LENGTH).describe('the login name; stored lower-case'),
   password,
   name: text(200).optional(),
-  unverified: z.boolean().optional().describe('the person must verify the email before it counts (default: verified, an administrator vouches for it)'),
+  unverified: z
+    .boolean()
+    .optional()
+    .describe('the person must verify the email before it counts (default: verified, an administrator vouches for it)'),
 });
 export type UserCreateInput = z.input<typeof userCreateSchema>;
 

@@ -135,7 +135,14 @@ export function createUserService({
       const id = crypto.randomUUID();
       const verified = valid.unverified !== true;
       await prisma.user.create({
-        data: { id, email, name, passwordHash: await hashPassword(valid.password), emailVerified: verified, emailVerifiedAt: verified ? new Date() : null },
+        data: {
+          id,
+          email,
+          name,
+          passwordHash: await hashPassword(valid.password),
+          emailVerified: verified,
+          emailVerifiedAt: verified ? new Date() : null,
+        },
       });
       await audit.record({
         type: 'user.created',
@@ -172,6 +179,18 @@ export function createUserService({
         details: { by: 'email_link', sessions_and_tokens_ended: ended },
       });
       return ended;
+    },
+
+    /**
+     * A second sign-up for an address whose account was never verified: the newest sign-up's
+     * password and name replace the earlier ones, and whatever the earlier one held ends. Someone
+     * who signed up with another person's address first (account pre-hijacking) is left with
+     * nothing once the owner signs up; only a mail to the address verifies it.
+     */
+    async replaceUnverified(id: string, passwordHash: string, name: string | null): Promise<boolean> {
+      const { count } = await prisma.user.updateMany({ where: { id, emailVerified: false }, data: { passwordHash, name } });
+      if (count === 1) await endAccess(id);
+      return count === 1;
     },
 
     /** Marks the email as verified (a link or code followed); the account's cached claims go. */
@@ -252,7 +271,10 @@ export function createUserService({
       const cached = accounts.get(id);
       if (cached !== undefined) return cached;
       const before = changes;
-      const user = await prisma.user.findUnique({ where: { id }, select: { id: true, email: true, name: true, disabled: true, emailVerified: true } });
+      const user = await prisma.user.findUnique({
+        where: { id },
+        select: { id: true, email: true, name: true, disabled: true, emailVerified: true },
+      });
       if (changes === before) accounts.set(id, user);
       return user;
     },

@@ -1,5 +1,8 @@
 // The admin API over HTTP: its authorization, every resource's operations, the OpenAPI
 // document, and bad input. Tokens come from Portcullis itself (client credentials).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { adminRoutes } from '../../src/admin/index.ts';
 import { createAdapterFactory } from '../../src/artifacts/index.ts';
 import { adminCaller } from '../support/admin.ts';
@@ -28,7 +31,8 @@ async function admin(method: string, path: string, body?: unknown, token = write
 }
 
 beforeAll(async () => {
-  running = await startServer();
+  // Invitations (POST /admin/users/invitations) need SIGNUP=invite; their mail lands in a folder of this test's own.
+  running = await startServer({ SIGNUP: 'invite', MAIL_OUTBOX_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-admin-outbox-')) });
   ({ clientId: writerId, token: writeToken } = await adminCaller(running, 'admin:write'));
   readToken = await tokenFor('admin:read');
 });
@@ -228,6 +232,7 @@ describe('the response schemas', () => {
     await call('POST', '/admin/clients/{id}/secret', `/admin/clients/${client.client_id}/secret`, {});
     const user = await call('POST', '/admin/users', undefined, { email: 'shapes@example.com', password: 'long enough password' });
     await call('GET', '/admin/users');
+    await call('POST', '/admin/users/invitations', undefined, { email: 'invitee@example.com', name: 'Invitee', expires_in: 3600 });
     await call('POST', '/admin/users/{id}/disable', `/admin/users/${user.id}/disable`);
     await call('POST', '/admin/users/{id}/enable', `/admin/users/${user.id}/enable`);
     await call('GET', '/admin/users/{id}/sessions', `/admin/users/${user.id}/sessions`);

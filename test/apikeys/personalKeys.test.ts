@@ -66,9 +66,13 @@ describe('with a fresh sign-in', () => {
   beforeAll(async () => ({ running, agent } = await signedIn()));
   afterAll(() => running.stop());
 
+  /** Posts the form; the page answers 303 (post/redirect/get), and the page it redirects to shows the outcome once. */
   const create = async (form: Record<string, string>) => {
     const page = await agent.request(`${running.url}/account/keys`);
-    return agent.request(`${running.url}/account/keys`, { form: { csrf: csrfFrom(page.body), name: 'mine', ...form } });
+    const posted = await agent.request(`${running.url}/account/keys`, { form: { csrf: csrfFrom(page.body), name: 'mine', ...form } });
+    expect(posted.status).toBe(303);
+    const shown = await agent.request(posted.location!);
+    return { body: shown.body, refused: shown.body.includes('role="alert"') };
   };
 
   test('the page offers only the scopes made available to people, and hides APIs that offer none', async () => {
@@ -85,26 +89,26 @@ describe('with a fresh sign-in', () => {
     const [grant] = await running.server.services.grants.list({ account_id: (await running.server.services.users.list())[0]!.id });
     expect(grant!.resources[MAPS]).toContain('tiles:write'); // consented to, for the app
     const refused = await create({ audience: MAPS, scope: 'tiles:write' });
-    expect(refused.status).toBe(400);
+    expect(refused.refused).toBe(true);
     expect(refused.body).toContain('tiles:write is not a scope people may put on keys of their own');
     expect(keyIn(refused.body)).toBeUndefined();
     const vault = await create({ audience: SECRET_API, scope: 'vault:open' });
-    expect(vault.status).toBe(400);
+    expect(vault.refused).toBe(true);
     expect(vault.body).toContain('people may not make keys for');
     const admin = await create({ audience: adminAudience(running.url), scope: 'admin:write' });
-    expect(admin.status).toBe(400);
+    expect(admin.refused).toBe(true);
   });
 
   test('a key of a person always expires: 90 days unless chosen, never past the maximum', async () => {
     const made = await create({ audience: MAPS, scope: 'tiles:read' });
-    expect(made.status).toBe(200);
+    expect(made.refused).toBe(false);
     expect(keyIn(made.body)).toMatch(/^pcl_test_/);
     const keys = await running.server.services.apiKeys.list({ ownerUserId: (await running.server.services.users.list())[0]!.id });
     const days = (Date.parse(keys.at(-1)!.expires_at!) - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(89.9);
     expect(days).toBeLessThanOrEqual(90);
     const tooLong = await create({ audience: MAPS, scope: 'tiles:read', expires: String(400 * 86_400) });
-    expect(tooLong.status).toBe(400);
+    expect(tooLong.refused).toBe(true);
     expect(tooLong.body).toContain('lives at most 365 days');
     // The same rule holds when an administrator makes a key for a person.
     const user = (await running.server.services.users.list())[0]!;
@@ -141,7 +145,7 @@ describe('with a fresh sign-in', () => {
     expect(updated.personal_key_scope).toBe('tiles:read tiles:write');
     // The CLI ran in a process of its own: this server sees the change once its one-second cache ends.
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect((await create({ audience: MAPS, scope: 'tiles:write' })).status).toBe(200);
+    expect((await create({ audience: MAPS, scope: 'tiles:write' })).refused).toBe(false);
     const outside = await cli(['resource', 'update', '--audience', MAPS, '--personal-key-scope', 'tiles:delete', '--json'], running.env);
     expect(outside.code).toBe(1);
     expect(outside.stderr).toContain('personal_key_scope');
@@ -163,21 +167,26 @@ test('after RECENT_SIGN_IN_SECONDS, creating or rotating a key asks for the pass
     const page = await agent.request(`${running.url}/account/keys`);
     expect(page.body).toContain('name="password"');
     const form = { csrf: csrfFrom(page.body), name: 'late', audience: MAPS, scope: 'tiles:read' };
-    const without = await agent.request(`${running.url}/account/keys`, { form });
-    expect(without.status).toBe(401);
-    expect(without.body).toContain('Confirm it is you');
-    expect(keyIn(without.body)).toBeUndefined();
-    const wrong = await agent.request(`${running.url}/account/keys`, { form: { ...form, password: 'not it' } });
-    expect(wrong.status).toBe(401);
-    const right = await agent.request(`${running.url}/account/keys`, { form: { ...form, password: PASSWORD } });
-    expect(right.status).toBe(200);
-    const key = keyIn(right.body)!;
+    // Each POST answers 303; the page it redirects to says what happened, once.
+    const outcome = async (posted: Awaited<ReturnType<typeof agent.request>>) => {
+      expect(posted.status).toBe(303);
+      return (await agent.request(posted.location!)).body;
+    };
+    const without = await outcome(await agent.request(`${running.url}/account/keys`, { form }));
+    expect(without).toContain('Confirm it is you');
+    expect(without).toMatch(/id="password-0"[^>]*autofocus/);
+    expect(keyIn(without)).toBeUndefined();
+    const wrong = await outcome(await agent.request(`${running.url}/account/keys`, { form: { ...form, password: 'not it' } }));
+    expect(wrong).toContain('Confirm it is you');
+    const right = await outcome(await agent.request(`${running.url}/account/keys`, { form: { ...form, password: PASSWORD } }));
+    const key = keyIn(right)!;
+    expect(key).toBeDefined();
     const listed = await agent.request(`${running.url}/account/keys`);
     const rotate = formAction(listed.body, '/rotate', listed.url);
-    expect((await agent.request(rotate, { form: { csrf: csrfFrom(listed.body) } })).status).toBe(401);
-    const rotated = await agent.request(rotate, { form: { csrf: csrfFrom(listed.body), password: PASSWORD } });
-    expect(rotated.status).toBe(200);
-    expect(keyIn(rotated.body)).not.toBe(key);
+    expect(await outcome(await agent.request(rotate, { form: { csrf: csrfFrom(listed.body) } }))).toContain('Confirm it is you');
+    const rotated = await outcome(await agent.request(rotate, { form: { csrf: csrfFrom(listed.body), password: PASSWORD } }));
+    expect(keyIn(rotated)).toBeDefined();
+    expect(keyIn(rotated)).not.toBe(key);
   } finally {
     await running.stop();
   }

@@ -1,6 +1,9 @@
 // Every command but `serve` accepts --json and then prints exactly one JSON document on stdout
 // and nothing on stderr (README, "Command line"): scripts parse what it prints. The list of
 // commands comes from the program itself, so a new command without --json fails here.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/index.ts';
 import { cli } from '../support/cli.ts';
@@ -15,7 +18,9 @@ beforeAll(async () => {
   running = await startServices();
   // The signing keys a server makes at its first start, so that `keys rotate` has keys to rotate.
   await running.services.keys.ensure();
-  env = { DATABASE_URL: running.config.databaseUrl, HASH_PEPPER: testPepper, NODE_ENV: 'test' };
+  // Invitations need SIGNUP=invite; their mail lands in a folder of this test's own.
+  const outbox = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-json-outbox-'));
+  env = { DATABASE_URL: running.config.databaseUrl, HASH_PEPPER: testPepper, NODE_ENV: 'test', SIGNUP: 'invite', MAIL_OUTBOX_DIR: outbox };
 });
 afterAll(() => running.stop());
 
@@ -61,6 +66,7 @@ test('every command prints exactly one JSON document with --json', async () => {
   const rotated = await command('apikey rotate', [key.id!]);
   await command('apikey revoke', [rotated.id!]);
   await command('user create', [], ['--email', 'ada@example.com', '--password-stdin'], 'a long passphrase\n');
+  await command('user invite', [], ['--email', 'grace@example.com', '--name', 'Grace', '--expires-in', '2h']);
   await command('user list');
   await command('export');
   await command('apply', [], ['-f', '-'], 'portcullis: 1\n');

@@ -158,7 +158,7 @@ describe('oidcc-userinfo-get, oidcc-userinfo-post-header, oidcc-userinfo-post-bo
   });
 
   const expectPerson = (body: Record<string, unknown>) =>
-    expect(body).toMatchObject({ sub, name: ada.name, email: ada.email, email_verified: false });
+    expect(body).toMatchObject({ sub, name: ada.name, email: ada.email, email_verified: true });
 
   test('oidcc-userinfo-get: GET with the Authorization header (RFC 6750 section 2.1)', async () => {
     const answer = await client.fetchUserInfo(rp.config, accessToken, sub);
@@ -215,7 +215,7 @@ describe('oidcc-scope-profile, oidcc-scope-email, oidcc-scope-address, oidcc-sco
 
   test('oidcc-scope-email: email releases email and email_verified, not the name', async () => {
     const { userinfo } = await claimsFor('openid email');
-    expect(userinfo).toMatchObject({ sub: ada.id, email: ada.email, email_verified: false });
+    expect(userinfo).toMatchObject({ sub: ada.id, email: ada.email, email_verified: true });
     expect(userinfo).not.toHaveProperty('name');
   });
 
@@ -380,14 +380,16 @@ describe('oidcc-login-hint', () => {
 });
 
 describe('oidcc-ui-locales', () => {
-  test('ui_locales is no error; the pages, written in English, say so in their lang, and take the English tag asked for', async () => {
+  test('ui_locales is no error; the pages are in the first shipped language asked for, and say so in their lang', async () => {
     // OpenID Connect Core section 3.1.2.1: an unsupported locale must not cause an error.
     const swedish = await authorizationRequest(rp.config, { ui_locales: 'se' });
     const page = await firstStop(new UserAgent(), swedish);
     expect(isLoginPage(page)).toBe(true);
     expect(page.body).toContain('<html lang="en">');
-    const british = await firstStop(new UserAgent(), await authorizationRequest(rp.config, { ui_locales: 'fr-CA en-GB' }));
-    expect(british.body).toContain('<html lang="en-GB">');
+    const british = await firstStop(new UserAgent(), await authorizationRequest(rp.config, { ui_locales: 'fr-CA en-GB de' }));
+    expect(british.body).toContain('<html lang="en">');
+    const austrian = await firstStop(new UserAgent(), await authorizationRequest(rp.config, { ui_locales: 'fr-CA de-AT en' }));
+    expect(austrian.body).toContain('<html lang="de">');
     const { callback } = await completeAuthorization(new UserAgent(), swedish, ada.email);
     expect((await exchange(rp.config, callback, swedish)).claims()!.sub).toBe(ada.id);
   });

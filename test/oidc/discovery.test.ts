@@ -32,6 +32,7 @@ const ADVERTISED = [
   'scopes_supported',
   'claims_supported',
   'claim_types_supported',
+  'ui_locales_supported',
   'claims_parameter_supported',
   'subject_types_supported',
   'code_challenge_methods_supported',

@@ -96,7 +96,10 @@ beforeAll(async () => {
   const accountPage = await agent.request(`${running.url}/account`);
   const revoke = /action="(\/account\/apps\/[^"]+\/revoke)"/.exec(accountPage.body)![1]!;
   const csrf = /name="csrf" value="([^"]+)"/.exec(accountPage.body)![1]!;
-  expect((await agent.request(`${running.url}${revoke}`, { form: { csrf } })).status).toBe(200);
+  // The list's button opens a confirmation (a GET form to the same path); the POST revokes and answers 303.
+  const revoked = await agent.request(`${running.url}${revoke}`, { form: { csrf } });
+  expect(revoked.status).toBe(303);
+  expect((await agent.request(revoked.location!)).body).toContain('Access revoked');
   secrets.push(again.access_token, again.refresh_token!);
   await client.tokenRevocation(config, again.refresh_token!);
   for (const cookie of await agent.jar.getCookies(running.url)) secrets.push(cookie.value);

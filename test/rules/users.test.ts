@@ -97,7 +97,7 @@ describe('a password', () => {
     const email = nextEmail();
     const { id } = await running.services.users.create({ email, password: PASSWORD }, ADMIN);
     await running.services.users.resetPassword(id, { password: 'another long passphrase' }, ADMIN);
-    expect(await running.services.users.verifyLogin(email, 'another long passphrase')).toEqual({ id, email });
+    expect(await running.services.users.verifyLogin(email, 'another long passphrase')).toEqual({ id, email, emailVerified: true });
     expect(await running.services.users.verifyLogin(email, PASSWORD)).toBeUndefined();
   });
 });

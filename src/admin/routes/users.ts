@@ -1,10 +1,33 @@
-// The admin API's routes for people: create, disable and enable, reset a password, list sessions.
+// The admin API's routes for people: create, invite, disable and enable, reset a password, list
+// sessions.
 import { z } from 'zod';
-import { userCreateSchema, userPasswordSchema } from '../../users/index.ts';
+import { MAX_INVITATION_SECONDS } from '../../accounts/index.ts';
+import { text } from '../../oauth/index.ts';
+import { MAX_EMAIL_LENGTH, userCreateSchema, userPasswordSchema } from '../../users/index.ts';
 import { createdUser, sessionSummary, userSummary } from '../responses.ts';
 import { byId, defineRoute } from '../route.ts';
 
 const tag = 'users';
+
+const invitationSchema = z.strictObject({
+  email: text(MAX_EMAIL_LENGTH).describe('the address to invite: the login name of the account'),
+  name: text(200).optional().describe('display name of the account, which the person may change'),
+  expires_in: z
+    .number()
+    .int()
+    .min(60)
+    .max(MAX_INVITATION_SECONDS)
+    .optional()
+    .describe('seconds the link works (default 7 days, at most 30)'),
+  lang: z.enum(['en', 'de']).optional().describe('the language of the mail (default en)'),
+});
+
+const invitationSummary = z.strictObject({
+  id: z.string(),
+  email: z.string(),
+  name: z.string().nullable(),
+  expires_at: z.string(),
+});
 
 export const userRoutes = [
   defineRoute({
@@ -27,6 +50,19 @@ export const userRoutes = [
     response: createdUser,
     example: { email: 'ada@example.com', password: 'a long passphrase', name: 'Ada Lovelace' },
     handler: ({ body, actor }, s) => s.users.create(body, actor),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/admin/users/invitations',
+    summary: 'Invite a person: a mailed link where they choose a password (SIGNUP=invite or open)',
+    tag,
+    access: 'write',
+    status: 201,
+    body: invitationSchema,
+    response: invitationSummary,
+    example: { email: 'grace@example.com', name: 'Grace Hopper', expires_in: 86_400 },
+    handler: ({ body, actor }, s) =>
+      s.selfService.invite({ email: body.email, name: body.name, expiresInSeconds: body.expires_in, lang: body.lang }, actor),
   }),
   defineRoute({
     method: 'post',

@@ -1,0 +1,74 @@
+// "Export my data" (GDPR article 15 and 20): everything Portcullis keeps about a person, as one
+// JSON document they download from the account page. The profile, their live sessions (when
+// and until when), the grants they gave apps, their API keys' metadata (never a key or its
+// hash) and the audit events about them: those that name them as actor or subject, by id or,
+// for failed logins typed with their address, by address.
+import type { ApiKeyService } from '../apikeys/index.ts';
+import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
+import type { Prisma } from '../db/index.ts';
+import type { GrantService } from '../grants/index.ts';
+import type { SessionService } from './sessions.ts';
+
+/** The newest events exported: a bound on the document, far above what one person causes. */
+export const MAX_EXPORTED_EVENTS = 10_000;
+
+export interface DataExportOptions {
+  prisma: Prisma;
+  audit: AuditLog;
+  grants: GrantService;
+  apiKeys: ApiKeyService;
+  sessions: SessionService;
+}
+
+export function createDataExport({ prisma, audit, grants, apiKeys, sessions }: DataExportOptions) {
+  return {
+    /** The document for `userId` (undefined when there is no such person); the export is an audit event. */
+    async exportFor(userId: string, currentSessionId: string, actor: Actor): Promise<Record<string, unknown> | undefined> {
+      const user = await prisma.user.findUnique({ where: { id: userId } });
+      if (!user) return undefined;
+      const events = await prisma.auditEvent.findMany({
+        where: { OR: [{ actorId: userId }, { subject: userId }, { subject: user.email }] },
+        orderBy: [{ at: 'desc' }, { id: 'desc' }],
+        take: MAX_EXPORTED_EVENTS,
+      });
+      const document = {
+        format: 'portcullis-account-export/1',
+        exported_at: new Date().toISOString(),
+        profile: {
+          id: user.id,
+          email: user.email,
+          email_verified: user.emailVerified,
+          email_verified_at: user.emailVerifiedAt?.toISOString() ?? null,
+          name: user.name,
+          locale: user.locale,
+          disabled: user.disabled,
+          created_at: user.createdAt.toISOString(),
+          updated_at: user.updatedAt.toISOString(),
+        },
+        sessions: (await sessions.list(userId, currentSessionId)).map(({ created_at, expires_at, current }) => ({
+          created_at,
+          expires_at,
+          current,
+        })),
+        grants: await grants.listForAccount(userId),
+        api_keys: await apiKeys.list({ ownerUserId: userId }),
+        audit_events: events.map((event) => ({
+          id: event.id,
+          at: event.at.toISOString(),
+          type: event.type,
+          actor_type: event.actorType,
+          actor_id: event.actorId,
+          subject: event.subject,
+          ip: event.ip,
+          user_agent: event.userAgent,
+          outcome: event.outcome,
+          details: event.details ?? null,
+        })),
+      };
+      await audit.record({ type: 'user.data_exported', ...actorFields(actor), subject: userId, outcome: 'success' });
+      return document;
+    },
+  };
+}
+
+export type DataExport = ReturnType<typeof createDataExport>;

@@ -1,0 +1,62 @@
+// "Delete my account" (GDPR article 17). The person's row goes, and with it their name, address
+// and password hash; their API keys are revoked (and keep no name), every grant, session, code
+// and token ends, and their pending links and mail go. The audit log stays, as the operator's
+// record of what happened, under a pseudonym: events name a person by their account id, which is
+// random and, once the row is gone, points at nobody; events that name the address itself
+// (a failed login records what was typed) get a keyed hash of it instead, which the operator
+// can match again only by knowing the address and the pepper.
+import type { ApiKeyService } from '../apikeys/index.ts';
+import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
+import { keyedHash } from '../crypto/index.ts';
+import type { Prisma } from '../db/index.ts';
+import type { GrantService } from '../grants/index.ts';
+import type { SessionService } from './sessions.ts';
+
+/** What an event that named the address names instead. */
+export const pseudonymOf = (pepper: string, email: string) => `erased:${keyedHash(pepper, `erased-account:${email}`).slice(0, 32)}`;
+
+export interface DeletionOptions {
+  prisma: Prisma;
+  pepper: string;
+  audit: AuditLog;
+  grants: GrantService;
+  apiKeys: ApiKeyService;
+  sessions: SessionService;
+  /** Told once the person is gone: cached key checks must forget their keys. */
+  onAccessChanged?: (id: string) => void;
+}
+
+export function createDeletion({ prisma, pepper, audit, grants, apiKeys, sessions, onAccessChanged }: DeletionOptions) {
+  return {
+    /** Deletes the account of `userId` (the caller confirmed it with the password). False when it was already gone. */
+    async deleteAccount(userId: string, actor: Actor): Promise<boolean> {
+      const user = await prisma.user.findUnique({ where: { id: userId }, select: { id: true, email: true } });
+      if (!user) return false;
+      // Keys and grants through their services, so each revocation is the audit event it always is.
+      for (const key of await apiKeys.list({ ownerUserId: userId })) if (!key.revoked_at) await apiKeys.revoke(key.id, actor);
+      const grantsRevoked = await grants.revokeWhere({ account_id: userId }, actor);
+      const pseudonym = pseudonymOf(pepper, user.email);
+      await prisma.$transaction(async (tx) => {
+        // A key made between the list above and now is revoked here too; no key keeps its name.
+        await tx.apiKey.updateMany({ where: { ownerUserId: userId, revokedAt: null }, data: { revokedAt: new Date() } });
+        await tx.apiKey.updateMany({ where: { ownerUserId: userId }, data: { name: 'deleted' } });
+        await tx.accountToken.deleteMany({ where: { OR: [{ userId }, { email: user.email }] } });
+        await tx.outboxMessage.deleteMany({ where: { to: user.email, sentAt: null } });
+        await tx.auditEvent.updateMany({ where: { subject: user.email }, data: { subject: pseudonym } });
+        await tx.user.delete({ where: { id: userId } });
+      });
+      const ended = await sessions.endAllBut(userId, undefined);
+      onAccessChanged?.(userId);
+      await audit.record({
+        type: 'user.deleted',
+        ...actorFields(actor),
+        subject: userId,
+        outcome: 'success',
+        details: { grants_revoked: grantsRevoked, sessions_and_tokens_ended: ended },
+      });
+      return true;
+    },
+  };
+}
+
+export type Deletion = ReturnType<typeof createDeletion>;

@@ -1,0 +1,131 @@
+// Changing the email address of an account. The new address must show it receives mail first:
+// a link (AccountToken, purpose change_email, 24 h, single use) goes to it, and a notice goes to
+// the old one, so the owner learns of a change they did not make. Until the link is followed the
+// account keeps its old address, still verified; following it makes the new address the login
+// name and `email` claim with `email_verified` true. So `email_verified` is never true for an
+// address nobody confirmed, and a typing mistake cannot lock anyone out (with
+// EMAIL_VERIFICATION=required an unverified address could not sign in).
+//
+// Whether the new address already belongs to another account is never told: the page and the
+// mails read the same either way, and no link is made for a taken address.
+import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
+import type { Prisma } from '../db/index.ts';
+import { ConflictError, fromDatabaseError } from '../errors/index.ts';
+import { composeMail, type Outbox } from '../mail/index.ts';
+import { hasControlCharacters } from '../oauth/index.ts';
+import type { Views } from '../templates/index.ts';
+import { MAX_EMAIL_LENGTH, normalizeEmail } from '../users/index.ts';
+import type { AccountTokens } from './tokens.ts';
+
+export type EmailChangeRequest = { ok: true; email: string } | { ok: false; problem: 'invalid' | 'same' };
+export type EmailChangeResult = { ok: true; email: string } | { ok: false; reason: 'unknown' | 'used' | 'expired' | 'taken' };
+
+// Loose on purpose, as for accounts (src/users): the real test of an address is the mail.
+const emailPattern = /^[^\s@]+@[^\s@]+$/;
+
+/** `ada@example.org` as `a•••@example.org`: enough for its owner to recognise, not to harvest. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  if (at < 1) return '•••';
+  return `${email[0]}•••${email.slice(at)}`;
+}
+
+export interface EmailChangeOptions {
+  prisma: Prisma;
+  audit: AuditLog;
+  views: Views;
+  outbox: Outbox;
+  accountTokens: AccountTokens;
+  issuer: string;
+}
+
+export function createEmailChange({ prisma, audit, views, outbox, accountTokens, issuer }: EmailChangeOptions) {
+  const confirmLink = (token: string) => `${new URL('/account/email/confirm', issuer).href}?token=${encodeURIComponent(token)}`;
+
+  return {
+    /**
+     * Asks for `input` to become the person's address: a link to it, a notice to the old one.
+     * `lang` is the language of the mails when the person chose none.
+     */
+    async request(userId: string, input: string, actor: Actor, lang: string): Promise<EmailChangeRequest> {
+      const email = normalizeEmail(input);
+      if (!emailPattern.test(email) || email.length > MAX_EMAIL_LENGTH || hasControlCharacters(email))
+        return { ok: false, problem: 'invalid' };
+      const user = await prisma.user.findUnique({ where: { id: userId } });
+      if (!user) return { ok: false, problem: 'invalid' };
+      if (user.email === email) return { ok: false, problem: 'same' };
+      const taken = Boolean(await prisma.user.findUnique({ where: { email }, select: { id: true } }));
+      const language = user.locale ?? lang;
+      // One mail of each per address and minute: a retried request sends nothing twice.
+      const minute = Math.floor(Date.now() / 60_000);
+      await prisma.$transaction(async (tx) => {
+        if (!taken) {
+          const { token, expiresAt } = await accountTokens.issue(tx, { purpose: 'change_email', email, userId, name: user.name });
+          const mail = composeMail(views, {
+            template: 'email-change',
+            to: email,
+            lang: language,
+            data: { name: user.name, link: confirmLink(token), expiresAt },
+          });
+          await outbox.enqueue(tx, mail, `email-change:${userId}:${email}:${minute}`);
+        }
+        const notice = composeMail(views, {
+          template: 'email-changed',
+          to: user.email,
+          lang: language,
+          data: { name: user.name, newEmail: maskEmail(email) },
+        });
+        await outbox.enqueue(tx, notice, `email-changed:${userId}:${email}:${minute}`);
+      });
+      outbox.kick();
+      // The event names no address: the audit log outlives the account (src/accounts/deletion.ts).
+      await audit.record({ type: 'user.email_change_requested', ...actorFields(actor), subject: userId, outcome: 'success' });
+      return { ok: true, email };
+    },
+
+    /** Whether a presented link can be used (for the page that asks to confirm it). Changes nothing. */
+    async check(token: unknown): Promise<EmailChangeResult> {
+      const checked = await accountTokens.check('change_email', token);
+      if (!checked.ok) return { ok: false, reason: checked.reason };
+      return { ok: true, email: checked.row.email };
+    },
+
+    /** Follows the link: the new address becomes the account's, verified. Once. */
+    async confirm(token: unknown, ip?: string): Promise<EmailChangeResult> {
+      const checked = await accountTokens.check('change_email', token);
+      if (!checked.ok) return { ok: false, reason: checked.reason };
+      const { row } = checked;
+      if (!row.userId) return { ok: false, reason: 'unknown' };
+      const userId = row.userId;
+      // Someone may sign up with the address between the read and the write: the unique
+      // constraint refuses the write, and that is the same answer as a taken address.
+      const outcome = await prisma
+        .$transaction(async (tx): Promise<EmailChangeResult> => {
+          if (await tx.user.findUnique({ where: { email: row.email }, select: { id: true } })) return { ok: false, reason: 'taken' };
+          if (!(await accountTokens.consume(tx, row.id))) return { ok: false, reason: 'used' };
+          const { count } = await tx.user.updateMany({
+            where: { id: userId },
+            data: { email: row.email, emailVerified: true, emailVerifiedAt: new Date() },
+          });
+          return count === 1 ? { ok: true, email: row.email } : { ok: false, reason: 'unknown' };
+        })
+        .catch((error: unknown): EmailChangeResult => {
+          if (fromDatabaseError(error) instanceof ConflictError) return { ok: false, reason: 'taken' };
+          throw error;
+        });
+      if (outcome.ok) {
+        await audit.record({
+          type: 'user.email_changed',
+          actorType: 'user',
+          actorId: userId,
+          subject: userId,
+          ...(ip ? { ip } : {}),
+          outcome: 'success',
+        });
+      }
+      return outcome;
+    },
+  };
+}
+
+export type EmailChange = ReturnType<typeof createEmailChange>;

@@ -1,0 +1,60 @@
+// What a person changes about themselves on the account page: their name and their password.
+// The password rule is the one of every surface (src/users passwordProblem); changing it needs
+// the current one (checked by the page, with the login limits) and ends everything the person
+// holds except the browser they changed it in, as a reset does for all of them.
+import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
+import { hashPassword } from '../crypto/index.ts';
+import type { Prisma } from '../db/index.ts';
+import { hasControlCharacters } from '../oauth/index.ts';
+import { passwordProblem, type PasswordProblem } from '../users/index.ts';
+import type { SessionService } from './sessions.ts';
+
+/** A name is shown in ID tokens and on pages: a line of text, not a document. */
+export const MAX_NAME_LENGTH = 200;
+
+export type NameProblem = 'too_long' | 'invalid';
+
+export function createProfileService({ prisma, audit, sessions }: { prisma: Prisma; audit: AuditLog; sessions: SessionService }) {
+  return {
+    /** Sets (or, empty, clears) the person's name. Returns the problem, if any; nothing is written then. */
+    async setName(userId: string, input: string, actor: Actor): Promise<NameProblem | undefined> {
+      const name = input.trim();
+      if ([...name].length > MAX_NAME_LENGTH) return 'too_long';
+      if (hasControlCharacters(name)) return 'invalid';
+      const before = await prisma.user.findUnique({ where: { id: userId }, select: { name: true } });
+      if (!before || (before.name ?? '') === name) return undefined;
+      await prisma.user.update({ where: { id: userId }, data: { name: name || null } });
+      await audit.record({
+        type: 'user.updated',
+        ...actorFields(actor),
+        subject: userId,
+        outcome: 'success',
+        details: { fields: ['name'] },
+      });
+      return undefined;
+    },
+
+    /**
+     * Sets a new password (the caller checked the current one). Returns the rule's problem, if any.
+     * Every other session, grant and token of the person ends; `currentSessionId` stays.
+     */
+    async changePassword(userId: string, password: string, currentSessionId: string, actor: Actor): Promise<PasswordProblem | undefined> {
+      const user = await prisma.user.findUnique({ where: { id: userId }, select: { email: true } });
+      if (!user) return undefined;
+      const problem = passwordProblem(password, user.email);
+      if (problem) return problem;
+      await prisma.user.update({ where: { id: userId }, data: { passwordHash: await hashPassword(password) } });
+      const ended = await sessions.endAllBut(userId, currentSessionId);
+      await audit.record({
+        type: 'user.password_changed',
+        ...actorFields(actor),
+        subject: userId,
+        outcome: 'success',
+        details: { sessions_and_tokens_ended: ended },
+      });
+      return undefined;
+    },
+  };
+}
+
+export type ProfileService = ReturnType<typeof createProfileService>;

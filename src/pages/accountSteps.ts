@@ -1,0 +1,64 @@
+// What the account page and the developer page share: the page's language, post/redirect/get
+// with the flash (every POST answers 303 to a GET page, flash.ts), and checking the person's own
+// password again before a change that needs it (the same limits as a login, so a session left
+// open is no way to guess it).
+import type { RouterContext } from '@koa/router';
+import type Koa from 'koa';
+import { negotiateLanguage, type Language } from '../i18n/index.ts';
+import { createFlash, type Flash } from './flash.ts';
+import { formText } from './form.ts';
+import type { PageDependencies, SessionState } from './state.ts';
+
+export type AccountContext = RouterContext<SessionState>;
+
+/** The language of an account page: the browser's (Accept-Language), else English. */
+export const pageLanguage = (ctx: Pick<Koa.Context, 'get'>): Language => negotiateLanguage({ acceptLanguage: ctx.get('accept-language') });
+
+export type PasswordCheck = { ok: true } | { ok: false; retryAfterSeconds?: number };
+
+export function createAccountSteps({ csrfKey, users, limits, audit }: Pick<PageDependencies, 'csrfKey' | 'users' | 'limits' | 'audit'>) {
+  const flash = createFlash(csrfKey);
+  return {
+    /** The flash left for this session by the POST before, once. */
+    takeFlash: (ctx: AccountContext): Flash => flash.take(ctx, ctx.state.session.uid),
+
+    /** Post/redirect/get: 303 to `path`, with what it should show once. */
+    redirect(ctx: AccountContext, path: string, shown?: Flash): void {
+      if (shown) flash.set(ctx, ctx.state.session.uid, shown);
+      ctx.status = 303;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.redirect(path);
+    },
+
+    /**
+     * The person's password, typed again in the form's `field`. Counted as a login attempt (the
+     * login limits lock it out the same way), and a wrong one is a failed-login audit event.
+     */
+    async checkPassword(ctx: AccountContext, field: string, purpose: string): Promise<PasswordCheck> {
+      const password = formText(ctx, field);
+      const user = await users.findById(ctx.state.session.accountId);
+      if (!user || !password) return { ok: false };
+      const attempt = await limits.beginLogin(user.email, ctx.ip);
+      if (!attempt.allowed) {
+        ctx.set('Retry-After', String(attempt.retryAfterSeconds));
+        return { ok: false, retryAfterSeconds: attempt.retryAfterSeconds };
+      }
+      if (await users.verifyLogin(user.email, password)) {
+        await attempt.succeeded();
+        return { ok: true };
+      }
+      await audit.record({
+        type: 'login',
+        actorType: 'user',
+        actorId: user.id,
+        subject: user.id,
+        ip: ctx.ip,
+        outcome: 'failure',
+        details: { purpose },
+      });
+      return { ok: false };
+    },
+  };
+}
+
+export type AccountSteps = ReturnType<typeof createAccountSteps>;

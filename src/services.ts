@@ -3,6 +3,7 @@
 import pino, { type Logger } from 'pino';
 import { createAccountTokens, createOwnAccount, createSelfService } from './accounts/index.ts';
 import { createApiKeyService } from './apikeys/index.ts';
+import { createFlashReads } from './artifacts/index.ts';
 import { createAuditAggregator, createAuditLog } from './audit/index.ts';
 import { createClientService } from './clients/index.ts';
 import type { Config } from './config/index.ts';
@@ -98,6 +99,8 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
       issuer: config.issuer,
       signup: config.signup,
     }),
+    /** The post/redirect/get flashes already shown (single-read across instances). */
+    flashReads: createFlashReads({ prisma: db.prisma, provider: db.provider }),
     /** Mail waiting to be sent (src/mail). */
     outbox,
     /** One-time links and codes sent by mail (src/accounts). */

@@ -82,6 +82,7 @@ export async function createServer({ config, db, logger, worker }: ServerOptions
     selfService: services.selfService,
     ownAccount: services.ownAccount,
     rateLimiter: services.limits.rateLimiter,
+    flashReads: services.flashReads,
   });
   const adminRoutes = createAdminRoutes({ services, issuer: config.issuer, publicJwks: () => live.current().keys.publicJwks });
   // /metrics and the health checks: on the public port, or on MANAGEMENT_PORT alone when set.

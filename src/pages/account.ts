@@ -66,7 +66,7 @@ export function createAccountPage(dependencies: PageDependencies) {
     const user = await users.findById(session.accountId);
     if (!user)
       return errorPage(ctx, views, 404, { message: views.catalogue.translator(pageLanguage(ctx))('account.gone'), code: 'not_found' });
-    const flash = steps.takeFlash(ctx);
+    const flash = await steps.takeFlash(ctx);
     const sessions = await ownAccount.sessions.list(session.accountId, session.jti);
     html(
       ctx,
@@ -136,7 +136,7 @@ export function createAccountPage(dependencies: PageDependencies) {
   };
 
   /** A page that asks before a destructive action: what it does, a button, and a way back. */
-  function confirmPage(
+  async function confirmPage(
     ctx: AccountContext,
     page: {
       title: string;
@@ -148,7 +148,7 @@ export function createAccountPage(dependencies: PageDependencies) {
       back?: string;
     },
   ) {
-    const flash = steps.takeFlash(ctx);
+    const flash = await steps.takeFlash(ctx);
     html(
       ctx,
       200,
@@ -164,7 +164,7 @@ export function createAccountPage(dependencies: PageDependencies) {
   }
 
   const confirmEndSessions: RouterMiddleware<SessionState> = async function confirmEndSessions(ctx) {
-    confirmPage(ctx, {
+    await confirmPage(ctx, {
       title: 'account.sessions.confirm_title',
       text: 'account.sessions.confirm_text',
       action: '/account/sessions/end-others',
@@ -184,7 +184,7 @@ export function createAccountPage(dependencies: PageDependencies) {
     );
     const t = views.catalogue.translator(pageLanguage(ctx));
     if (!mine) return errorPage(ctx, views, 404, { message: t('account.apps.none_to_revoke'), code: 'not_found' });
-    confirmPage(ctx, {
+    await confirmPage(ctx, {
       title: 'account.apps.confirm_title',
       text: 'account.apps.confirm_text',
       values: { client: await clientName(provider(), clientId) },
@@ -214,7 +214,7 @@ export function createAccountPage(dependencies: PageDependencies) {
   };
 
   const confirmDelete: RouterMiddleware<SessionState> = async function confirmDelete(ctx) {
-    confirmPage(ctx, {
+    await confirmPage(ctx, {
       title: 'account.delete.confirm_title',
       text: 'account.delete.confirm_text',
       action: '/account/delete',

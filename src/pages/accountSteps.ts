@@ -16,11 +16,18 @@ export const pageLanguage = (ctx: Pick<Koa.Context, 'get'>): Language => negotia
 
 export type PasswordCheck = { ok: true } | { ok: false; retryAfterSeconds?: number };
 
-export function createAccountSteps({ csrfKey, users, limits, audit }: Pick<PageDependencies, 'csrfKey' | 'users' | 'limits' | 'audit'>) {
-  const flash = createFlash(csrfKey);
+export function createAccountSteps({
+  csrfKey,
+  users,
+  limits,
+  audit,
+  flashReads,
+  issuer,
+}: Pick<PageDependencies, 'csrfKey' | 'users' | 'limits' | 'audit' | 'flashReads' | 'issuer'>) {
+  const flash = createFlash({ key: csrfKey, reads: flashReads, secure: issuer.startsWith('https:') });
   return {
     /** The flash left for this session by the POST before, once. */
-    takeFlash: (ctx: AccountContext): Flash => flash.take(ctx, ctx.state.session.uid),
+    takeFlash: async (ctx: AccountContext): Promise<Flash> => (await flash.take<Flash>(ctx, ctx.state.session.uid)) ?? {},
 
     /** Post/redirect/get: 303 to `path`, with what it should show once. */
     redirect(ctx: AccountContext, path: string, shown?: Flash): void {

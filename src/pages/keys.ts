@@ -52,7 +52,7 @@ export function createKeysPage(dependencies: PageDependencies) {
         lifetimes,
         needsPassword: !recentSignIn(ctx),
         csrf: csrfOf(ctx),
-        flash: steps.takeFlash(ctx),
+        flash: await steps.takeFlash(ctx),
         wide: true,
       }),
     );

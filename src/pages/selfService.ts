@@ -1,7 +1,7 @@
 // The pages for people who are not signed in: sign-up, email verification (a link or a code),
 // forgotten passwords, invitations. Each POST answers 303 to a GET page (post/redirect/get), so a
 // reload never sends a form twice; what a redirected page must show once (a form's problem,
-// what was typed) travels in a short-lived, signed, single-read cookie (`flash` below). Every
+// what was typed) travels in the pages' short-lived, single-read flash (flash.ts). Every
 // form carries a CSRF token bound to a random cookie of this browser, as these pages have no
 // sign-in or session to bind it to. What a page says never depends on whether an address has
 // an account (src/accounts/selfService.ts answers the same either way).
@@ -13,9 +13,9 @@ import crypto from 'node:crypto';
 import Router, { type RouterMiddleware } from '@koa/router';
 import type Koa from 'koa';
 import type { FormProblem, LinkOutcome, MailOutcome } from '../accounts/index.ts';
-import { constantTimeEqual } from '../crypto/index.ts';
 import { MAX_EMAIL_LENGTH } from '../users/index.ts';
 import { checkCsrf, csrfToken } from './csrf.ts';
+import { createFlash } from './flash.ts';
 import { formText } from './form.ts';
 import { errorPage, html, requestLanguage } from './respond.ts';
 import type { PageDependencies } from './state.ts';
@@ -35,11 +35,8 @@ interface Flash {
 }
 
 const BROWSER_COOKIE = 'portcullis.browser';
-const FLASH_COOKIE = 'portcullis.flash';
 /** Where a sign-in that sent the person here is waiting (its interaction uid), to go back to. */
 const CONTINUE_COOKIE = 'portcullis.continue';
-/** A flash is read within seconds of its redirect; older ones are ignored. */
-const FLASH_SECONDS = 120;
 const INTERACTION_UID = /^[A-Za-z0-9_-]{1,64}$/;
 
 type Ctx = Koa.ParameterizedContext<BrowserState> & { params?: Record<string, string> };
@@ -54,10 +51,10 @@ interface Steps {
 }
 
 export function createSelfServiceRoutes(dependencies: PageDependencies, { errors, forms }: Steps): Router {
-  const { views, csrfKey, selfService, signup, mailDeliverable, issuer } = dependencies;
+  const { views, csrfKey, selfService, signup, mailDeliverable, issuer, flashReads } = dependencies;
   const secure = issuer.startsWith('https:');
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure, path: '/', signed: false, overwrite: true };
-  const sign = (value: string) => crypto.createHmac('sha256', csrfKey).update(`flash:${value}`).digest('base64url');
+  const flashes = createFlash({ key: csrfKey, reads: flashReads, secure });
 
   /** Gives this browser its random CSRF cookie, and reads (and clears) a flash meant for this page. */
   const browser: Koa.Middleware<BrowserState> = async function browser(ctx, next) {
@@ -68,16 +65,8 @@ export function createSelfServiceRoutes(dependencies: PageDependencies, { errors
       if (value) ctx.cookies.set(BROWSER_COOKIE, value, cookieOptions);
     }
     ctx.state.browser = value;
-    ctx.state.flash = {};
-    const flash = ctx.cookies.get(FLASH_COOKIE);
-    if (flash && ctx.method === 'GET') {
-      ctx.cookies.set(FLASH_COOKIE, '', { ...cookieOptions, maxAge: 0 });
-      const [body = '', mac = ''] = flash.split('.');
-      if (constantTimeEqual(sign(`${value}:${body}`), mac)) {
-        const read = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { path: string; at: number; flash: Flash };
-        if (read.path === ctx.path && Date.now() - read.at < FLASH_SECONDS * 1000) ctx.state.flash = read.flash;
-      }
-    }
+    // Only a page's GET shows a flash, and only the page it was left for.
+    ctx.state.flash = (value && ctx.method === 'GET' ? await flashes.take<Flash>(ctx, value, ctx.path) : undefined) ?? {};
     await next();
   };
   // Bound to the browser cookie; with none (value ''), no token can match one we issued.
@@ -85,11 +74,7 @@ export function createSelfServiceRoutes(dependencies: PageDependencies, { errors
 
   /** 303 to `location`, leaving `flash` for it when given. */
   function redirect(ctx: Ctx, location: string, flash?: Flash): void {
-    if (flash) {
-      const path = location.split('?')[0]!;
-      const body = Buffer.from(JSON.stringify({ path, at: Date.now(), flash })).toString('base64url');
-      ctx.cookies.set(FLASH_COOKIE, `${body}.${sign(`${ctx.state.browser}:${body}`)}`, { ...cookieOptions, maxAge: FLASH_SECONDS * 1000 });
-    }
+    if (flash) flashes.set(ctx, ctx.state.browser, flash, location.split('?')[0]!);
     ctx.status = 303;
     ctx.redirect(location);
   }

@@ -4,6 +4,7 @@ import type Provider from 'oidc-provider';
 import type { ApiKeyService } from '../apikeys/index.ts';
 import type { Actor, AuditAggregator, AuditLog } from '../audit/index.ts';
 import type { GrantService } from '../grants/index.ts';
+import type { FlashReads } from '../artifacts/index.ts';
 import type { AccountTokens, OwnAccount, SelfService } from '../accounts/index.ts';
 import type { LoginLimits, RateLimiter } from '../limits/index.ts';
 import type { Outbox } from '../mail/index.ts';
@@ -43,6 +44,8 @@ export interface PageDependencies {
   ownAccount: OwnAccount;
   /** Rates such as the mails per address and per source (shared through Redis when REDIS_URL is set). */
   rateLimiter: RateLimiter;
+  /** Which post/redirect/get flashes were already shown (src/pages/flash.ts). */
+  flashReads: FlashReads;
 }
 
 /** What a sign-in page knows: the interaction this browser's cookie belongs to. */

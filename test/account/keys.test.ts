@@ -64,15 +64,37 @@ test('Create key answers 303; the key is shown once; reloading shows no key and 
   expect(reloaded.headers.getSetCookie().join()).not.toContain(key);
 });
 
+test('a replayed flash cookie shows nothing: the flash is marked read in the database when shown', async () => {
+  const page = await agent.request(`${running.url}/account/keys`);
+  const created = await agent.request(`${running.url}/account/keys`, {
+    form: { csrf: csrfFrom(page.body), form: '0', name: 'Replayed', audience: MAPS, scope: 'tiles:read', expires: String(30 * 86_400) },
+  });
+  const flashCookie = created.headers
+    .getSetCookie()
+    .map((header) => header.split(';')[0]!)
+    .find((pair) => pair.startsWith('portcullis.flash='))!;
+  expect(flashCookie).toBeDefined();
+  const session = await agent.jar.getCookieString(`${running.url}/account/keys`);
+  const shown = await agent.request(created.location!);
+  expect(keyIn(shown.body)).toMatch(/^pcl_test_/);
+  // The same cookie sent again (as a copy of it would be): the page shows no key.
+  const replayed = await fetch(`${running.url}/account/keys`, { headers: { cookie: `${session}; ${flashCookie}` } });
+  const body = await replayed.text();
+  expect(replayed.status).toBe(200);
+  expect(body).toContain('Replayed');
+  expect(keyIn(body)).toBeUndefined();
+});
+
 test('rotating shows the new key once and when the old one stops, in Intl words', async () => {
   const page = await agent.request(`${running.url}/account/keys`);
+  const before = (await keysOf()).length;
   const id = (await keysOf()).find((item) => !item.revoked_at)!.id;
   const rotated = await agent.request(`${running.url}/account/keys/${id}/rotate`, { form: { csrf: csrfFrom(page.body) } });
   expect(rotated.status).toBe(303);
   const shown = await agent.request(rotated.location!);
   expect(keyIn(shown.body)).toMatch(/^pcl_test_/);
   expect(shown.body).toMatch(/The key it replaces works until [A-Z][a-z]{2} \d{1,2}, \d{4}, \d{2}:\d{2} [AP]M UTC\./);
-  expect(await keysOf()).toHaveLength(2);
+  expect(await keysOf()).toHaveLength(before + 1);
 });
 
 test('a refusal comes back once, with the focus on the field at fault and the name kept', async () => {

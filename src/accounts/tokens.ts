@@ -40,6 +40,8 @@ export interface IssueInput {
   /** Also make a six-digit code (email verification). */
   withCode?: boolean;
   createdBy?: string | null;
+  /** verify_email of a sign-up: the argon2id hash of the password it chose, applied when the link is followed. */
+  passwordHash?: string | null;
 }
 
 export function createAccountTokens({ prisma, pepper }: { prisma: Prisma; pepper: string }) {
@@ -75,6 +77,7 @@ export function createAccountTokens({ prisma, pepper }: { prisma: Prisma; pepper
           name: input.name ?? null,
           expiresAt,
           createdBy: input.createdBy ?? null,
+          passwordHash: input.passwordHash ?? null,
         },
       });
       return { id, token, ...(code ? { code } : {}), expiresAt };

@@ -6,7 +6,8 @@
 // last attempt, given up and logged; the person saw the same page either way.
 //
 // The message may hold a one-time link: it is sealed (AES-256-GCM, src/crypto) under the
-// KEY_ENCRYPTION_KEY, so a database dump cannot read it, and erased once sent.
+// KEY_ENCRYPTION_KEY, so a database dump cannot read it, and erased once sent or given up, with
+// the address it went to (the row stays a week as a record of what was sent, and of nothing else).
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import { keyedHash, seal, unseal } from '../crypto/index.ts';
@@ -52,7 +53,7 @@ export function createOutbox({ prisma, provider, transport, logger, sealingKey, 
     if (!opened) {
       await prisma.outboxMessage.update({
         where: { id },
-        data: { failedAt: new Date(), lastError: 'the message cannot be unsealed (KEY_ENCRYPTION_KEY changed?)', sealed: '' },
+        data: { failedAt: new Date(), lastError: 'the message cannot be unsealed (KEY_ENCRYPTION_KEY changed?)', sealed: '', to: '' },
       });
       logger.error({ mail: id, purpose: row.purpose }, 'mail dropped: it cannot be unsealed');
       return false;
@@ -62,7 +63,7 @@ export function createOutbox({ prisma, provider, transport, logger, sealingKey, 
       await transport.send({ to: row.to, purpose: row.purpose, ...message });
       await prisma.outboxMessage.update({
         where: { id },
-        data: { sentAt: new Date(), sealed: '', attempts: row.attempts + 1, claimedUntil: null, lastError: null },
+        data: { sentAt: new Date(), sealed: '', to: '', attempts: row.attempts + 1, claimedUntil: null, lastError: null },
       });
       return true;
     } catch (error) {
@@ -72,7 +73,7 @@ export function createOutbox({ prisma, provider, transport, logger, sealingKey, 
       if (delay === undefined) {
         await prisma.outboxMessage.update({
           where: { id },
-          data: { attempts, failedAt: new Date(), sealed: '', claimedUntil: null, lastError: reason },
+          data: { attempts, failedAt: new Date(), sealed: '', to: '', claimedUntil: null, lastError: reason },
         });
         logger.error({ mail: id, purpose: row.purpose, attempts, reason }, 'mail given up after the last attempt');
       } else {

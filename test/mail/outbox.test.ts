@@ -98,6 +98,7 @@ test('a mail is sealed at rest, sent over SMTP, and erased once sent', async () 
   const after = await running.db.prisma.outboxMessage.findUniqueOrThrow({ where: { id: row!.id } });
   expect(after.sentAt).not.toBeNull();
   expect(after.sealed).toBe('');
+  expect(after.to).toBe('');
   transport.close();
 });
 

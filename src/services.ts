@@ -81,7 +81,18 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
       lockSeconds: config.login.lockSeconds,
     },
   });
-  const users = createUserService({ prisma: db.prisma, audit, onAccessChanged: () => apiKeys.forgetCached() });
+  const users = createUserService({
+    prisma: db.prisma,
+    audit,
+    onAccessChanged: () => apiKeys.forgetCached(),
+    unverifiedAllowed: config.mail.deliverable,
+  });
+  // Item 1: a feature that needs mail does not work without it; with SIGNUP=closed the server
+  // still starts, so it says what is off.
+  if (config.production && !config.mail.deliverable)
+    logger.warn(
+      'SMTP_URL is not set: no mail can be delivered, so the forgotten-password and resend-verification pages are off and `user create --unverified` is refused',
+    );
   const accountTokens = createAccountTokens({ prisma: db.prisma, pepper: config.hashPepper });
   return {
     audit,
@@ -98,6 +109,8 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
       audit,
       issuer: config.issuer,
       signup: config.signup,
+      emailVerification: config.emailVerification,
+      logger,
     }),
     /** The post/redirect/get flashes already shown (single-read across instances). */
     flashReads: createFlashReads({ prisma: db.prisma, provider: db.provider }),
@@ -111,6 +124,7 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
       pepper: config.hashPepper,
       issuer: config.issuer,
       audit,
+      auditAggregates,
       views,
       outbox,
       accountTokens,

@@ -2,11 +2,12 @@
 // JSON document they download from the account page. The profile, their live sessions (when
 // and until when), the grants they gave apps, their API keys' metadata (never a key or its
 // hash) and the audit events about them: those that name them as actor or subject, by id or,
-// for failed logins typed with their address, by address.
+// for failed logins typed with their address (or an earlier one, while it was theirs), by address.
 import type { ApiKeyService } from '../apikeys/index.ts';
 import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
 import type { Prisma } from '../db/index.ts';
 import type { GrantService } from '../grants/index.ts';
+import { earlierAddresses } from './emailChange.ts';
 import type { SessionService } from './sessions.ts';
 
 /** The newest events exported: a bound on the document, far above what one person causes. */
@@ -27,7 +28,15 @@ export function createDataExport({ prisma, audit, grants, apiKeys, sessions }: D
       const user = await prisma.user.findUnique({ where: { id: userId } });
       if (!user) return undefined;
       const events = await prisma.auditEvent.findMany({
-        where: { OR: [{ actorId: userId }, { subject: userId }, { subject: user.email }] },
+        where: {
+          OR: [
+            { actorId: userId },
+            { subject: userId },
+            { subject: user.email },
+            // Failed logins typed with an address it had before, while it was the account's.
+            ...(await earlierAddresses(prisma, userId)).map(({ email, until }) => ({ subject: email, at: { lte: until } })),
+          ],
+        },
         orderBy: [{ at: 'desc' }, { id: 'desc' }],
         take: MAX_EXPORTED_EVENTS,
       });

@@ -8,6 +8,10 @@
 //
 // Whether the new address already belongs to another account is never told: the page and the
 // mails read the same either way, and no link is made for a taken address.
+//
+// The `user.email_changed` event names the address it replaced (`previous_email`): the audit rows
+// of failed logins typed with that address are the person's too, and when the account is deleted
+// (deletion.ts) they, and that detail, are replaced by a pseudonym like those of the last address.
 import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, fromDatabaseError } from '../errors/index.ts';
@@ -28,6 +32,28 @@ export function maskEmail(email: string): string {
   const at = email.lastIndexOf('@');
   if (at < 1) return '•••';
   return `${email[0]}•••${email.slice(at)}`;
+}
+
+/** An address the account had before, and when it stopped being its address. */
+export interface EarlierAddress {
+  email: string;
+  until: Date;
+}
+
+/** The addresses `userId` had before the present one (from its `user.email_changed` events), oldest first. */
+export async function earlierAddresses(prisma: Prisma, userId: string): Promise<EarlierAddress[]> {
+  const changes = await prisma.auditEvent.findMany({
+    where: { type: 'user.email_changed', subject: userId },
+    orderBy: { at: 'asc' },
+    select: { at: true, details: true },
+  });
+  const found: EarlierAddress[] = [];
+  for (const { at, details } of changes) {
+    const email = (details as { previous_email?: unknown } | null)?.previous_email;
+    // A pseudonym (an account deleted and its log kept) is no address.
+    if (typeof email === 'string' && email.includes('@')) found.push({ email, until: at });
+  }
+  return found;
 }
 
 export interface EmailChangeOptions {
@@ -78,7 +104,7 @@ export function createEmailChange({ prisma, audit, views, outbox, accountTokens,
         await outbox.enqueue(tx, notice, `email-changed:${userId}:${email}:${minute}`);
       });
       outbox.kick();
-      // The event names no address: the audit log outlives the account (src/accounts/deletion.ts).
+      // The event names no address: nothing has changed yet (the confirmation's event names the old one).
       await audit.record({ type: 'user.email_change_requested', ...actorFields(actor), subject: userId, outcome: 'success' });
       return { ok: true, email };
     },
@@ -99,14 +125,18 @@ export function createEmailChange({ prisma, audit, views, outbox, accountTokens,
       const userId = row.userId;
       // Someone may sign up with the address between the read and the write: the unique
       // constraint refuses the write, and that is the same answer as a taken address.
+      let previous: string | undefined;
       const outcome = await prisma
         .$transaction(async (tx): Promise<EmailChangeResult> => {
           if (await tx.user.findUnique({ where: { email: row.email }, select: { id: true } })) return { ok: false, reason: 'taken' };
+          const before = await tx.user.findUnique({ where: { id: userId }, select: { email: true } });
+          if (!before) return { ok: false, reason: 'unknown' };
           if (!(await accountTokens.consume(tx, row.id))) return { ok: false, reason: 'used' };
           const { count } = await tx.user.updateMany({
             where: { id: userId },
             data: { email: row.email, emailVerified: true, emailVerifiedAt: new Date() },
           });
+          previous = before.email;
           return count === 1 ? { ok: true, email: row.email } : { ok: false, reason: 'unknown' };
         })
         .catch((error: unknown): EmailChangeResult => {
@@ -121,6 +151,7 @@ export function createEmailChange({ prisma, audit, views, outbox, accountTokens,
           subject: userId,
           ...(ip ? { ip } : {}),
           outcome: 'success',
+          ...(previous ? { details: { previous_email: previous } } : {}),
         });
       }
       return outcome;

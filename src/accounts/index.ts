@@ -10,9 +10,11 @@ export {
   type TokenPurpose,
 } from './tokens.ts';
 export {
+  CODE_LIMITS,
   createSelfService,
   MAIL_LIMITS,
   MAX_INVITATION_SECONDS,
+  type CodeOutcome,
   type FormProblem,
   type LinkOutcome,
   type MailOutcome,

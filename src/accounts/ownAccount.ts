@@ -1,7 +1,7 @@
 // What a signed-in person does with their own account (the account page): sessions, profile,
 // email change, data export and deletion, assembled once from the services they build on.
 import type { ApiKeyService } from '../apikeys/index.ts';
-import type { AuditLog } from '../audit/index.ts';
+import type { AuditAggregator, AuditLog } from '../audit/index.ts';
 import type { Prisma } from '../db/index.ts';
 import type { GrantService } from '../grants/index.ts';
 import type { Outbox } from '../mail/index.ts';
@@ -18,6 +18,7 @@ export interface OwnAccountOptions {
   pepper: string;
   issuer: string;
   audit: AuditLog;
+  auditAggregates: AuditAggregator;
   views: Views;
   outbox: Outbox;
   accountTokens: AccountTokens;
@@ -31,7 +32,7 @@ export function createOwnAccount(options: OwnAccountOptions) {
   const sessions = createSessionService({ prisma, pepper, audit });
   return {
     sessions,
-    profile: createProfileService({ prisma, audit, sessions }),
+    profile: createProfileService({ ...options, sessions }),
     emailChange: createEmailChange(options),
     dataExport: createDataExport({ ...options, sessions }),
     deletion: createDeletion({ ...options, sessions }),

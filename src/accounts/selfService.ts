@@ -3,22 +3,33 @@
 // does to invite someone. The pages, the CLI and the admin API all call these functions, so each
 // rule is written once.
 //
-// Three rules hold for every flow here:
+// Four rules hold for every flow here:
 // - No answer tells whether an address has an account (OWASP ASVS 2.5, 3.7): sign-up, resend
 //   and forgotten password answer `{ ok: true }` whatever the address, and mail goes only where
-//   it is meant (a sign-up for a taken address tells its owner instead).
+//   it is meant (a sign-up for a taken address tells its owner instead). Nor does the time an
+//   answer takes: these requests check the form and count the limits, then answer, and the
+//   lookup, the token and the mail are done after it (`later`, errors logged), so a known and
+//   an unknown address cost the same.
+// - An unauthenticated request never changes an existing account's credential. A second
+//   sign-up for an address whose account is not verified gets its own verification link, which
+//   carries that sign-up's password hash; the account takes it only when that link is
+//   followed, which is what proves the mailbox. Until then the account keeps its password.
 // - A mail is written to the outbox in the same transaction as the token it carries, and a
 //   retried request writes nothing more: while a link of the same purpose sent to the same
 //   person less than a minute ago still works, no new one is made (so the first mail's link
-//   stays the one that works); notices without a link carry a dedupe key of their minute. A
-//   request for a new link after the old one expired or was used is never held back.
+//   stays the one that works); a notice without a link carries a dedupe key of the action it
+//   is about (the reset link used, the sign-up form submitted). A request for a new link after
+//   the old one expired or was used is never held back.
 // - Mail is rate-limited per address and per source (shared through Redis when REDIS_URL is
-//   set), counted before anything is looked up, so a limit tells nothing about an account either.
+//   set), counted before anything is looked up, so a limit tells nothing about an account
+//   either. Typed codes are limited too: wrong ones per address per day, whether or not the
+//   address has a sign-up waiting, and all tries per source.
 import crypto from 'node:crypto';
 import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
 import { hashPassword } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, PortcullisError } from '../errors/index.ts';
+import { hasControlCharacters, isStorableText } from '../oauth/index.ts';
 import { sourceOf, type RateLimiter } from '../limits/index.ts';
 import { composeMail, type Outbox } from '../mail/index.ts';
 import type { Views } from '../templates/index.ts';
@@ -32,14 +43,28 @@ export const MAIL_LIMITS = { perAddress: '5/3600s', perSource: '30/3600s' } as c
 /** The longest an invitation may be made to last. */
 export const MAX_INVITATION_SECONDS = 30 * 86_400;
 export const MAX_NAME_LENGTH = 200;
+/**
+ * Typed verification codes: wrong ones per address and day, counted whether or not the address
+ * has a sign-up waiting (so the count tells nothing, and a mailbox nobody controls cannot be
+ * guessed into verified: 10 tries of 10^6 a day), and all tries per source.
+ */
+export const CODE_LIMITS = { wrongPerAddress: '10/86400s', perSource: '30/3600s' } as const;
 
-export type FormProblem = PasswordProblem | 'email_invalid' | 'name_too_long';
+export type FormProblem = PasswordProblem | 'email_invalid' | 'name_too_long' | 'name_invalid';
 
 /** What a request that may send mail comes to. */
 export type MailOutcome = { ok: true } | { ok: false; problem: FormProblem } | { ok: false; retryAfterSeconds: number };
 
 /** What following a link comes to: unknown means never issued, tampered with, or for another purpose. */
 export type LinkOutcome<T = object> = ({ ok: true } & T) | { ok: false; reason: 'unknown' | 'used' | 'expired' };
+
+/** What a typed code comes to: one answer for every wrong one, or a wait when this source tried too many. */
+export type CodeOutcome = { ok: true; userId: string } | { ok: false; reason: 'wrong' } | { ok: false; retryAfterSeconds: number };
+
+/** Where work done after the answer reports its failures (pino's shape). */
+export interface FailureLog {
+  error(details: object, message: string): void;
+}
 
 export interface SelfServiceOptions {
   prisma: Prisma;
@@ -51,7 +76,10 @@ export interface SelfServiceOptions {
   audit: AuditLog;
   issuer: string;
   signup: 'closed' | 'invite' | 'open';
+  /** optional: an unverified account signs in, so a sign-up for any address with an account is told "account exists". */
+  emailVerification?: 'required' | 'optional';
   mailLimits?: { perAddress: string; perSource: string };
+  logger?: FailureLog;
 }
 
 /** Who asks, as the pages know them: their address (for limits and audit) and language. */
@@ -59,6 +87,23 @@ export interface Visitor {
   ip: string;
   lang: string;
   userAgent?: string;
+  /**
+   * The form this request submitted (a random value the page put in it): the same value again
+   * is a retry of the same request (a double click, a proxy), whose notice is not sent twice.
+   */
+  attempt?: string;
+}
+
+const ATTEMPT = /^[A-Za-z0-9_-]{16,64}$/;
+/** C1 controls, Unicode's line and paragraph separators, and halves of surrogate pairs alone (not text PostgreSQL stores). */
+const NOT_ONE_LINE = /[\u0080-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** A name a person typed: one line of storable text, or the problem with it. */
+function nameProblem(name: string | null): FormProblem | undefined {
+  if (!name) return undefined;
+  if (!isStorableText(name) || hasControlCharacters(name) || NOT_ONE_LINE.test(name)) return 'name_invalid';
+  if ([...name].length > MAX_NAME_LENGTH) return 'name_too_long';
+  return undefined;
 }
 
 /** Thrown inside a transaction to undo it when its mail was already written by an earlier try. */
@@ -74,11 +119,40 @@ export function createSelfService({
   audit,
   issuer,
   signup,
+  emailVerification = 'required',
   mailLimits = MAIL_LIMITS,
+  logger,
 }: SelfServiceOptions) {
   const base = issuer.replace(/\/$/, '');
   const link = (path: string, token: string) => `${base}${path}?token=${encodeURIComponent(token)}`;
-  const minute = () => Math.floor(Date.now() / 60_000);
+  const pending = new Set<Promise<void>>();
+  /** The last task begun for each address: tasks for one address run one after another. */
+  const queues = new Map<string, Promise<void>>();
+
+  /**
+   * Runs `work` after the answer: what an answer must not wait for (see the rules above). Work
+   * for one address waits for the work before it, so a retry's check for a link just sent sees
+   * that link (within this instance). A failure is logged by its kind only (a database error's
+   * text may hold what was written).
+   */
+  function later(what: string, address: string, work: () => Promise<void>): void {
+    const before = queues.get(address) ?? Promise.resolve();
+    const task: Promise<void> = before
+      .then(work)
+      .catch((error: unknown) => {
+        const code = (error as { code?: unknown } | null)?.code;
+        logger?.error(
+          { what, error: error instanceof Error ? error.name : typeof error, ...(typeof code === 'string' ? { code } : {}) },
+          'self-service mail work failed',
+        );
+      })
+      .finally(() => {
+        pending.delete(task);
+        if (queues.get(address) === task) queues.delete(address);
+      });
+    queues.set(address, task);
+    pending.add(task);
+  }
 
   /** Counts one mail for the source and the address; the seconds to wait when either is spent. */
   async function mailAllowed(email: string, ip: string): Promise<number | undefined> {
@@ -107,8 +181,8 @@ export function createSelfService({
   }
 
   /**
-   * Writes one mail in `tx`. A notice (`deduplicate`) is written once per address and minute;
-   * false when this one already was.
+   * Writes one mail in `tx`. A notice is written once per `action` (what it is about); false
+   * when this one already was.
    */
   function enqueue(
     tx: Prisma,
@@ -116,10 +190,10 @@ export function createSelfService({
     to: string,
     lang: string,
     data: Record<string, unknown>,
-    deduplicate = false,
+    action?: string,
   ): Promise<boolean> {
     const mail = composeMail(views, { template, to, lang, data: { ...data, product: views.brand.name } });
-    return outbox.enqueue(tx, mail, deduplicate ? `${template}:${to}:${minute()}` : undefined);
+    return outbox.enqueue(tx, mail, action ? `${template}:${action}` : undefined);
   }
 
   /** Whether a good link of `purpose` went to this person within RETRY_WINDOW_SECONDS: then this request is its retry. */
@@ -138,12 +212,27 @@ export function createSelfService({
     return recent !== null;
   }
 
-  /** A new verification link and code for `user`, mailed in `tx`. */
-  async function writeVerification(tx: Prisma, user: { id: string; email: string; name: string | null }, lang: string): Promise<boolean> {
-    if (await justSent(tx, 'verify_email', user.id)) return false;
-    const issued = await tokens.issue(tx, { purpose: 'verify_email', email: user.email, userId: user.id, withCode: true });
+  /**
+   * A new verification link and code for `user`, mailed in `tx`. `signUp` is a later sign-up's
+   * password hash and name, bound to this link: always a new link (the earlier one was for
+   * another password). The mail greets nobody by name: a name typed at sign-up is not something
+   * the mailbox's owner ever vouched for.
+   */
+  async function writeVerification(
+    tx: Prisma,
+    user: { id: string; email: string },
+    lang: string,
+    signUp?: { passwordHash: string; name: string | null },
+  ): Promise<boolean> {
+    if (!signUp && (await justSent(tx, 'verify_email', user.id))) return false;
+    const issued = await tokens.issue(tx, {
+      purpose: 'verify_email',
+      email: user.email,
+      userId: user.id,
+      withCode: true,
+      ...(signUp ? { passwordHash: signUp.passwordHash, name: signUp.name } : {}),
+    });
     return enqueue(tx, 'verify-email', user.email, lang, {
-      name: user.name,
       url: link('/verify-email', issued.token),
       code: issued.code,
       hours: TOKEN_LIFETIME_SECONDS.verify_email / 3600,
@@ -179,39 +268,14 @@ export function createSelfService({
       const problem = passwordProblem(input.password, email);
       if (problem) return { ok: false, problem };
       const name = input.name?.trim() || null;
-      if (name && [...name].length > MAX_NAME_LENGTH) return { ok: false, problem: 'name_too_long' };
+      const badName = nameProblem(name);
+      if (badName) return { ok: false, problem: badName };
       const wait = await mailAllowed(email, visitor.ip);
       if (wait) return { ok: false, retryAfterSeconds: wait };
-      // Hashed before the transaction, which then holds the database for milliseconds only; an
-      // existing address costs the same hash, so timing does not tell either.
+      // Hashed before the answer, whatever the address (every sign-up costs the same); what
+      // depends on the address is done after it.
       const passwordHash = await hashPassword(input.password);
-      const existing = await prisma.user.findUnique({ where: { email } });
-      if (existing?.emailVerified || existing?.disabled) {
-        await inTransaction((tx) =>
-          enqueue(tx, 'account-exists', email, existing.locale ?? visitor.lang, { url: `${base}/forgot-password` }, true),
-        );
-        await audit.record({ type: 'user.signup_existing', actorType: 'user', ip: visitor.ip, subject: existing.id, outcome: 'failure' });
-        return { ok: true };
-      }
-      if (existing) {
-        // Never verified: this sign-up replaces the earlier one (see UserService.replaceUnverified).
-        await users.replaceUnverified(existing.id, passwordHash, name);
-        await inTransaction((tx) => writeVerification(tx, { ...existing, name }, visitor.lang));
-        return { ok: true };
-      }
-      const id = crypto.randomUUID();
-      try {
-        await inTransaction(async (tx) => {
-          await tx.user.create({ data: { id, email, name, passwordHash, emailVerified: false, locale: visitor.lang } });
-          return writeVerification(tx, { id, email, name }, visitor.lang);
-        });
-      } catch (error) {
-        // Two sign-ups for one new address at once: the other made the account; this one is
-        // the same answer (the other's mail is on its way).
-        if (await prisma.user.findUnique({ where: { email }, select: { id: true } })) return { ok: true };
-        throw error;
-      }
-      await audit.record({ type: 'user.signed_up', actorType: 'user', actorId: id, ip: visitor.ip, subject: id, outcome: 'success' });
+      later('sign-up', email, () => completeSignUp(email, name, passwordHash, visitor));
       return { ok: true };
     },
 
@@ -221,9 +285,11 @@ export function createSelfService({
       if (!email) return { ok: false, problem: 'email_invalid' };
       const wait = await mailAllowed(email, visitor.ip);
       if (wait) return { ok: false, retryAfterSeconds: wait };
-      const user = await prisma.user.findUnique({ where: { email } });
-      if (user && !user.emailVerified && !user.disabled)
-        await inTransaction((tx) => writeVerification(tx, user, user.locale ?? visitor.lang));
+      later('resend-verification', email, async () => {
+        const user = await prisma.user.findUnique({ where: { email } });
+        if (user && !user.emailVerified && !user.disabled)
+          await inTransaction((tx) => writeVerification(tx, user, user.locale ?? visitor.lang));
+      });
       return { ok: true };
     },
 
@@ -240,12 +306,24 @@ export function createSelfService({
       return verify(checked.row, visitor);
     },
 
-    /** The six-digit code of the newest verification mail to `email`. */
-    async verifyByCode(emailInput: string, code: string, visitor: Pick<Visitor, 'ip'>): Promise<LinkOutcome<{ userId: string }>> {
+    /**
+     * The six-digit code of the newest verification mail to `email`. Every wrong code is one
+     * answer, whether the address has a sign-up waiting, its code was tried too often, or the
+     * address is past its daily count of wrong codes.
+     */
+    async verifyByCode(emailInput: string, code: string, visitor: Pick<Visitor, 'ip'>): Promise<CodeOutcome> {
+      const source = await rateLimiter.consume(`code-source:${sourceOf(visitor.ip)}`, CODE_LIMITS.perSource);
+      if (!source.allowed) return { ok: false, retryAfterSeconds: source.retryAfterSeconds };
       const email = normalizeEmail(emailInput.slice(0, MAX_EMAIL_LENGTH));
+      const counted = `code-address:${email}`;
+      if (await rateLimiter.spentFor(counted, CODE_LIMITS.wrongPerAddress)) return { ok: false, reason: 'wrong' };
       const checked = await tokens.checkCode('verify_email', email, code);
-      if (!checked.ok) return { ok: false, reason: checked.reason };
-      return verify(checked.row, visitor);
+      if (!checked.ok) {
+        await rateLimiter.penalize(counted, CODE_LIMITS.wrongPerAddress);
+        return { ok: false, reason: 'wrong' };
+      }
+      const verified = await verify(checked.row, visitor);
+      return verified.ok ? verified : { ok: false, reason: 'wrong' };
     },
 
     /** Forgotten password: a 30-minute link to an address with an account; the same answer for any other. */
@@ -254,26 +332,34 @@ export function createSelfService({
       if (!email) return { ok: false, problem: 'email_invalid' };
       const wait = await mailAllowed(email, visitor.ip);
       if (wait) return { ok: false, retryAfterSeconds: wait };
-      const user = await prisma.user.findUnique({ where: { email } });
-      if (!user || user.disabled) return { ok: true };
-      const written = await inTransaction(async (tx) => {
-        if (await justSent(tx, 'reset_password', user.id)) return false;
-        const issued = await tokens.issue(tx, { purpose: 'reset_password', email, userId: user.id });
-        return enqueue(tx, 'reset-password', email, user.locale ?? visitor.lang, {
-          name: user.name,
-          url: link('/reset-password', issued.token),
-          minutes: TOKEN_LIFETIME_SECONDS.reset_password / 60,
+      later('forgot-password', email, async () => {
+        const user = await prisma.user.findUnique({ where: { email } });
+        if (!user || user.disabled) return;
+        const written = await inTransaction(async (tx) => {
+          if (await justSent(tx, 'reset_password', user.id)) return false;
+          const issued = await tokens.issue(tx, { purpose: 'reset_password', email, userId: user.id });
+          return enqueue(tx, 'reset-password', email, user.locale ?? visitor.lang, {
+            // A name nobody confirmed (typed at a sign-up never verified) is not put in a mail.
+            name: user.emailVerified ? user.name : null,
+            url: link('/reset-password', issued.token),
+            minutes: TOKEN_LIFETIME_SECONDS.reset_password / 60,
+          });
         });
+        if (written)
+          await audit.record({
+            type: 'user.password_reset_requested',
+            actorType: 'user',
+            ip: visitor.ip,
+            subject: user.id,
+            outcome: 'success',
+          });
       });
-      if (written)
-        await audit.record({
-          type: 'user.password_reset_requested',
-          actorType: 'user',
-          ip: visitor.ip,
-          subject: user.id,
-          outcome: 'success',
-        });
       return { ok: true };
+    },
+
+    /** Resolves once the work begun after earlier answers is done (tests; a server closing). */
+    async settled(): Promise<void> {
+      while (pending.size) await Promise.all([...pending]);
     },
 
     async checkPasswordReset(token: unknown): Promise<LinkOutcome<{ email: string }>> {
@@ -302,7 +388,14 @@ export function createSelfService({
       await users.setPasswordByMail(user.id, password, { type: 'user', id: user.id, ip: visitor.ip });
       await tokens.revokeFor(prisma, user.id);
       await inTransaction((tx) =>
-        enqueue(tx, 'password-changed', user.email, user.locale ?? visitor.lang, { name: user.name, url: `${base}/forgot-password` }, true),
+        enqueue(
+          tx,
+          'password-changed',
+          user.email,
+          user.locale ?? visitor.lang,
+          { name: user.name, url: `${base}/forgot-password` },
+          row.id,
+        ),
       );
       return { ok: true };
     },
@@ -320,12 +413,15 @@ export function createSelfService({
       }
       const email = checkedEmail(input.email);
       const name = input.name?.trim() || null;
-      if (name && [...name].length > MAX_NAME_LENGTH) throw new InputError('name', `must be at most ${MAX_NAME_LENGTH} characters`);
+      const badName = nameProblem(name);
+      if (badName === 'name_invalid') throw new InputError('name', 'must be one line of text, without control characters');
+      if (badName) throw new InputError('name', `must be at most ${MAX_NAME_LENGTH} characters`);
       const seconds = input.expiresInSeconds ?? TOKEN_LIFETIME_SECONDS.invitation;
       if (!Number.isInteger(seconds) || seconds < 60 || seconds > MAX_INVITATION_SECONDS) {
         throw new InputError('expires_in', `must be between 1 minute and ${MAX_INVITATION_SECONDS / 86_400} days`);
       }
-      if (await prisma.user.findUnique({ where: { email }, select: { id: true } }))
+      // An account nobody confirmed does not stand in the way: accepting takes it over.
+      if (await prisma.user.findFirst({ where: { email, OR: [{ emailVerified: true }, { disabled: true }] }, select: { id: true } }))
         throw new ConflictError('a user with this email already exists');
       if (input.lang !== undefined && input.lang !== 'en' && input.lang !== 'de') throw new InputError('lang', 'must be en or de');
       const lang = input.lang ?? 'en';
@@ -373,33 +469,50 @@ export function createSelfService({
       const problem = passwordProblem(input.password, row.email);
       if (problem) return { ok: false, problem };
       const name = input.name?.trim() || row.name || null;
-      if (name && [...name].length > MAX_NAME_LENGTH) return { ok: false, problem: 'name_too_long' };
+      const badName = nameProblem(name);
+      if (badName) return { ok: false, problem: badName };
       const passwordHash = await hashPassword(input.password);
-      const id = crypto.randomUUID();
-      const made = await prisma
+      const accepted = await prisma
         .$transaction(async (tx) => {
-          if (!(await tokens.consume(tx as Prisma, row.id))) return false;
+          if (!(await tokens.consume(tx as Prisma, row.id))) return undefined;
+          const existing = await tx.user.findUnique({ where: { email: row.email } });
+          if (existing) {
+            // Someone signed this address up and never confirmed it: the invitation proves the
+            // mailbox, so the account becomes the invited person's (their password, verified).
+            // A verified or disabled account stays as it is (throwing undoes the consume).
+            if (existing.emailVerified || existing.disabled) throw new AlreadySent();
+            await tx.user.update({
+              where: { id: existing.id },
+              data: { passwordHash, name, emailVerified: true, emailVerifiedAt: new Date() },
+            });
+            await tokens.revokeFor(tx as Prisma, existing.id);
+            return { id: existing.id, tookOver: true };
+          }
+          const id = crypto.randomUUID();
           await tx.user.create({
             data: { id, email: row.email, name, passwordHash, emailVerified: true, emailVerifiedAt: new Date(), locale: visitor.lang },
           });
-          return true;
+          return { id, tookOver: false };
         })
         // The address got an account since the invitation was sent (the unique email refused it).
         .catch(async (error: unknown) => {
-          if (await prisma.user.findUnique({ where: { email: row.email }, select: { id: true } })) return false;
+          if (error instanceof AlreadySent) return undefined;
+          if (await prisma.user.findUnique({ where: { email: row.email }, select: { id: true } })) return undefined;
           throw error;
         });
-      if (!made) return { ok: false, reason: 'used' };
+      if (!accepted) return { ok: false, reason: 'used' };
+      // What the earlier sign-up held (sessions, grants) ends.
+      if (accepted.tookOver) await users.endAccessOf(accepted.id);
       await audit.record({
         type: 'user.invitation_accepted',
         actorType: 'user',
-        actorId: id,
+        actorId: accepted.id,
         ip: visitor.ip,
-        subject: id,
+        subject: accepted.id,
         outcome: 'success',
-        details: { invitation: row.id },
+        details: { invitation: row.id, ...(accepted.tookOver ? { took_over_unverified: true } : {}) },
       });
-      return { ok: true, userId: id };
+      return { ok: true, userId: accepted.id };
     },
 
     /**
@@ -412,7 +525,13 @@ export function createSelfService({
       const { row } = checked;
       const wait = await mailAllowed(row.email, visitor.ip);
       if (wait) return { ok: false, retryAfterSeconds: wait };
-      if (await prisma.user.findUnique({ where: { email: row.email }, select: { id: true } })) return { ok: true };
+      if (
+        await prisma.user.findFirst({
+          where: { email: row.email, OR: [{ emailVerified: true }, { disabled: true }] },
+          select: { id: true },
+        })
+      )
+        return { ok: true };
       const seconds = Math.min(
         Math.max(60, Math.round((row.expiresAt.getTime() - row.createdAt.getTime()) / 1000)),
         MAX_INVITATION_SECONDS,
@@ -435,15 +554,71 @@ export function createSelfService({
     },
   };
 
+  /**
+   * After the answer to a sign-up: a new account waiting for its address, or for an address
+   * that has one, its owner told (a verified, disabled or, with EMAIL_VERIFICATION=optional,
+   * any account), or for an unverified account a link bound to this sign-up's password.
+   */
+  async function completeSignUp(email: string, name: string | null, passwordHash: string, visitor: Visitor): Promise<void> {
+    const existing = await prisma.user.findUnique({ where: { email } });
+    if (existing && (existing.emailVerified || existing.disabled || emailVerification === 'optional')) {
+      const attempt = visitor.attempt && ATTEMPT.test(visitor.attempt) ? visitor.attempt : crypto.randomUUID();
+      await inTransaction((tx) =>
+        enqueue(
+          tx,
+          'account-exists',
+          email,
+          existing.locale ?? visitor.lang,
+          { url: `${base}/forgot-password` },
+          `${existing.id}:${attempt}`,
+        ),
+      );
+      await audit.record({ type: 'user.signup_existing', actorType: 'user', ip: visitor.ip, subject: existing.id, outcome: 'failure' });
+      return;
+    }
+    if (existing) {
+      // Never verified: the account keeps its password; this sign-up's waits on its own link.
+      await inTransaction((tx) => writeVerification(tx, existing, existing.locale ?? visitor.lang, { passwordHash, name }));
+      await audit.record({
+        type: 'user.signup_repeated',
+        actorType: 'user',
+        ip: visitor.ip,
+        subject: existing.id,
+        outcome: 'success',
+        details: { bound_to_link: true },
+      });
+      return;
+    }
+    const id = crypto.randomUUID();
+    try {
+      await inTransaction(async (tx) => {
+        await tx.user.create({ data: { id, email, name, passwordHash, emailVerified: false, locale: visitor.lang } });
+        return writeVerification(tx, { id, email }, visitor.lang);
+      });
+    } catch (error) {
+      // Two sign-ups for one new address at once: the other made the account (its mail is on its way).
+      if (await prisma.user.findUnique({ where: { email }, select: { id: true } })) return;
+      throw error;
+    }
+    await audit.record({ type: 'user.signed_up', actorType: 'user', actorId: id, ip: visitor.ip, subject: id, outcome: 'success' });
+  }
+
+  /**
+   * Follows a verification link or code: the address is verified, once, and a link of a later
+   * sign-up gives the account that sign-up's password. A disabled account is not verified.
+   */
   async function verify(
-    row: { id: string; userId: string | null; email: string },
+    row: { id: string; userId: string | null; email: string; passwordHash: string | null; name: string | null },
     visitor: Pick<Visitor, 'ip'>,
   ): Promise<LinkOutcome<{ userId: string }>> {
     const user = row.userId ? await prisma.user.findUnique({ where: { id: row.userId } }) : null;
-    // The address changed since the mail was sent: the link verifies nothing any more.
-    if (!user || user.email !== row.email) return { ok: false, reason: 'unknown' };
+    // The address changed since the mail was sent, or the account was disabled: the link verifies nothing.
+    if (!user || user.email !== row.email || user.disabled) return { ok: false, reason: 'unknown' };
     if (!(await tokens.consume(prisma, row.id))) return { ok: false, reason: 'used' };
-    await users.markVerified(user.id);
+    const credential = row.passwordHash ? { passwordHash: row.passwordHash, name: row.name } : undefined;
+    const changed = await users.markVerified(user.id, credential);
+    // A later sign-up's link for an account verified meanwhile: it changes nothing.
+    if (credential && !changed) return { ok: false, reason: 'used' };
     await audit.record({
       type: 'user.email_verified',
       actorType: 'user',
@@ -451,6 +626,7 @@ export function createSelfService({
       ip: visitor.ip,
       subject: user.id,
       outcome: 'success',
+      ...(credential ? { details: { password_from_sign_up: true } } : {}),
     });
     return { ok: true, userId: user.id };
   }

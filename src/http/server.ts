@@ -150,6 +150,8 @@ export async function createServer({ config, db, logger, worker }: ServerOptions
       live.close();
       closing = true;
       await Promise.all([httpServer, managementServer].flatMap((server) => (server ? [drain(server)] : [])));
+      // Mail work a request began after answering (src/accounts/selfService.ts) finishes before the database closes.
+      await services.selfService.settled();
       await services.close();
     },
   };

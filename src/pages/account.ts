@@ -4,13 +4,16 @@
 // away again), their API keys (the developer page, keys.ts), their data (export it; delete the
 // account). Every change is a POST answered 303 to a GET page, with what it did in the flash;
 // each destructive one is confirmed on a page of its own first; every change is an audit event
-// (the services record them).
+// (the services record them). A new email address and the data export need sudo mode (a recent
+// sign-in or the password again, accountSteps.ts): with an address of their own, whoever finds
+// a session left open could reset the password and keep the account; the export is all of it.
 import type { RouterContext, RouterMiddleware } from '@koa/router';
 import { ACCOUNT_CLIENT_ID, type EmailChangeResult } from '../accounts/index.ts';
 import { scopeWords } from '../oauth/index.ts';
 import { createAccountSteps, pageLanguage, type AccountContext } from './accountSteps.ts';
 import { clientName } from './apps.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
+import type { Flash } from './flash.ts';
 import { formField, formText } from './form.ts';
 import { errorPage, html } from './respond.ts';
 import { describeScopes } from './scopes.ts';
@@ -78,6 +81,7 @@ export function createAccountPage(dependencies: PageDependencies) {
         sessions,
         otherSessions: sessions.filter((item) => !item.current).length,
         mailDeliverable,
+        needsPassword: !steps.recentSignIn(ctx),
         csrf: csrfOf(ctx),
         flash,
       }),
@@ -98,6 +102,13 @@ export function createAccountPage(dependencies: PageDependencies) {
   const requestEmailChange: RouterMiddleware<SessionState> = async function requestEmailChange(ctx) {
     const typed = formText(ctx, 'email').slice(0, 400);
     if (!mailDeliverable) return steps.redirect(ctx, '/account', { error: { key: 'account.email.no_mail', field: 'new-email' } });
+    const confirmed = await steps.confirmRecentSignIn(ctx, {
+      field: 'email-password',
+      back: '/account',
+      purpose: 'change_email',
+      values: { email: typed },
+    });
+    if (!confirmed) return;
     const limited = await rateLimiter.consume(`account-email-change:${ctx.state.session.accountId}`, EMAIL_CHANGE_LIMIT);
     if (!limited.allowed) {
       return steps.redirect(ctx, '/account', {
@@ -130,6 +141,7 @@ export function createAccountPage(dependencies: PageDependencies) {
       formText(ctx, 'new_password'),
       ctx.state.session.jti,
       ctx.state.actor,
+      pageLanguage(ctx),
     );
     if (problem) return steps.redirect(ctx, '/account', { error: { key: `account.password.problems.${problem}`, field: 'new-password' } });
     steps.redirect(ctx, '/account', { notice: { key: 'account.password.changed' } });
@@ -145,10 +157,12 @@ export function createAccountPage(dependencies: PageDependencies) {
       button: string;
       values?: Record<string, string>;
       password?: boolean;
+      danger?: boolean;
       back?: string;
     },
+    taken?: Flash,
   ) {
-    const flash = await steps.takeFlash(ctx);
+    const flash = taken ?? (await steps.takeFlash(ctx));
     html(
       ctx,
       200,
@@ -202,7 +216,27 @@ export function createAccountPage(dependencies: PageDependencies) {
     steps.redirect(ctx, '/account', { notice: { key: 'account.apps.revoked', values: { client: name } } });
   };
 
+  /**
+   * The download of the person's data. With a recent sign-in it is the file at once; otherwise
+   * a page asks for the password, whose POST (confirmExport) comes back here with the download
+   * allowed once, in the flash.
+   */
   const exportData: RouterMiddleware<SessionState> = async function exportData(ctx) {
+    const flash = await steps.takeFlash(ctx);
+    if (!steps.recentSignIn(ctx) && flash.allowed !== 'export') {
+      return confirmPage(
+        ctx,
+        {
+          title: 'account.data.export_confirm.title',
+          text: 'account.data.export_confirm.text',
+          action: '/account/export',
+          button: 'account.data.export_confirm.button',
+          password: true,
+          danger: false,
+        },
+        flash,
+      );
+    }
     const document = await ownAccount.dataExport.exportFor(ctx.state.session.accountId, ctx.state.session.jti, ctx.state.actor);
     if (!document)
       return errorPage(ctx, views, 404, { message: views.catalogue.translator(pageLanguage(ctx))('account.gone'), code: 'not_found' });
@@ -211,6 +245,11 @@ export function createAccountPage(dependencies: PageDependencies) {
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Disposition', `attachment; filename="account-${new Date().toISOString().slice(0, 10)}.json"`);
     ctx.body = JSON.stringify(document, null, 2);
+  };
+
+  const confirmExport: RouterMiddleware<SessionState> = async function confirmExport(ctx) {
+    if (!(await steps.confirmRecentSignIn(ctx, { field: 'password', back: '/account/export', purpose: 'export_data' }))) return;
+    steps.redirect(ctx, '/account/export', { allowed: 'export' });
   };
 
   const confirmDelete: RouterMiddleware<SessionState> = async function confirmDelete(ctx) {
@@ -299,6 +338,7 @@ export function createAccountPage(dependencies: PageDependencies) {
     confirmRevokeApp,
     revokeApp,
     exportData,
+    confirmExport,
     confirmDelete,
     deleteAccount,
     deleted,

@@ -51,11 +51,13 @@ export function createAccountRoutes(dependencies: PageDependencies, { errors, fo
   accounts.get<object, object>('/account/apps/:clientId/revoke', errors, loadOrSignIn, account.confirmRevokeApp);
   accounts.post<object, object>('/account/apps/:clientId/revoke', ...change, account.revokeApp);
   accounts.get<object, object>('/account/export', errors, loadOrSignIn, account.exportData);
+  accounts.post<object, object>('/account/export', ...change, account.confirmExport);
   accounts.get<object, object>('/account/delete', errors, loadOrSignIn, account.confirmDelete);
   accounts.post<object, object>('/account/delete', ...change, account.deleteAccount);
   accounts.get<object, object>('/account/deleted', errors, account.deleted);
   accounts.get<object, object>('/account/keys', errors, loadOrSignIn, keys.show);
   accounts.post<object, object>('/account/keys', ...change, keys.create);
+  accounts.get<object, object>('/account/keys/:id/rotate', errors, loadOrSignIn, keys.confirmRotate);
   accounts.post<object, object>('/account/keys/:id/rotate', ...change, keys.rotate);
   accounts.get<object, object>('/account/keys/:id/revoke', errors, loadOrSignIn, keys.confirmRevoke);
   accounts.post<object, object>('/account/keys/:id/revoke', ...change, keys.revoke);

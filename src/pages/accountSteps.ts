@@ -1,7 +1,9 @@
 // What the account page and the developer page share: the page's language, post/redirect/get
-// with the flash (every POST answers 303 to a GET page, flash.ts), and checking the person's own
+// with the flash (every POST answers 303 to a GET page, flash.ts), checking the person's own
 // password again before a change that needs it (the same limits as a login, so a session left
-// open is no way to guess it).
+// open is no way to guess it), and "sudo mode": the changes that would let someone who finds a
+// session left open take the account over or carry its data away (an API key, a new email
+// address, the data export) need a sign-in within RECENT_SIGN_IN_SECONDS or the password again.
 import type { RouterContext } from '@koa/router';
 import type Koa from 'koa';
 import { negotiateLanguage, type Language } from '../i18n/index.ts';
@@ -23,9 +25,10 @@ export function createAccountSteps({
   audit,
   flashReads,
   issuer,
-}: Pick<PageDependencies, 'csrfKey' | 'users' | 'limits' | 'audit' | 'flashReads' | 'issuer'>) {
+  recentSignInSeconds,
+}: Pick<PageDependencies, 'csrfKey' | 'users' | 'limits' | 'audit' | 'flashReads' | 'issuer' | 'recentSignInSeconds'>) {
   const flash = createFlash({ key: csrfKey, reads: flashReads, secure: issuer.startsWith('https:') });
-  return {
+  const steps = {
     /** The flash left for this session by the POST before, once. */
     takeFlash: async (ctx: AccountContext): Promise<Flash> => (await flash.take<Flash>(ctx, ctx.state.session.uid)) ?? {},
 
@@ -65,7 +68,32 @@ export function createAccountSteps({
       });
       return { ok: false };
     },
+
+    /** Whether this session signed in within RECENT_SIGN_IN_SECONDS (then sudo mode asks for no password). */
+    recentSignIn: (ctx: AccountContext): boolean => Math.floor(Date.now() / 1000) - (ctx.state.session.loginTs ?? 0) <= recentSignInSeconds,
+
+    /**
+     * Sudo mode: a recent sign-in, or the person's password in the form's `password` field.
+     * When neither, redirects to `back` with the refusal (focus on `field`, the typed `values`
+     * kept) and returns false; the caller then stops.
+     */
+    async confirmRecentSignIn(
+      ctx: AccountContext,
+      { field, back, purpose, values }: { field: string; back: string; purpose: string; values?: Record<string, string> },
+    ): Promise<boolean> {
+      if (steps.recentSignIn(ctx)) return true;
+      const checked = await steps.checkPassword(ctx, 'password', purpose);
+      if (checked.ok) return true;
+      steps.redirect(ctx, back, {
+        error: checked.retryAfterSeconds
+          ? { key: 'account.too_many', values: { minutes: Math.ceil(checked.retryAfterSeconds / 60) }, field }
+          : { key: 'account.confirm_it_is_you', field },
+        ...(values ? { values } : {}),
+      });
+      return false;
+    },
   };
+  return steps;
 }
 
 export type AccountSteps = ReturnType<typeof createAccountSteps>;

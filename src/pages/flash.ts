@@ -27,6 +27,8 @@ export interface Flash {
   values?: Record<string, string>;
   /** A new API key: shown once. */
   newKey?: { name: string; key: string; previousExpiresAt?: string };
+  /** A step the person just confirmed with their password (sudo mode), allowed once: the data export. */
+  allowed?: 'export';
 }
 
 type CookieContext = Pick<Koa.Context, 'cookies'>;

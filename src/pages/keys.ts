@@ -1,10 +1,11 @@
 // The developer page: a signed-in person's own API keys. Listing, creating, rotating and
 // revoking them; creating and rotating need a recent sign-in or the password again (sudo mode);
-// revoking is confirmed on a page of its own. Every POST answers 303 to this page: a new key is
-// handed over once, through the flash (flash.ts), so reloading the page neither shows it again
-// nor makes another. Which APIs and scopes a person may put on a key, and for how long, are the
-// services' rules (resources.offeredToPeople, apiKeys.personalKeyLifetimes); their refusals are
-// shown as they word them, under a sentence of the page's own.
+// rotating and revoking are confirmed on a page of their own. Every POST answers 303 to a page: a
+// new key is handed over once, through the flash (flash.ts), so reloading the page neither shows
+// it again nor makes another. Which APIs and scopes a person may put on a key, and for how long,
+// are the services' rules (resources.offeredToPeople, apiKeys.personalKeyLifetimes); their
+// refusals are shown in the catalogue's words (the services word theirs in English for the API
+// and CLI), named by the field they are about.
 import type { RouterMiddleware } from '@koa/router';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
 import { createAccountSteps, pageLanguage, type AccountContext } from './accountSteps.ts';
@@ -15,6 +16,23 @@ import type { PageDependencies, SessionState } from './state.ts';
 
 const PAGE = '/account/keys';
 
+/** The catalogue's words for a service refusal, by the field it is about (InputError.field). */
+function refusalOf(
+  error: InputError,
+  chosen: { scopes: string[]; offered: string[] | undefined; maxDays?: number },
+): { key: string; values?: Record<string, string | number> } {
+  if (error.field === 'name') return { key: 'keys.problems.name' };
+  if (error.field === 'expires_in_seconds') return { key: 'keys.problems.expires', values: { days: chosen.maxDays ?? 0 } };
+  if (error.field === 'audiences') return { key: 'keys.problems.audience' };
+  if (error.field === 'id') return { key: 'keys.problems.not_active' };
+  if (error.field === 'scope') {
+    if (chosen.scopes.length === 0) return { key: 'keys.problems.scope_none' };
+    const outside = chosen.scopes.find((scope) => !chosen.offered?.includes(scope));
+    return outside ? { key: 'keys.problems.scope_not_offered', values: { scope: outside } } : { key: 'keys.problems.scope' };
+  }
+  return { key: 'keys.problems.other' };
+}
+
 /** The id of the form's field a service refusal is about, to put the focus there. */
 function fieldOf(serviceField: string, form: string): string | undefined {
   if (serviceField === 'name') return `name-${form}`;
@@ -24,9 +42,8 @@ function fieldOf(serviceField: string, form: string): string | undefined {
 }
 
 export function createKeysPage(dependencies: PageDependencies) {
-  const { views, users, resources, apiKeys, csrfKey, recentSignInSeconds } = dependencies;
+  const { views, users, resources, apiKeys, csrfKey } = dependencies;
   const steps = createAccountSteps(dependencies);
-  const recentSignIn = (ctx: AccountContext) => Math.floor(Date.now() / 1000) - (ctx.state.session.loginTs ?? 0) <= recentSignInSeconds;
   const csrfOf = (ctx: AccountContext) => csrfToken(csrfKey, 'account', ctx.state.session.uid);
 
   const show: RouterMiddleware<SessionState> = async function showKeys(ctx) {
@@ -50,7 +67,7 @@ export function createKeysPage(dependencies: PageDependencies) {
         keys,
         resources: offered,
         lifetimes,
-        needsPassword: !recentSignIn(ctx),
+        needsPassword: !steps.recentSignIn(ctx),
         csrf: csrfOf(ctx),
         flash: await steps.takeFlash(ctx),
         wide: true,
@@ -58,22 +75,10 @@ export function createKeysPage(dependencies: PageDependencies) {
     );
   };
 
-  /** Sudo mode: a recent sign-in, or the person's password in the form. Redirects with the refusal and returns false when neither. */
-  async function confirmRecentSignIn(ctx: AccountContext, field: string): Promise<boolean> {
-    if (recentSignIn(ctx)) return true;
-    const checked = await steps.checkPassword(ctx, 'password', 'confirm_api_key');
-    if (checked.ok) return true;
-    steps.redirect(ctx, PAGE, {
-      error: checked.retryAfterSeconds
-        ? { key: 'keys.too_many', values: { minutes: Math.ceil(checked.retryAfterSeconds / 60) }, field }
-        : { key: 'keys.confirm_password', field },
-    });
-    return false;
-  }
-
   const create: RouterMiddleware<SessionState> = async function createKey(ctx) {
     const form = /^\d{1,3}$/.test(formText(ctx, 'form')) ? formText(ctx, 'form') : '0';
-    if (!(await confirmRecentSignIn(ctx, `password-${form}`))) return;
+    const values = { form, name: formText(ctx, 'name').slice(0, 200) };
+    if (!(await steps.confirmRecentSignIn(ctx, { field: `password-${form}`, back: PAGE, purpose: 'confirm_api_key', values }))) return;
     const audience = formText(ctx, 'audience');
     const expires = Number(formText(ctx, 'expires'));
     try {
@@ -92,23 +97,52 @@ export function createKeysPage(dependencies: PageDependencies) {
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
       const field = fieldOf(error.field, form);
-      steps.redirect(ctx, PAGE, {
-        error: { key: 'keys.not_created', text: error.message, ...(field ? { field } : {}) },
-        values: { form, name: formText(ctx, 'name').slice(0, 200) },
-      });
+      const offered = (await resources.offeredToPeople()).find((resource) => resource.audience === audience)?.personal_scopes;
+      const maxDays = Math.max(...apiKeys.personalKeyLifetimes().map(({ days }) => days));
+      const refusal = refusalOf(error, { scopes: formTexts(ctx, 'scope').filter(Boolean), offered, maxDays });
+      steps.redirect(ctx, PAGE, { error: { ...refusal, ...(field ? { field } : {}) }, values });
     }
   };
 
+  /** A person's own key that is still in use, or undefined (anyone else's is not found, as in the service). */
+  const activeKey = async (ctx: AccountContext) =>
+    (await apiKeys.list({ ownerUserId: ctx.state.session.accountId })).find((item) => item.id === ctx.params.id && !item.revoked_at);
+
+  /** The confirmation before a rotation: which key, that a new one is shown once, and the password when sudo mode needs it. */
+  const confirmRotate: RouterMiddleware<SessionState> = async function confirmRotate(ctx) {
+    const t = views.catalogue.translator(pageLanguage(ctx));
+    const key = await activeKey(ctx);
+    if (!key) return errorPage(ctx, views, 404, { message: t('keys.no_such_key'), code: 'not_found' });
+    html(
+      ctx,
+      200,
+      views.render('confirm', {
+        lang: pageLanguage(ctx),
+        title: 'keys.rotate_confirm.title',
+        text: 'keys.rotate_confirm.text',
+        values: { name: key.name, prefix: key.display_prefix },
+        action: `/account/keys/${key.id}/rotate`,
+        button: 'keys.rotate_confirm.button',
+        password: !steps.recentSignIn(ctx),
+        danger: false,
+        back: PAGE,
+        csrf: csrfOf(ctx),
+        flash: await steps.takeFlash(ctx),
+      }),
+    );
+  };
+
   const rotate: RouterMiddleware<SessionState> = async function rotateKey(ctx) {
-    if (!(await confirmRecentSignIn(ctx, `rotate-password-${ctx.params.id}`))) return;
+    const back = `${PAGE}/${encodeURIComponent(ctx.params.id!)}/rotate`;
+    if (!(await steps.confirmRecentSignIn(ctx, { field: 'password', back, purpose: 'confirm_api_key' }))) return;
     try {
       // No grace given: the schema's default, one day, for the old key to be replaced where it is used.
       const rotated = await apiKeys.rotate(ctx.params.id!, {}, ctx.state.actor);
       steps.redirect(ctx, PAGE, { newKey: { name: rotated.name, key: rotated.key, previousExpiresAt: rotated.previous_key_expires_at } });
     } catch (error) {
       if (error instanceof NotFoundError) return steps.redirect(ctx, PAGE, { error: { key: 'keys.no_such_key' } });
-      if (error instanceof InputError || error instanceof ConflictError)
-        return steps.redirect(ctx, PAGE, { error: { key: 'keys.not_rotated', text: error.message } });
+      if (error instanceof InputError) return steps.redirect(ctx, PAGE, { error: refusalOf(error, { scopes: [], offered: [] }) });
+      if (error instanceof ConflictError) return steps.redirect(ctx, PAGE, { error: { key: 'keys.problems.conflict' } });
       throw error;
     }
   };
@@ -117,9 +151,7 @@ export function createKeysPage(dependencies: PageDependencies) {
   const confirmRevoke: RouterMiddleware<SessionState> = async function confirmRevoke(ctx) {
     const t = views.catalogue.translator(pageLanguage(ctx));
     // A person's own keys only: anyone else's is not found, as in the service.
-    const key = (await apiKeys.list({ ownerUserId: ctx.state.session.accountId })).find(
-      (item) => item.id === ctx.params.id && !item.revoked_at,
-    );
+    const key = await activeKey(ctx);
     if (!key) return errorPage(ctx, views, 404, { message: t('keys.no_such_key'), code: 'not_found' });
     html(
       ctx,
@@ -149,5 +181,5 @@ export function createKeysPage(dependencies: PageDependencies) {
     }
   };
 
-  return { show, create, rotate, confirmRevoke, revoke };
+  return { show, create, confirmRotate, rotate, confirmRevoke, revoke };
 }

@@ -4,12 +4,17 @@
 // and after a failed attempt focus is on the password, the field to type again (WCAG 2.2,
 // 3.3.1). An account whose address is not verified is refused when EMAIL_VERIFICATION=required,
 // with a way to have the mail sent again; only someone who knew the password is told so.
+// Every answer to the form is a redirect (post/redirect/get): a refusal goes back to the sign-in's
+// page with what to say in the flash (flash.ts), which that GET shows with the refusal's status
+// (401, 403, 429 with Retry-After), so a reload shows the page again instead of sending the
+// password again.
 import type { RouterContext, RouterMiddleware } from '@koa/router';
 import type { InteractionResults } from 'oidc-provider';
 import { networkOf } from '../limits/index.ts';
 import { MAX_EMAIL_LENGTH, normalizeEmail } from '../users/index.ts';
 import { clientName } from './apps.ts';
 import { csrfToken } from './csrf.ts';
+import { createFlash } from './flash.ts';
 import { formText } from './form.ts';
 import { html, requestLanguage } from './respond.ts';
 import type { InteractionState, PageDependencies } from './state.ts';
@@ -28,7 +33,30 @@ export function createLoginPage({
   signup,
   mailDeliverable,
   emailVerification,
+  flashReads,
+  issuer,
 }: PageDependencies) {
+  const flashes = createFlash({ key: csrfKey, reads: flashReads, secure: issuer.startsWith('https:') });
+  const pagePath = (uid: string) => `/interaction/${uid}`;
+
+  /** A refusal: 303 back to the sign-in's page, which shows it once with `status`. */
+  function refuse(ctx: RouterContext<InteractionState>, refusal: LoginRefusal): void {
+    const { uid } = ctx.state.interaction;
+    flashes.set(ctx, uid, refusal, pagePath(uid));
+    ctx.status = 303;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.redirect(pagePath(uid));
+  }
+
+  /** The sign-in's page: the form, with the refusal the last POST left (once), if any. */
+  async function showPage(ctx: RouterContext<InteractionState>): Promise<void> {
+    const { uid } = ctx.state.interaction;
+    const refusal = await flashes.take<LoginRefusal>(ctx, uid, pagePath(uid));
+    if (!refusal) return show(ctx, 200);
+    if (refusal.retryAfterSeconds) ctx.set('Retry-After', String(refusal.retryAfterSeconds));
+    return show(ctx, refusal.status, refusal.error, refusal.email);
+  }
+
   /** `error` is a catalogue key (with `values`); `unverified` adds the link that sends the verification mail again. */
   async function show(
     ctx: RouterContext<InteractionState>,
@@ -83,14 +111,18 @@ export function createLoginPage({
         details: { ...event.details, reason: attempt.reason, network: networkOf(ctx.ip) },
       });
       const wait = attempt.retryAfterSeconds;
-      ctx.set('Retry-After', String(wait));
-      return show(ctx, 429, { key: 'login.too_many', values: { count: Math.ceil(wait / 60) } }, email);
+      return refuse(ctx, {
+        status: 429,
+        error: { key: 'login.too_many', values: { count: Math.ceil(wait / 60) } },
+        email,
+        retryAfterSeconds: wait,
+      });
     }
     const user = await users.verifyLogin(email, formText(ctx, 'password'));
     if (!user) {
       // The address tried is kept (not the password), so attacks on one account can be found.
       await audit.record({ ...event, subject: account.slice(0, MAX_EMAIL_LENGTH), outcome: 'failure' });
-      return show(ctx, 401, { key: 'login.failed' }, email);
+      return refuse(ctx, { status: 401, error: { key: 'login.failed' }, email });
     }
     await attempt.succeeded();
     if (!user.emailVerified && emailVerification === 'required') {
@@ -102,7 +134,7 @@ export function createLoginPage({
         outcome: 'failure',
         details: { ...event.details, reason: 'email_unverified' },
       });
-      return show(ctx, 403, { key: 'login.unverified', unverified: true }, email);
+      return refuse(ctx, { status: 403, error: { key: 'login.unverified', unverified: true }, email });
     }
     await audit.record({ ...event, actorId: user.id, subject: user.id, outcome: 'success' });
     const result: InteractionResults = { login: { accountId: user.id } };
@@ -111,7 +143,15 @@ export function createLoginPage({
     ctx.respond = false;
   };
 
-  return { show, submit };
+  return { show: showPage, submit };
+}
+
+/** What a refused login leaves for the page it redirects to: the status, the words, what was typed (never the password). */
+interface LoginRefusal {
+  status: 401 | 403 | 429;
+  error: { key: string; values?: Record<string, unknown>; unverified?: boolean };
+  email: string;
+  retryAfterSeconds?: number;
 }
 
 /** A login_hint to fill the email field with: text no longer than an email may be. */

@@ -12,7 +12,7 @@ import { checkCsrf } from './csrf.ts';
 import { pageErrors } from './errors.ts';
 import { forms } from './form.ts';
 import { createLoginPage } from './login.ts';
-import { errorPage } from './respond.ts';
+import { errorPage, html, requestLanguage } from './respond.ts';
 import { createSelfServiceRoutes } from './selfService.ts';
 import type { InteractionState, PageDependencies, SessionState, SignedInSession } from './state.ts';
 
@@ -48,7 +48,17 @@ export function createInteractionRoutes(dependencies: PageDependencies): Koa.Mid
   const loadSession: RouterMiddleware<SessionState> = async function loadSession(ctx, next) {
     const session = await provider().Session.get(ctx);
     if (!signedIn(session)) {
-      errorPage(ctx, views, 401, { message: 'Sign in through an application to see your account.', code: 'login_required' });
+      // Nothing to come back to after a sign-in (the POST's form is gone): a link to the account page, which signs in.
+      html(
+        ctx,
+        401,
+        views.render('error', {
+          key: 'errors.login_required',
+          code: 'login_required',
+          link: { href: '/account', key: 'errors.sign_in_link' },
+          lang: requestLanguage(ctx),
+        }),
+      );
       return;
     }
     ctx.state.session = session;
@@ -59,9 +69,9 @@ export function createInteractionRoutes(dependencies: PageDependencies): Koa.Mid
   /** One URL for every sign-in step: the page of the prompt oidc-provider is at. */
   const showPrompt: RouterMiddleware<InteractionState> = async function showPrompt(ctx) {
     const { prompt } = ctx.state.interaction;
-    if (prompt.name === 'login') return login.show(ctx, 200);
+    if (prompt.name === 'login') return login.show(ctx);
     if (prompt.name === 'consent') return consent.show(ctx);
-    errorPage(ctx, views, 400, { message: 'This sign-in step is not supported.', code: prompt.name });
+    errorPage(ctx, views, 400, { key: 'errors.unsupported_step', code: prompt.name });
   };
 
   // The routes name no extra state or context (`<object, object>`): left to inference, the router

@@ -6,6 +6,10 @@
 // sign-in or session to bind it to. What a page says never depends on whether an address has
 // an account (src/accounts/selfService.ts answers the same either way).
 //
+// A page opened from a sign-in (`?interaction=UID`) remembers the sign-in to go back to, and
+// its language (the ui_locales the application asked for), in one cookie: the pages and their
+// mails are then in the language the sign-in page was, whatever the browser prefers.
+//
 // A link from a mail is never used by its GET: mail scanners and link previews fetch links, and
 // would spend a single-use token. The GET shows a page with a button (or the password form),
 // and the POST uses the link.
@@ -15,6 +19,7 @@ import type Koa from 'koa';
 import type { FormProblem, LinkOutcome, MailOutcome } from '../accounts/index.ts';
 import { MAX_EMAIL_LENGTH } from '../users/index.ts';
 import { checkCsrf, csrfToken } from './csrf.ts';
+import { negotiateLanguage } from '../i18n/index.ts';
 import { createFlash } from './flash.ts';
 import { formText } from './form.ts';
 import { errorPage, html, requestLanguage } from './respond.ts';
@@ -24,6 +29,8 @@ import type { PageDependencies } from './state.ts';
 export interface BrowserState {
   browser: string;
   flash: Flash;
+  /** The language of the sign-in that sent the person here, when one did. */
+  signInLanguage?: string;
 }
 
 /** What a POST leaves for the page it redirects to. */
@@ -35,9 +42,10 @@ interface Flash {
 }
 
 const BROWSER_COOKIE = 'portcullis.browser';
-/** Where a sign-in that sent the person here is waiting (its interaction uid), to go back to. */
+/** Where a sign-in that sent the person here is waiting (`UID` or `UID.LANG`: its interaction uid and language). */
 const CONTINUE_COOKIE = 'portcullis.continue';
 const INTERACTION_UID = /^[A-Za-z0-9_-]{1,64}$/;
+const CONTINUE_VALUE = /^([A-Za-z0-9_-]{1,64})(?:\.([a-z]{2}))?$/;
 
 type Ctx = Koa.ParameterizedContext<BrowserState> & { params?: Record<string, string> };
 
@@ -51,7 +59,7 @@ interface Steps {
 }
 
 export function createSelfServiceRoutes(dependencies: PageDependencies, { errors, forms }: Steps): Router {
-  const { views, csrfKey, selfService, signup, mailDeliverable, issuer, flashReads } = dependencies;
+  const { views, csrfKey, selfService, signup, mailDeliverable, issuer, flashReads, provider } = dependencies;
   const secure = issuer.startsWith('https:');
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure, path: '/', signed: false, overwrite: true };
   const flashes = createFlash({ key: csrfKey, reads: flashReads, secure });
@@ -79,12 +87,17 @@ export function createSelfServiceRoutes(dependencies: PageDependencies, { errors
     ctx.redirect(location);
   }
 
+  /** The page's language: the sign-in's that sent the person here, else the browser's. */
+  const language = (ctx: Ctx) => requestLanguage(ctx, ctx.state.signInLanguage ?? continued(ctx)?.lang);
+
   function page(ctx: Ctx, status: number, name: string, data: Record<string, unknown> = {}): void {
     html(
       ctx,
       status,
       views.render(name, {
-        lang: requestLanguage(ctx),
+        lang: language(ctx),
+        // A form's own random value: the same again is a retry of one submission (Visitor.attempt).
+        attempt: crypto.randomBytes(18).toString('base64url'),
         csrf: csrfToken(csrfKey, 'self-service', ctx.state.browser),
         flash: ctx.state.flash,
         problemKey: ctx.state.flash.problem ? problemKey(ctx.state.flash.problem) : undefined,
@@ -95,18 +108,33 @@ export function createSelfServiceRoutes(dependencies: PageDependencies, { errors
     );
   }
 
-  function continueUid(ctx: Ctx): string | undefined {
-    const uid = ctx.cookies.get(CONTINUE_COOKIE);
-    return uid && INTERACTION_UID.test(uid) ? uid : undefined;
+  function continued(ctx: Ctx): { uid: string; lang?: string } | undefined {
+    const match = CONTINUE_VALUE.exec(ctx.cookies.get(CONTINUE_COOKIE) ?? '');
+    return match ? { uid: match[1]!, ...(match[2] ? { lang: match[2] } : {}) } : undefined;
   }
+  const continueUid = (ctx: Ctx) => continued(ctx)?.uid;
 
-  /** A page opened from a sign-in (`?interaction=UID`) remembers where to go back to. */
-  function rememberSignIn(ctx: Ctx): void {
+  /**
+   * A page opened from a sign-in (`?interaction=UID`) remembers where to go back to, and the
+   * language of that sign-in when its application asked for one (ui_locales).
+   */
+  async function rememberSignIn(ctx: Ctx): Promise<void> {
     const uid = ctx.query.interaction;
-    if (typeof uid === 'string' && INTERACTION_UID.test(uid)) ctx.cookies.set(CONTINUE_COOKIE, uid, { ...cookieOptions, maxAge: 3600_000 });
+    if (typeof uid !== 'string' || !INTERACTION_UID.test(uid)) return;
+    const interaction = await provider()
+      .Interaction.find(uid)
+      .catch(() => undefined);
+    const uiLocales = interaction?.params.ui_locales;
+    // The language the sign-in page was shown in (src/pages/login.ts negotiates the same way).
+    const lang = typeof uiLocales === 'string' ? negotiateLanguage({ uiLocales, acceptLanguage: ctx.get('accept-language') }) : undefined;
+    ctx.state.signInLanguage = lang;
+    ctx.cookies.set(CONTINUE_COOKIE, lang ? `${uid}.${lang}` : uid, { ...cookieOptions, maxAge: 3600_000 });
   }
 
-  const visitor = (ctx: Ctx) => ({ ip: ctx.ip, lang: requestLanguage(ctx), userAgent: ctx.get('user-agent').slice(0, 300) });
+  const visitor = (ctx: Ctx) => {
+    const attempt = formText(ctx, 'attempt').slice(0, 64);
+    return { ip: ctx.ip, lang: language(ctx), userAgent: ctx.get('user-agent').slice(0, 300), ...(attempt ? { attempt } : {}) };
+  };
   const email = (ctx: Ctx) => formText(ctx, 'email').slice(0, MAX_EMAIL_LENGTH);
   const tokenOf = (ctx: Ctx) => (typeof ctx.query.token === 'string' ? ctx.query.token : '');
 
@@ -130,7 +158,7 @@ export function createSelfServiceRoutes(dependencies: PageDependencies, { errors
 
   // --- Sign-up ---------------------------------------------------------------------------
   const showSignup: RouterMiddleware<BrowserState> = async function showSignup(ctx) {
-    rememberSignIn(ctx);
+    await rememberSignIn(ctx);
     page(ctx, 200, 'signup');
   };
   const submitSignup: RouterMiddleware<BrowserState> = async function submitSignup(ctx) {
@@ -160,13 +188,19 @@ export function createSelfServiceRoutes(dependencies: PageDependencies, { errors
     const address = email(ctx);
     const outcome = await selfService.verifyByCode(address, formText(ctx, 'code').slice(0, 20), visitor(ctx));
     if (outcome.ok) return redirect(ctx, '/verify-email/done');
-    redirect(ctx, '/verify-email/sent', { email: address, problem: outcome.reason === 'expired' ? 'code_spent' : 'code_wrong' });
+    if ('retryAfterSeconds' in outcome)
+      return redirect(ctx, '/verify-email/sent', {
+        email: address,
+        problem: 'code_limited',
+        minutes: Math.ceil(outcome.retryAfterSeconds / 60),
+      });
+    redirect(ctx, '/verify-email/sent', { email: address, problem: 'code_wrong' });
   };
   const showVerified: RouterMiddleware<BrowserState> = async function showVerified(ctx) {
     page(ctx, 200, 'verify-done');
   };
   const showResend: RouterMiddleware<BrowserState> = async function showResend(ctx) {
-    rememberSignIn(ctx);
+    await rememberSignIn(ctx);
     page(ctx, 200, 'verify-resend');
   };
   const submitResend: RouterMiddleware<BrowserState> = async function submitResend(ctx) {
@@ -177,7 +211,7 @@ export function createSelfServiceRoutes(dependencies: PageDependencies, { errors
 
   // --- Forgotten password ----------------------------------------------------------------
   const showForgot: RouterMiddleware<BrowserState> = async function showForgot(ctx) {
-    rememberSignIn(ctx);
+    await rememberSignIn(ctx);
     page(ctx, 200, 'forgot-password');
   };
   const submitForgot: RouterMiddleware<BrowserState> = async function submitForgot(ctx) {
@@ -270,8 +304,8 @@ export function createSelfServiceRoutes(dependencies: PageDependencies, { errors
 }
 
 /** The catalogue key of a form's problem: the password rule's words are shared by every form. */
-function problemKey(problem: FormProblem | 'limited' | 'code_wrong' | 'code_spent' | string): string {
+function problemKey(problem: FormProblem | 'limited' | 'code_wrong' | 'code_limited' | string): string {
   if (['too_short', 'too_long', 'common', 'email'].includes(problem)) return `passwords.${problem}`;
-  if (['limited', 'code_wrong', 'code_spent'].includes(problem)) return `verify.${problem}`;
+  if (['limited', 'code_wrong', 'code_limited'].includes(problem)) return `verify.${problem}`;
   return `signup.${problem}`;
 }

@@ -16,6 +16,8 @@ export interface Brand {
   logoUrl: string | undefined;
   /** Custom properties for /assets/brand.css, or none when no colour was configured. */
   css: string;
+  /** A filled button's colour and the contrast-checked colour of its text (mail, which has no style sheet). */
+  colors: { fill: string; onFill: string };
   /** What the operator should know about their colour. */
   warnings: string[];
 }
@@ -24,6 +26,8 @@ export interface Brand {
 export const CARD = { light: '#ffffff', dark: '#242429' } as const;
 const INK = { light: '#ffffff', dark: '#15161a' } as const;
 const TEXT_CONTRAST = 4.5;
+/** Portcullis's own button colours without BRAND_COLOR: the light scheme's --accent and --on-fill (portcullis.css). */
+const DEFAULT_COLORS = { fill: '#3451b2', onFill: '#ffffff' } as const;
 
 type Rgb = [number, number, number];
 
@@ -61,7 +65,7 @@ function untilReadable(color: string, background: string, target: string): strin
 }
 
 export function createBrand({ name, logoUrl, color }: BrandOptions): Brand {
-  if (!color) return { name, logoUrl, css: '', warnings: [] };
+  if (!color) return { name, logoUrl, css: '', colors: { ...DEFAULT_COLORS }, warnings: [] };
   const warnings: string[] = [];
   const onFill = contrastRatio(color, INK.light) >= contrastRatio(color, INK.dark) ? INK.light : INK.dark;
   const linkLight = untilReadable(color, CARD.light, '#000000');
@@ -75,5 +79,5 @@ export function createBrand({ name, logoUrl, color }: BrandOptions): Brand {
     `@media (prefers-color-scheme: dark) { :root { --accent: ${color}; --on-fill: ${onFill}; --link: ${linkDark}; } }`,
     '',
   ].join('\n');
-  return { name, logoUrl, css, warnings };
+  return { name, logoUrl, css, colors: { fill: color.toLowerCase(), onFill }, warnings };
 }

@@ -4,7 +4,15 @@
 // is one of the 49,233 common passwords of @zxcvbn-ts/language-common (a list from breaches) or
 // the account's own email (or the part before its @).
 import { dictionary } from '@zxcvbn-ts/language-common';
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './schema.ts';
+
+/** Characters (code points, as people count them) a password has at least and at most. */
+export const MIN_PASSWORD_LENGTH = 8;
+export const MAX_PASSWORD_LENGTH = 1024;
+/**
+ * A bound in UTF-16 units that no password the rule accepts goes past (a code point is at most
+ * two): what checks before the rule (a login, a schema) may refuse without counting characters.
+ */
+export const MAX_PASSWORD_UNITS = 2 * MAX_PASSWORD_LENGTH;
 
 export type PasswordProblem = 'too_short' | 'too_long' | 'common' | 'email';
 
@@ -16,7 +24,9 @@ function commonPasswords(): Set<string> {
 
 /** What is wrong with `password` for the account of `email`, or undefined when it may be used. */
 export function passwordProblem(password: string, email?: string | null): PasswordProblem | undefined {
-  // Characters as people count them (code points), as NIST asks.
+  // Characters as people count them (code points), as NIST asks; past the bound in UTF-16 units
+  // it is too long whatever it holds (and is not spread into an array to find out).
+  if (password.length > MAX_PASSWORD_UNITS) return 'too_long';
   const length = [...password].length;
   if (length < MIN_PASSWORD_LENGTH) return 'too_short';
   if (length > MAX_PASSWORD_LENGTH) return 'too_long';

@@ -1,17 +1,20 @@
-// The inputs of the user service. NIST SP 800-63B: at least 8 characters, long passphrases
-// allowed, no composition rules.
+// The inputs of the user service. A password is checked by the one rule of passwordRule.ts
+// (NIST SP 800-63B: length in code points, no composition rules, not a common password), so
+// the admin API and the CLI refuse exactly what the pages refuse, in the same words.
 import { z } from 'zod';
 import { text } from '../oauth/index.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, PASSWORD_PROBLEM_TEXT, passwordProblem } from './passwordRule.ts';
+
+export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH };
 
 /** RFC 5321's 64 characters before the @ and 255 after it; the service checks the rest of what makes an address. */
 export const MAX_EMAIL_LENGTH = 320;
-export const MIN_PASSWORD_LENGTH = 8;
-export const MAX_PASSWORD_LENGTH = 1024;
 
-export const password = z
-  .string()
-  .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
-  .max(MAX_PASSWORD_LENGTH, `must be at most ${MAX_PASSWORD_LENGTH} characters`);
+/** The password rule without the account's address (the service adds that check once it knows it). */
+export const password = z.string().superRefine((value, context) => {
+  const problem = passwordProblem(value);
+  if (problem) context.addIssue({ code: 'custom', message: PASSWORD_PROBLEM_TEXT[problem] });
+});
 
 export const userCreateSchema = z.object({
   email: text(MAX_EMAIL_LENGTH).describe('the login name; stored lower-case'),

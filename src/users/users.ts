@@ -9,10 +9,9 @@ import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
 import { hasControlCharacters, isStorableText, parseInput } from '../oauth/index.ts';
 import { createTtlCache } from '../cache/index.ts';
-import { PASSWORD_PROBLEM_TEXT, passwordProblem } from './passwordRule.ts';
+import { MAX_PASSWORD_UNITS, PASSWORD_PROBLEM_TEXT, passwordProblem } from './passwordRule.ts';
 import {
   MAX_EMAIL_LENGTH,
-  MAX_PASSWORD_LENGTH,
   normalizeEmail,
   userCreateSchema,
   userPasswordSchema,
@@ -94,11 +93,17 @@ export function createUserService({
   prisma,
   audit,
   onAccessChanged,
+  unverifiedAllowed = true,
 }: {
   prisma: Prisma;
   audit: AuditLog;
   /** Told after a person's access changed (disabled, enabled, password reset): cached key checks must go. */
   onAccessChanged?: (id: string) => void;
+  /**
+   * Whether an account may be made unverified: not when mail cannot reach people (production
+   * without SMTP_URL), as its owner could never confirm the address.
+   */
+  unverifiedAllowed?: boolean;
 }) {
   /**
    * Ends everything a person holds: browser sessions, grants, and every code and token issued
@@ -129,6 +134,11 @@ export function createUserService({
       const email = checkedEmail(valid.email);
       checkedPassword(valid.password, email);
       const name = valid.name?.trim() || null;
+      if (valid.unverified === true && !unverifiedAllowed)
+        throw new InputError(
+          'unverified',
+          'cannot be used: no mail can be delivered (set SMTP_URL), so the address could never be confirmed',
+        );
       if (await prisma.user.findUnique({ where: { email }, select: { id: true } })) {
         throw new ConflictError('a user with this email already exists');
       }
@@ -182,22 +192,32 @@ export function createUserService({
     },
 
     /**
-     * A second sign-up for an address whose account was never verified: the newest sign-up's
-     * password and name replace the earlier ones, and whatever the earlier one held ends. Someone
-     * who signed up with another person's address first (account pre-hijacking) is left with
-     * nothing once the owner signs up; only a mail to the address verifies it.
+     * Marks the email as verified (a link or code followed); the account's cached claims go. A
+     * link of a later sign-up for the same unverified account carries that sign-up's password
+     * (and name): following it is what proves the mailbox, so only then does the account take
+     * them, and whatever it held before ends. A disabled account, or one verified meanwhile,
+     * takes nothing (false).
      */
-    async replaceUnverified(id: string, passwordHash: string, name: string | null): Promise<boolean> {
-      const { count } = await prisma.user.updateMany({ where: { id, emailVerified: false }, data: { passwordHash, name } });
-      if (count === 1) await endAccess(id);
+    async markVerified(id: string, credential?: { passwordHash: string; name: string | null }): Promise<boolean> {
+      const { count } = await prisma.user.updateMany({
+        where: { id, disabled: false, emailVerified: false },
+        data: {
+          emailVerified: true,
+          emailVerifiedAt: new Date(),
+          ...(credential ? { passwordHash: credential.passwordHash, ...(credential.name ? { name: credential.name } : {}) } : {}),
+        },
+      });
+      changes += 1;
+      accounts.delete(id);
+      if (count === 1 && credential) await endAccess(id);
       return count === 1;
     },
 
-    /** Marks the email as verified (a link or code followed); the account's cached claims go. */
-    async markVerified(id: string): Promise<void> {
-      await prisma.user.updateMany({ where: { id, emailVerified: false }, data: { emailVerified: true, emailVerifiedAt: new Date() } });
+    /** Ends everything a person holds (an invitation took over their unverified account). */
+    async endAccessOf(id: string): Promise<number> {
       changes += 1;
       accounts.delete(id);
+      return endAccess(id);
     },
 
     async findByEmail(email: string) {
@@ -285,7 +305,7 @@ export function createUserService({
      * email still costs one argon2 verification, so timing does not tell either.
      */
     async verifyLogin(email: string, password: string): Promise<{ id: string; email: string; emailVerified: boolean } | undefined> {
-      if (!isStorableText(email) || typeof password !== 'string' || password.length > MAX_PASSWORD_LENGTH) {
+      if (!isStorableText(email) || typeof password !== 'string' || password.length > MAX_PASSWORD_UNITS) {
         await verifyPassword(await timingDecoy(), 'x');
         return undefined;
       }

@@ -223,6 +223,30 @@ describe('the profile, the email address and the password', () => {
     expect(await running.server.services.users.verifyLogin('grace.new@example.com', 'a brand new passphrase')).toBeDefined();
     const [event] = await events('user.password_changed', userId);
     expect(JSON.stringify(event)).not.toContain('passphrase');
+    // As after a reset, the address is told (someone who changed it from a session left open is seen).
+    const notice = await mail.next('grace.new@example.com', { subject: /password was changed/ });
+    expect(notice.text).toContain('was just changed on your account page');
+    expect(notice.text).toContain(`${running.url}/forgot-password`);
+    expect(notice.text).not.toContain('passphrase');
+  });
+});
+
+describe('a form sent without a session', () => {
+  test("is the 401 page in the catalogue's words, with a link to the account page to sign in again", async () => {
+    for (const [language, words, link] of [
+      ['en', 'You are not signed in, or your sign-in has ended.', 'Sign in to your account'],
+      ['de', 'Sie sind nicht angemeldet, oder Ihre Anmeldung ist abgelaufen.', 'Bei Ihrem Konto anmelden'],
+    ] as const) {
+      const answer = await new UserAgent().request(`${running.url}/account/name`, {
+        form: { csrf: 'none', name: 'x' },
+        headers: { 'accept-language': language },
+      });
+      expect(answer.status).toBe(401);
+      expect(answer.body).toContain(`<html lang="${language}">`);
+      expect(answer.body).toContain(words);
+      expect(answer.body).toContain(`<a href="/account">${link}</a>`);
+      expect(answer.body).not.toContain('Sign in through an application');
+    }
   });
 });
 

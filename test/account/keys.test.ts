@@ -85,11 +85,23 @@ test('a replayed flash cookie shows nothing: the flash is marked read in the dat
   expect(keyIn(body)).toBeUndefined();
 });
 
-test('rotating shows the new key once and when the old one stops, in Intl words', async () => {
-  const page = await agent.request(`${running.url}/account/keys`);
+test('Rotate asks on a page of its own first; the POST shows the new key once and when the old one stops, in Intl words', async () => {
   const before = (await keysOf()).length;
-  const id = (await keysOf()).find((item) => !item.revoked_at)!.id;
-  const rotated = await agent.request(`${running.url}/account/keys/${id}/rotate`, { form: { csrf: csrfFrom(page.body) } });
+  const key = (await keysOf()).find((item) => !item.revoked_at)!;
+  const id = key.id;
+  const list = await agent.request(`${running.url}/account/keys`);
+  // The list's button only opens the confirmation: a GET, which changes nothing.
+  expect(list.body).toContain(`<form method="get" action="/account/keys/${id}/rotate">`);
+  expect(list.body).not.toContain(`<form method="post" action="/account/keys/${id}/rotate">`);
+  const confirm = await agent.request(`${running.url}/account/keys/${id}/rotate`);
+  expect(confirm.status).toBe(200);
+  expect(confirm.body).toContain(`Rotate the key ${key.name}?`);
+  expect(confirm.body).toContain(`<form method="post" action="/account/keys/${id}/rotate">`);
+  expect(confirm.body).toContain('href="/account/keys"');
+  expect(await keysOf()).toHaveLength(before);
+  const german = await agent.request(`${running.url}/account/keys/${id}/rotate`, { headers: { 'accept-language': 'de' } });
+  expect(german.body).toContain(`Den Schlüssel ${key.name} erneuern?`);
+  const rotated = await agent.request(`${running.url}/account/keys/${id}/rotate`, { form: { csrf: csrfFrom(confirm.body) } });
   expect(rotated.status).toBe(303);
   const shown = await agent.request(rotated.location!);
   expect(keyIn(shown.body)).toMatch(/^pcl_test_/);
@@ -104,11 +116,32 @@ test('a refusal comes back once, with the focus on the field at fault and the na
   });
   expect(refused.status).toBe(303);
   const shown = await agent.request(refused.location!);
-  expect(shown.body).toContain('The key was not created:');
-  expect(shown.body).toContain('tiles:write is not accepted by any of the key');
+  expect(shown.body).toContain('The key was not created: tiles:write is not a scope this API offers on keys of your own.');
   expect(shown.body).toMatch(/id="scope-0-0" autofocus aria-invalid="true"/);
   expect(shown.body).toMatch(/id="name-0"[^>]*value="Too wide"/);
   expect((await agent.request(refused.location!)).body).not.toContain('The key was not created:');
+});
+
+test("a refusal is in the page's language: the service's English words are not shown", async () => {
+  const german = { 'accept-language': 'de' };
+  const page = await agent.request(`${running.url}/account/keys`, { headers: german });
+  const refuse = async (form: Record<string, string>) => {
+    const refused = await agent.request(`${running.url}/account/keys`, {
+      form: { csrf: csrfFrom(page.body), form: '0', audience: MAPS, ...form },
+      headers: german,
+    });
+    return (await agent.request(refused.location!, { headers: german })).body;
+  };
+  const wide = await refuse({ name: 'Zu weit', scope: 'tiles:write' });
+  expect(wide).toContain('Der Schlüssel wurde nicht erstellt: tiles:write bietet diese API für eigene Schlüssel nicht an.');
+  expect(wide).not.toContain('is not accepted');
+  const none = await refuse({ name: 'Ohne Scope' });
+  expect(none).toContain('Der Schlüssel wurde nicht erstellt: Wählen Sie mindestens einen Scope.');
+  expect(none).not.toContain('at least one scope is required');
+  const unnamed = await refuse({ name: ' ', scope: 'tiles:read' });
+  expect(unnamed).toContain('Geben Sie ihm einen Namen mit höchstens 200 Zeichen.');
+  expect(unnamed).toMatch(/id="name-0"[^>]*autofocus aria-invalid="true"/);
+  expect(unnamed).not.toMatch(/name: |is required/);
 });
 
 test("Revoke asks on a page of its own; the POST revokes and answers 303; someone else's key is not found", async () => {

@@ -52,7 +52,9 @@ describe('sign-up', () => {
 
     const mail = await world.mail.next(email);
     expect(mail.subject).toBe('Confirm your email address for Portcullis');
-    expect(mail.text).toContain('Hello Ada Lovelace,');
+    // A name typed at sign-up is not put in the mail: the mailbox's owner never vouched for it.
+    expect(mail.text).toMatch(/^Hello,$/m);
+    expect(mail.text).not.toContain('Ada Lovelace');
     expect(mail.html).toContain('Confirm my email address');
     const link = linkIn(mail, `${world.running.url}/verify-email?token=`);
 
@@ -93,7 +95,7 @@ describe('sign-up', () => {
     // The form is filled with the address just typed.
     expect(page.body).toContain(`value="${email}"`);
     const failed = await person.submit(page, '/verify-email/code', { email, code: wrong });
-    expect(failed.page.body).toContain('That code does not match');
+    expect(failed.page.body).toContain('That code does not work');
     expect((await tryLogIn(email)).status).toBe(403);
     const done = await person.submit(failed.page, '/verify-email/code', { email, code });
     expect(done.page.url).toMatch(/\/verify-email\/done$/);
@@ -200,7 +202,7 @@ describe('sign-up', () => {
     await person.submit(form, '/signup', { email, password: STRONG_PASSWORD, name: 'Grete' });
     const mail = await world.mail.next(email);
     expect(mail.subject).toBe('Bestätigen Sie Ihre E-Mail-Adresse für Portcullis');
-    expect(mail.text).toContain('Guten Tag Grete,');
+    expect(mail.text).toMatch(/^Guten Tag,$/m);
     expect(mail.html).toContain('lang="de"');
     expect((await world.running.db.prisma.user.findUnique({ where: { email } }))?.locale).toBe('de');
   });
@@ -238,8 +240,9 @@ describe('sign-up', () => {
     // ... and the same request again at once (a double click, a proxy's retry) sends nothing.
     await person.request('/verify-email/resend', { form: { csrf, email } });
     const second = await world.mail.next(email, { after: 1 });
+    await world.running.server.services.selfService.settled();
     await world.running.server.services.outbox.flush();
-    expect(await world.running.db.prisma.outboxMessage.count({ where: { to: email } })).toBe(2);
+    expect(world.mail.to(email)).toHaveLength(2);
     const confirm = await person.open(linkIn(second, `${world.running.url}/verify-email?token=`));
     expect(confirm.status).toBe(200);
   });

@@ -110,7 +110,9 @@ test('create shows the key once with a copy button; it works; rotate and revoke 
     form: { csrf: csrfFrom(listed.body), name: 'x', audience: 'https://maps.example.com', scope: 'admin' },
   });
   expect(bad.status).toBe(303);
-  expect((await agent.request(bad.location!)).body).toContain('admin is not accepted by any of the key');
+  expect((await agent.request(bad.location!)).body).toContain(
+    'The key was not created: admin is not a scope this API offers on keys of your own.',
+  );
   const noApi = await agent.request(`${running.url}/account/keys`, {
     form: { csrf: csrfFrom(listed.body), name: 'x', audience: '', scope: 'tiles:read' },
   });

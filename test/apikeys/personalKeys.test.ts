@@ -90,11 +90,11 @@ describe('with a fresh sign-in', () => {
     expect(grant!.resources[MAPS]).toContain('tiles:write'); // consented to, for the app
     const refused = await create({ audience: MAPS, scope: 'tiles:write' });
     expect(refused.refused).toBe(true);
-    expect(refused.body).toContain('tiles:write is not a scope people may put on keys of their own');
+    expect(refused.body).toContain('The key was not created: tiles:write is not a scope this API offers on keys of your own.');
     expect(keyIn(refused.body)).toBeUndefined();
     const vault = await create({ audience: SECRET_API, scope: 'vault:open' });
     expect(vault.refused).toBe(true);
-    expect(vault.body).toContain('people may not make keys for');
+    expect(vault.body).toContain('The key was not created: this API does not offer keys to people.');
     const admin = await create({ audience: adminAudience(running.url), scope: 'admin:write' });
     expect(admin.refused).toBe(true);
   });

@@ -303,11 +303,34 @@ describe('bad input', () => {
     expect(failures.filter((event) => event.outcome === 'failure').length).toBeGreaterThanOrEqual(2);
   });
 
+  test('a refused login answers with a redirect (post/redirect/get): its page says why once, and a reload sends nothing again', async () => {
+    const agent = new UserAgent();
+    const started = await authorizationRequest();
+    const page = await agent.follow(started.url, REDIRECT);
+    const action = formAction(page.body, '/login', page.url);
+    const posted = await agent.request(action, { form: { csrf: csrfFrom(page.body), email: EMAIL, password: 'wrong password' } });
+    expect(posted.status).toBe(303);
+    expect(new URL(posted.location!).pathname).toBe(new URL(page.url).pathname);
+    expect(posted.body).not.toContain('wrong password');
+    const before = (await running.server.services.audit.query({ limit: 500, type: 'login' })).events.length;
+    const shown = await agent.request(posted.location!);
+    expect(shown.status).toBe(401);
+    expect(shown.body).toContain('That email and password do not match an account.');
+    // The address typed is kept, the password never.
+    expect(shown.body).toContain(`value="${EMAIL}"`);
+    expect(shown.body).not.toContain('wrong password');
+    const reloaded = await agent.request(posted.location!);
+    expect(reloaded.status).toBe(200);
+    expect(reloaded.body).not.toContain('That email and password do not match an account.');
+    // Neither showing nor reloading checked a password again.
+    expect((await running.server.services.audit.query({ limit: 500, type: 'login' })).events.length).toBe(before);
+  });
+
   test('a forged CSRF token is refused with 403 and no login happens', async () => {
     const agent = new UserAgent();
     const started = await authorizationRequest();
     const page = await agent.follow(started.url, REDIRECT);
-    const step = await agent.request(formAction(page.body, '/login', page.url), {
+    const step = await agent.submit(formAction(page.body, '/login', page.url), {
       form: { csrf: 'forged', email: EMAIL, password: PASSWORD },
     });
     expect(step.status).toBe(403);
@@ -382,7 +405,7 @@ describe('bad input', () => {
     const reload = await agent.request(login.url);
     expect(reload.status).toBe(400);
     expect(reload.body).toContain('has expired or was already used');
-    const submitted = await agent.request(formAction(login.body, '/login', login.url), {
+    const submitted = await agent.submit(formAction(login.body, '/login', login.url), {
       form: { csrf: csrfFrom(login.body), email: EMAIL, password: PASSWORD },
     });
     expect(submitted.status).toBe(400);

@@ -11,15 +11,22 @@ export interface Step {
   body: string;
 }
 
+/** The cookie of the pages' post/redirect/get flash (src/pages/flash.ts). */
+const FLASH_COOKIE = 'portcullis.flash';
+
 export class UserAgent {
   readonly jar = new CookieJar();
 
   async request(
     url: string,
-    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string>; flash?: string } = {},
   ): Promise<Step> {
     const headers: Record<string, string> = { accept: 'text/html', ...init.headers };
-    const cookie = await this.jar.getCookieString(url);
+    let cookie = await this.jar.getCookieString(url);
+    if (init.flash) {
+      // This request's own flash instead of whatever a request in parallel left in the jar.
+      cookie = [...cookie.split('; ').filter((pair) => pair && !pair.startsWith(`${FLASH_COOKIE}=`)), init.flash].join('; ');
+    }
     if (cookie) headers.cookie = cookie;
     let body: URLSearchParams | undefined;
     if (init.form) body = new URLSearchParams(init.form);
@@ -33,6 +40,21 @@ export class UserAgent {
       ...(location ? { location: new URL(location, url).toString() } : {}),
       body: await response.text(),
     };
+  }
+
+  /**
+   * Posts a sign-in form and, when the answer is post/redirect/get's 303 back to a sign-in page (a
+   * refused login), loads that page with the flash this answer set: the page's status is the
+   * refusal's (401, 403, 429). Requests in parallel each see their own answer.
+   */
+  async submit(url: string, init: { form: Record<string, string>; headers?: Record<string, string> }): Promise<Step> {
+    const posted = await this.request(url, init);
+    if (posted.status !== 303 || !posted.location || !new URL(posted.location).pathname.startsWith('/interaction/')) return posted;
+    const flash = posted.headers
+      .getSetCookie()
+      .map((header) => header.split(';')[0]!)
+      .find((pair) => pair.startsWith(`${FLASH_COOKIE}=`));
+    return this.request(posted.location, { ...(init.headers ? { headers: init.headers } : {}), ...(flash ? { flash } : {}) });
   }
 
   /** Follows redirects from `url` until a page (non-redirect) or a URL starting with `stopAt`. Bounded. */

@@ -44,7 +44,13 @@ describe('a brand colour', () => {
   });
 
   test('unset: no stylesheet rules and no warning (the pages keep their own colours)', () => {
-    expect(createBrand({ name: 'Portcullis' })).toEqual({ name: 'Portcullis', logoUrl: undefined, css: '', warnings: [] });
+    expect(createBrand({ name: 'Portcullis' })).toEqual({
+      name: 'Portcullis',
+      logoUrl: undefined,
+      css: '',
+      warnings: [],
+      colors: { fill: '#3451b2', onFill: '#fff' },
+    });
   });
 });
 

@@ -98,7 +98,7 @@ maybe('rate limits across instances (Redis)', () => {
       });
       const page = await agent.follow(`${server.url}/auth?${query}`);
       const action = formAction(page.body, '/login', page.url).replace(new URL(page.url).host, new URL(server.url).host);
-      return agent.submit(action, { form: { csrf: csrfFrom(page.body), email, password }, headers: { 'x-forwarded-for': clientIp } });
+      return agent.postLogin(action, { form: { csrf: csrfFrom(page.body), email, password }, headers: { 'x-forwarded-for': clientIp } });
     };
     expect((await attempt(first, 'wrong one')).status).toBe(401);
     expect((await attempt(second, 'wrong two')).status).toBe(401);

@@ -40,7 +40,7 @@ test('a burst of wrong passwords over both workers gets at most LOGIN_MAX_FAILUR
 
   // At once: the client opens a connection per request in flight, and the primary deals them out.
   const steps = await Promise.all(
-    Array.from({ length: 24 }, () => agent.submit(action, { form: { csrf, email: 'ada@example.com', password: 'a wrong guess' } })),
+    Array.from({ length: 24 }, () => agent.postLogin(action, { form: { csrf, email: 'ada@example.com', password: 'a wrong guess' } })),
   );
   expect(steps.filter((step) => step.status === 429).length).toBeGreaterThanOrEqual(19);
 

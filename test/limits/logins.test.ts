@@ -37,7 +37,7 @@ async function loginPage(config: client.Configuration, server: RunningServer, ip
   const action = formAction(page.body, '/login', page.url);
   const csrf = csrfFrom(page.body);
   return (email: string, password: string, via: RunningServer = server): Promise<Step> =>
-    agent.submit(action.replace(server.url, via.url), { form: { csrf, email, password }, headers: { 'x-forwarded-for': ip } });
+    agent.postLogin(action.replace(server.url, via.url), { form: { csrf, email, password }, headers: { 'x-forwarded-for': ip } });
 }
 
 /** How many passwords were really checked for `email`: each failed check is one audit event. */

@@ -111,7 +111,7 @@ test("oidc-provider's error page: the catalogue's words for the code, its own de
 test('a forged form is refused with the CSRF page in the language of the sign-in', async () => {
   const agent = new UserAgent();
   const login = await agent.follow(await authorizationUrl({ ui_locales: 'de' }));
-  const refused = await agent.submit(formAction(login.body, '/login', login.url), {
+  const refused = await agent.postLogin(formAction(login.body, '/login', login.url), {
     form: { csrf: 'forged', email: EMAIL, password: PASSWORD },
   });
   expect(refused.status).toBe(403);

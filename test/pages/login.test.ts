@@ -330,7 +330,7 @@ describe('bad input', () => {
     const agent = new UserAgent();
     const started = await authorizationRequest();
     const page = await agent.follow(started.url, REDIRECT);
-    const step = await agent.submit(formAction(page.body, '/login', page.url), {
+    const step = await agent.postLogin(formAction(page.body, '/login', page.url), {
       form: { csrf: 'forged', email: EMAIL, password: PASSWORD },
     });
     expect(step.status).toBe(403);
@@ -405,7 +405,7 @@ describe('bad input', () => {
     const reload = await agent.request(login.url);
     expect(reload.status).toBe(400);
     expect(reload.body).toContain('has expired or was already used');
-    const submitted = await agent.submit(formAction(login.body, '/login', login.url), {
+    const submitted = await agent.postLogin(formAction(login.body, '/login', login.url), {
       form: { csrf: csrfFrom(login.body), email: EMAIL, password: PASSWORD },
     });
     expect(submitted.status).toBe(400);

@@ -47,7 +47,7 @@ export class UserAgent {
    * refused login), loads that page with the flash this answer set: the page's status is the
    * refusal's (401, 403, 429). Requests in parallel each see their own answer.
    */
-  async submit(url: string, init: { form: Record<string, string>; headers?: Record<string, string> }): Promise<Step> {
+  async postLogin(url: string, init: { form: Record<string, string>; headers?: Record<string, string> }): Promise<Step> {
     const posted = await this.request(url, init);
     if (posted.status !== 303 || !posted.location || !new URL(posted.location).pathname.startsWith('/interaction/')) return posted;
     const flash = posted.headers

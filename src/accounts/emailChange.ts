@@ -65,6 +65,9 @@ export interface EmailChangeOptions {
   issuer: string;
 }
 
+/** A second request for the same change within this time is taken as a retry of the first. */
+const RETRY_WINDOW_MS = 60_000;
+
 export function createEmailChange({ prisma, audit, views, outbox, accountTokens, issuer }: EmailChangeOptions) {
   const confirmLink = (token: string) => `${new URL('/account/email/confirm', issuer).href}?token=${encodeURIComponent(token)}`;
 
@@ -82,18 +85,26 @@ export function createEmailChange({ prisma, audit, views, outbox, accountTokens,
       if (user.email === email) return { ok: false, problem: 'same' };
       const taken = Boolean(await prisma.user.findUnique({ where: { email }, select: { id: true } }));
       const language = user.locale ?? lang;
-      // One mail of each per address and minute: a retried request sends nothing twice.
-      const minute = Math.floor(Date.now() / 60_000);
+      // A request repeated at once (a double click, a retry) sends nothing more, and the first
+      // mail's link keeps working: a new link would end it (tokens.issue keeps only the newest).
+      const recently = new Date(Date.now() - RETRY_WINDOW_MS);
       await prisma.$transaction(async (tx) => {
+        const repeated = await tx.accountToken.findFirst({
+          where: { purpose: 'change_email', userId, email, usedAt: null, expiresAt: { gt: new Date() }, createdAt: { gt: recently } },
+          select: { id: true },
+        });
+        if (repeated) return;
+        let action = `taken:${Math.floor(Date.now() / RETRY_WINDOW_MS)}`;
         if (!taken) {
-          const { token, expiresAt } = await accountTokens.issue(tx, { purpose: 'change_email', email, userId, name: user.name });
+          const { id, token, expiresAt } = await accountTokens.issue(tx, { purpose: 'change_email', email, userId, name: user.name });
+          action = id;
           const mail = composeMail(views, {
             template: 'email-change',
             to: email,
             lang: language,
             data: { name: user.name, link: confirmLink(token), expiresAt },
           });
-          await outbox.enqueue(tx, mail, `email-change:${userId}:${email}:${minute}`);
+          await outbox.enqueue(tx, mail, `email-change:${id}`);
         }
         const notice = composeMail(views, {
           template: 'email-changed',
@@ -101,7 +112,8 @@ export function createEmailChange({ prisma, audit, views, outbox, accountTokens,
           lang: language,
           data: { name: user.name, newEmail: maskEmail(email) },
         });
-        await outbox.enqueue(tx, notice, `email-changed:${userId}:${email}:${minute}`);
+        // One notice per link (or, for an address that is taken, per minute: no link to key it to).
+        await outbox.enqueue(tx, notice, `email-changed:${userId}:${email}:${action}`);
       });
       outbox.kick();
       // The event names no address: nothing has changed yet (the confirmation's event names the old one).

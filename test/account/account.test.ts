@@ -182,6 +182,19 @@ describe('the profile, the email address and the password', () => {
     await signInToAccount(running.url, 'grace.new@example.com', PASSWORD);
   });
 
+  test('a change asked twice at once sends one link, and that first link keeps working', async () => {
+    const before = mail.to('grace.twice@example.com').length;
+    await post(agent, '/account/email', { email: 'grace.twice@example.com' });
+    await post(agent, '/account/email', { email: 'grace.twice@example.com' });
+    const confirmation = await mail.next('grace.twice@example.com', { subject: /Confirm your new email/ });
+    await running.server.services.outbox.flush();
+    expect(mail.to('grace.twice@example.com').length).toBe(before + 1);
+    const link = linkIn(confirmation, `${running.url}/account/email/confirm?token=`);
+    const page = await new UserAgent().request(link);
+    expect(page.status).toBe(200);
+    expect(await prisma().accountToken.count({ where: { purpose: 'change_email', email: 'grace.twice@example.com' } })).toBe(1);
+  });
+
   test('an address that belongs to another account reads the same, and no link is made for it', async () => {
     const before = mail.to('ada@example.com').length;
     const asked = await post(agent, '/account/email', { email: 'ada@example.com' });

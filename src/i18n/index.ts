@@ -10,4 +10,4 @@ export {
   type Translate,
 } from './catalogue.ts';
 export { formatDate, formatDateTime } from './format.ts';
-export { acceptedTags, languageOf, negotiateLanguage } from './negotiate.ts';
+export { languageOf, negotiateLanguage } from './negotiate.ts';

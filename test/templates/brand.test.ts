@@ -49,7 +49,7 @@ describe('a brand colour', () => {
       logoUrl: undefined,
       css: '',
       warnings: [],
-      colors: { fill: '#3451b2', onFill: '#fff' },
+      colors: { fill: '#3451b2', onFill: '#ffffff' },
     });
   });
 });

@@ -3,18 +3,11 @@
 // reload does not make another, and from 320 to 1440 px nothing overflows: no horizontal
 // scrolling, and every Revoke button stays inside its card.
 import fs from 'node:fs';
-import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { browserTest, launchChromium, screenshotDirectory } from '../support/chromium.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 import { createUser } from './support.ts';
-
-const chromiumPath = (process.env.PATH ?? '')
-  .split(path.delimiter)
-  .flatMap((directory) => ['chromium', 'chromium-browser'].map((name) => path.join(directory, name)))
-  .find((candidate) => fs.existsSync(candidate));
-const required = process.env.CI === 'true';
-const maybe = chromiumPath || required ? test : test.skip;
 
 const PASSWORD = 'a long and private passphrase';
 const WIDTHS = [320, 390, 768, 1280, 1440];
@@ -22,10 +15,9 @@ let running: RunningServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!chromiumPath) {
-    if (required) throw new Error('Chromium is not installed: apt-get install -y chromium (.ci/run does this)');
-    return;
-  }
+  const launched = await launchChromium();
+  if (!launched) return;
+  browser = launched;
   running = await startServer();
   await createUser(running.env, 'wide@example.com', PASSWORD, 'Wide Screen');
   await cli(
@@ -44,10 +36,6 @@ beforeAll(async () => {
     ],
     running.env,
   );
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-  });
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
@@ -67,7 +55,7 @@ function overflow(page: Page): Promise<{ page: number; buttons: number[] }> {
   })()`);
 }
 
-maybe('signed out to signed in and back; a key shown once; no overflow from 320 to 1440 px in light and dark', async () => {
+browserTest('signed out to signed in and back; a key shown once; no overflow from 320 to 1440 px in light and dark', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${running.url}/account/keys`);
@@ -86,7 +74,7 @@ maybe('signed out to signed in and back; a key shown once; no overflow from 320 
   expect(await page.locator('#new-key').count()).toBe(0);
   expect((await running.server.services.apiKeys.list()).filter((item) => item.name === name)).toHaveLength(1);
 
-  fs.mkdirSync('/tmp/work/shots', { recursive: true });
+  fs.mkdirSync(screenshotDirectory, { recursive: true });
   for (const colorScheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme });
     for (const path of ['/account/keys', '/account']) {
@@ -98,7 +86,7 @@ maybe('signed out to signed in and back; a key shown once; no overflow from 320 
         expect([path, colorScheme, width, measured.buttons.filter((excess) => excess > 0.5)]).toEqual([path, colorScheme, width, []]);
         if (width === 390 || width === 1280) {
           await page.screenshot({
-            path: `/tmp/work/shots/account${path.replaceAll('/', '-')}-${width}-${colorScheme}.png`,
+            path: `${screenshotDirectory}/account${path.replaceAll('/', '-')}-${width}-${colorScheme}.png`,
             fullPage: true,
           });
         }

@@ -2,52 +2,31 @@
 // starts at an app's sign-in, follows "Create an account", signs up, opens the link of the mail
 // a real SMTP server received, confirms, continues the same sign-in and lands on the app with a
 // code whose tokens say email_verified true.
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import * as client from 'openid-client';
 import { pkceAuthorization } from '../support/browser.ts';
+import { browserTest, launchChromium } from '../support/chromium.ts';
 import { cliJson } from '../support/cli.ts';
 import { linkIn } from '../support/mail.ts';
 import { startWorld, STRONG_PASSWORD, type World } from './support.ts';
 
 const REDIRECT = 'http://127.0.0.1:8125/callback';
-const chromiumPath = (process.env.PATH ?? '')
-  .split(path.delimiter)
-  .flatMap((directory) => ['chromium', 'chromium-browser'].map((name) => path.join(directory, name)))
-  .find((candidate) => fs.existsSync(candidate));
-/** CI must run this test (it installs Chromium); elsewhere it runs when Chromium is there. */
-const required = process.env.CI === 'true';
-const maybe = chromiumPath || required ? test : test.skip;
 
 let world: World;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!chromiumPath) {
-    if (required) throw new Error('Chromium is not installed: apt-get install -y chromium (.ci/run does this)');
-    return;
-  }
+  const launched = await launchChromium();
+  if (!launched) return;
+  browser = launched;
   world = await startWorld();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
   await world?.stop();
 });
 
-maybe(
+browserTest(
   'sign up → mail → confirm → continue signing in → back at the app, email verified',
   async () => {
     const app = await cliJson<{ client_id: string }>(

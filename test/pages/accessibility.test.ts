@@ -7,11 +7,11 @@
 // 1280 px in both schemes go to SCREENSHOT_DIR (default: a folder in the system's temp dir), to
 // be looked at.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import * as client from 'openid-client';
 import { pkceAuthorization } from '../support/browser.ts';
+import { browserTest, launchChromium, screenshotDirectory } from '../support/chromium.ts';
 import { cli, cliJson } from '../support/cli.ts';
 import { linkIn, startMailServer, type MailServer } from '../support/mail.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
@@ -25,18 +25,8 @@ const WIDTHS = [320, 390, 768, 1280, 1440];
 const SCREENSHOT_WIDTHS = new Set([390, 1280]);
 /** axe-core's tags for WCAG 2.0, 2.1 and 2.2, levels A and AA. */
 const WCAG_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
-const shotsDirectory = process.env.SCREENSHOT_DIR ?? path.join(os.tmpdir(), 'portcullis-shots');
+const shotsDirectory = screenshotDirectory;
 const axeSource = fs.readFileSync(path.resolve(import.meta.dirname, '../../node_modules/axe-core/axe.min.js'), 'utf8');
-
-/** Debian's Chromium, found on the PATH as `.ci/run` looks for it (and installs it when missing). */
-const chromiumPath = (process.env.PATH ?? '')
-  .split(path.delimiter)
-  .flatMap((directory) => ['chromium', 'chromium-browser'].map((name) => path.join(directory, name)))
-  .find((candidate) => fs.existsSync(candidate));
-/** CI must run this test (it installs Chromium); elsewhere it runs when Chromium is there. */
-const required = process.env.CI === 'true';
-const maybe = chromiumPath || required ? test : test.skip;
-if (!chromiumPath && !required) console.warn('accessibility test skipped: install Chromium (apt-get install chromium) to run it');
 
 let running: RunningServer;
 let mail: MailServer;
@@ -45,10 +35,9 @@ let webApp: { client_id: string };
 let tv: { client_id: string };
 
 beforeAll(async () => {
-  if (!chromiumPath) {
-    if (required) throw new Error('Chromium is not installed: apt-get install -y chromium (.ci/run does this)');
-    return;
-  }
+  const launched = await launchChromium();
+  if (!launched) return;
+  browser = launched;
   mail = await startMailServer();
   running = await startServer({ SIGNUP: 'open', SMTP_URL: mail.url });
   await cli(['user', 'create', '--email', EMAIL, '--name', 'Ada Lovelace', '--password-stdin', '--json'], running.env, PASSWORD);
@@ -76,18 +65,6 @@ beforeAll(async () => {
     running.env,
   );
   fs.mkdirSync(shotsDirectory, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
@@ -224,7 +201,7 @@ async function authorizationUrl(parameters: Record<string, string> = {}): Promis
   return (await pkceAuthorization(config, { redirect_uri: REDIRECT, scope: 'openid email profile', ...parameters })).url;
 }
 
-maybe(
+browserTest(
   'the checks can fail: a page spoilt on purpose is caught by each of them',
   async () => {
     const problems: string[] = [];
@@ -260,7 +237,7 @@ maybe(
   120_000,
 );
 
-maybe(
+browserTest(
   'the pages anyone can reach: home, an unknown address, the device form and its error',
   async () => {
     const problems: string[] = [];
@@ -281,7 +258,7 @@ maybe(
   180_000,
 );
 
-maybe(
+browserTest(
   'signing in, a failed attempt, consent, a device connected and signing out',
   async () => {
     const problems: string[] = [];
@@ -328,7 +305,7 @@ maybe(
   300_000,
 );
 
-maybe(
+browserTest(
   'in German (ui_locales=de): the sign-in and the device pages say so in lang and in words',
   async () => {
     const problems: string[] = [];
@@ -356,7 +333,7 @@ maybe(
   180_000,
 );
 
-maybe(
+browserTest(
   'the show-password toggle: a button after the password field that shows and hides it; without JavaScript, a plain password field that still signs in',
   async () => {
     const problems: string[] = [];
@@ -392,7 +369,7 @@ maybe(
   120_000,
 );
 
-maybe(
+browserTest(
   "the other helpers' pages: sign-up, verification, forgotten and reset password, the account page and the developer page",
   async () => {
     const problems: string[] = [];
@@ -440,7 +417,7 @@ maybe(
   300_000,
 );
 
-maybe.each(['#ffeb3b', '#3451b2'])(
+browserTest.each(['#ffeb3b', '#3451b2'])(
   'a brand colour (BRAND_COLOR=%s): links readable and buttons keep a 3:1 edge in both schemes',
   async (color) => {
     const branded = await startServer({ BRAND_NAME: 'Acme', BRAND_COLOR: color });

@@ -1,53 +1,29 @@
 // A person in a real browser: headless Chromium (Debian's package, driven by playwright-core)
 // signs in through the real pages and lands on the app's redirect URI with a code.
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import * as client from 'openid-client';
 import { pkceAuthorization } from '../support/browser.ts';
+import { browserTest, launchChromium } from '../support/chromium.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
 const REDIRECT = 'http://127.0.0.1:8124/callback';
-/** Debian's Chromium, found on the PATH as `.ci/run` looks for it (and installs it when missing). */
-const chromiumPath = (process.env.PATH ?? '')
-  .split(path.delimiter)
-  .flatMap((directory) => ['chromium', 'chromium-browser'].map((name) => path.join(directory, name)))
-  .find((candidate) => fs.existsSync(candidate));
-
-/** CI must run this test (it installs Chromium); elsewhere it runs when Chromium is there. */
-const required = process.env.CI === 'true';
-const maybe = chromiumPath || required ? test : test.skip;
-if (!chromiumPath && !required) console.warn('browser test skipped: install Chromium (apt-get install chromium) to run it');
 
 let running: RunningServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!chromiumPath) {
-    if (required) throw new Error('Chromium is not installed: apt-get install -y chromium (.ci/run does this)');
-    return;
-  }
+  const launched = await launchChromium();
+  if (!launched) return;
+  browser = launched;
   running = await startServer();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
   await running?.stop();
 });
 
-maybe(
+browserTest(
   'a person signs in and consents in Chromium and lands on the redirect URI with a code',
   async () => {
     await cli(['user', 'create', '--email', 'grace@example.com', '--password-stdin', '--json'], running.env, 'a very long passphrase');
@@ -102,7 +78,7 @@ function contrast(foreground: string, background: string): number {
   return (light! + 0.05) / (dark! + 0.05);
 }
 
-maybe.each(['light', 'dark'] as const)(
+browserTest.each(['light', 'dark'] as const)(
   'in the %s colour scheme, button text on its fill meets WCAG AA (4.5:1)',
   async (colorScheme) => {
     const context = await browser.newContext({ colorScheme });

@@ -108,9 +108,18 @@ export function createKeysPage(dependencies: PageDependencies) {
   const activeKey = async (ctx: AccountContext) =>
     (await apiKeys.list({ ownerUserId: ctx.state.session.accountId })).find((item) => item.id === ctx.params.id && !item.revoked_at);
 
-  /** The confirmation before a rotation: which key, that a new one is shown once, and the password when sudo mode needs it. */
-  const confirmRotate: RouterMiddleware<SessionState> = async function confirmRotate(ctx) {
+  /**
+   * The page that asks before a key is rotated or revoked: which key, what will happen, a button
+   * that posts to `/account/keys/ID/ACTION`, and the password when sudo mode needs it.
+   */
+  async function confirmKey(
+    ctx: AccountContext,
+    action: 'rotate' | 'revoke',
+    words: { title: string; text: string; button: string },
+    { password = false, danger = true }: { password?: boolean; danger?: boolean } = {},
+  ): Promise<void> {
     const t = views.catalogue.translator(pageLanguage(ctx));
+    // A person's own keys only: anyone else's is not found, as in the service.
     const key = await activeKey(ctx);
     if (!key) return errorPage(ctx, views, 404, { message: t('keys.no_such_key'), code: 'not_found' });
     html(
@@ -118,17 +127,25 @@ export function createKeysPage(dependencies: PageDependencies) {
       200,
       views.render('confirm', {
         lang: pageLanguage(ctx),
-        title: 'keys.rotate_confirm.title',
-        text: 'keys.rotate_confirm.text',
+        ...words,
         values: { name: key.name, prefix: key.display_prefix },
-        action: `/account/keys/${key.id}/rotate`,
-        button: 'keys.rotate_confirm.button',
-        password: !steps.recentSignIn(ctx),
-        danger: false,
+        action: `/account/keys/${key.id}/${action}`,
+        password,
+        danger,
         back: PAGE,
         csrf: csrfOf(ctx),
         flash: await steps.takeFlash(ctx),
       }),
+    );
+  }
+
+  /** The confirmation before a rotation: a new key is shown once, and the password when sudo mode needs it. */
+  const confirmRotate: RouterMiddleware<SessionState> = async function confirmRotate(ctx) {
+    await confirmKey(
+      ctx,
+      'rotate',
+      { title: 'keys.rotate_confirm.title', text: 'keys.rotate_confirm.text', button: 'keys.rotate_confirm.button' },
+      { password: !steps.recentSignIn(ctx), danger: false },
     );
   };
 
@@ -147,27 +164,13 @@ export function createKeysPage(dependencies: PageDependencies) {
     }
   };
 
-  /** The confirmation before a revocation: which key, and that it stops at once. */
+  /** The confirmation before a revocation: the key stops at once. */
   const confirmRevoke: RouterMiddleware<SessionState> = async function confirmRevoke(ctx) {
-    const t = views.catalogue.translator(pageLanguage(ctx));
-    // A person's own keys only: anyone else's is not found, as in the service.
-    const key = await activeKey(ctx);
-    if (!key) return errorPage(ctx, views, 404, { message: t('keys.no_such_key'), code: 'not_found' });
-    html(
-      ctx,
-      200,
-      views.render('confirm', {
-        lang: pageLanguage(ctx),
-        title: 'keys.revoke.confirm_title',
-        text: 'keys.revoke.confirm_text',
-        values: { name: key.name, prefix: key.display_prefix },
-        action: `/account/keys/${key.id}/revoke`,
-        button: 'keys.revoke.confirm_button',
-        back: PAGE,
-        csrf: csrfOf(ctx),
-        flash: {},
-      }),
-    );
+    await confirmKey(ctx, 'revoke', {
+      title: 'keys.revoke.confirm_title',
+      text: 'keys.revoke.confirm_text',
+      button: 'keys.revoke.confirm_button',
+    });
   };
 
   const revoke: RouterMiddleware<SessionState> = async function revokeKey(ctx) {

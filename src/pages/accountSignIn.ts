@@ -43,6 +43,8 @@ export function createAccountSignIn({
   const cookieOptions = (maxAge: number) => ({
     path: '/account',
     httpOnly: true,
+    // Secure on an https issuer: the verifier never travels in the clear.
+    secure: issuer.startsWith('https:'),
     sameSite: 'lax' as const,
     signed: false,
     overwrite: true,

@@ -34,6 +34,19 @@ const KEEP_SENT_DAYS = 7;
 
 type Writer = Pick<Prisma, 'outboxMessage'>;
 
+/**
+ * What is kept and logged of a failed send: the SMTP reply's code and nodemailer's error code and
+ * command ("550 EENVELOPE RCPT"), never its text, which names the recipient ("550 5.1.1
+ * <ada@example.com>: Recipient address rejected") and would outlive the address.
+ */
+export function failureOf(error: unknown): string {
+  const { responseCode, code, command } = (error ?? {}) as { responseCode?: unknown; code?: unknown; command?: unknown };
+  const parts = [responseCode, code, command].filter(
+    (part) => typeof part === 'number' || (typeof part === 'string' && /^[A-Z0-9 _-]{1,40}$/i.test(part)),
+  );
+  return parts.length ? parts.join(' ') : error instanceof Error ? error.name : 'unknown failure';
+}
+
 export function createOutbox({ prisma, provider, transport, logger, sealingKey, pepper }: OutboxOptions) {
   const context = 'mail-outbox';
   let running: Promise<number> | undefined;
@@ -69,7 +82,7 @@ export function createOutbox({ prisma, provider, transport, logger, sealingKey, 
     } catch (error) {
       const attempts = row.attempts + 1;
       const delay = RETRY_DELAYS_SECONDS[attempts - 1];
-      const reason = (error instanceof Error ? error.message : String(error)).slice(0, 300);
+      const reason = failureOf(error);
       if (delay === undefined) {
         await prisma.outboxMessage.update({
           where: { id },

@@ -24,6 +24,12 @@ async function smtpServer() {
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      // A mailbox that does not exist, as a real server answers it (its reply names the address).
+      if (address.address.startsWith('nobody'))
+        return callback(Object.assign(new Error(`5.1.1 <${address.address}>: Recipient address rejected`), { responseCode: 550 }));
+      callback();
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -110,7 +116,9 @@ test('a refused send is retried with backoff and the mail is not lost', async ()
   const waiting = await running.db.prisma.outboxMessage.findFirstOrThrow({ where: { to: 'bob@example.com' } });
   expect(waiting.attempts).toBe(1);
   expect(waiting.sentAt).toBeNull();
-  expect(waiting.lastError).toMatch(/try again later/);
+  // The reply's code, not its words.
+  expect(waiting.lastError).toMatch(/451/);
+  expect(waiting.lastError).not.toMatch(/try again later/);
   const delay = waiting.nextAttemptAt.getTime() - Date.now();
   expect(delay).toBeGreaterThan((RETRY_DELAYS_SECONDS[0]! - 5) * 1000);
   // Not due yet: nothing is sent.
@@ -119,6 +127,19 @@ test('a refused send is retried with backoff and the mail is not lost', async ()
   await running.db.prisma.outboxMessage.update({ where: { id: waiting.id }, data: { nextAttemptAt: new Date() } });
   expect(await outbox.flush()).toBe(1);
   expect(smtp.received.filter((message) => message.to.includes('bob@example.com'))).toHaveLength(1);
+  transport.close();
+});
+
+test('a refused recipient leaves no address in the row or the log: only the reply code is kept', async () => {
+  const lines: string[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+  const { outbox, transport } = outboxFor(smtp.url, os.tmpdir(), log);
+  await outbox.enqueue(running.db.prisma, mail('nobody.here@example.com', 'rcpt-token-0123456789-abcdefghij'));
+  expect(await outbox.flush()).toBe(0);
+  const row = await running.db.prisma.outboxMessage.findFirstOrThrow({ where: { to: 'nobody.here@example.com' } });
+  expect(row.lastError).toMatch(/550/);
+  expect(row.lastError).not.toContain('nobody.here');
+  expect(lines.join('\n')).not.toContain('nobody.here');
   transport.close();
 });
 

@@ -96,11 +96,17 @@ export function createAccountSignIn({
     const failed = (code: string, key = 'account.signIn.failed') => errorPage(ctx, views, 400, { message: translate(key), code });
     const pending = pendingOf(ctx);
     const { state, code, error } = ctx.query;
-    if (!pending || typeof state !== 'string' || !constantTimeEqual(state, pending.state)) return failed('invalid_state');
+    const live = provider();
+    // A code of this client that reaches the callback is spent whatever else is wrong (a state
+    // from another sign-in, a sign-in someone else started for this browser), so the URL it came
+    // in is worth nothing to anyone who sees it later (a log, the history).
+    const found = typeof code === 'string' && code.length <= 200 ? await live.AuthorizationCode.find(code) : undefined;
+    if (!pending || typeof state !== 'string' || !constantTimeEqual(state, pending.state)) {
+      if (found?.clientId === ACCOUNT_CLIENT_ID) await found.consume();
+      return failed('invalid_state');
+    }
     if (typeof error === 'string') return failed(error, error === 'access_denied' ? 'account.signIn.cancelled' : 'account.signIn.failed');
     if (typeof code !== 'string' || code.length > 200) return failed('invalid_request');
-    const live = provider();
-    const found = await live.AuthorizationCode.find(code);
     const session = await live.Session.get(ctx);
     const valid =
       found !== undefined &&

@@ -30,11 +30,11 @@ export function createAccountSteps({
   const flash = createFlash({ key: csrfKey, reads: flashReads, secure: issuer.startsWith('https:') });
   const steps = {
     /** The flash left for this session by the POST before, once. */
-    takeFlash: async (ctx: AccountContext): Promise<Flash> => (await flash.take<Flash>(ctx, ctx.state.session.uid)) ?? {},
+    takeFlash: async (ctx: AccountContext): Promise<Flash> => (await flash.take<Flash>(ctx, ctx.state.session.uid, ctx.path)) ?? {},
 
-    /** Post/redirect/get: 303 to `path`, with what it should show once. */
+    /** Post/redirect/get: 303 to `path`, with what it (and no other page) should show once. */
     redirect(ctx: AccountContext, path: string, shown?: Flash): void {
-      if (shown) flash.set(ctx, ctx.state.session.uid, shown);
+      if (shown) flash.set(ctx, ctx.state.session.uid, shown, path.split('?')[0]);
       ctx.status = 303;
       ctx.set('Cache-Control', 'no-store');
       ctx.redirect(path);

@@ -69,8 +69,9 @@ export function createFlash({ key, reads, secure }: { key: string; reads: FlashR
     async take<T>(ctx: CookieContext, binding: string, path?: string): Promise<T | undefined> {
       const cookie = ctx.cookies.get(COOKIE);
       if (!cookie) return undefined;
-      ctx.cookies.set(COOKIE, null, options(0));
       const opened = unseal(key, binding, CONTEXT, cookie);
+      // Another session's or browser's (or page's) flash is left for the page it was meant for,
+      // which another tab may be loading; it expires by itself.
       if (!opened) return undefined;
       let sealed: Sealed;
       try {
@@ -78,8 +79,9 @@ export function createFlash({ key, reads, secure }: { key: string; reads: FlashR
       } catch {
         return undefined;
       }
-      if (typeof sealed.until !== 'number' || sealed.until <= Date.now() || typeof sealed.id !== 'string') return undefined;
       if (path && sealed.path && sealed.path !== path) return undefined;
+      ctx.cookies.set(COOKIE, null, options(0));
+      if (typeof sealed.until !== 'number' || sealed.until <= Date.now() || typeof sealed.id !== 'string') return undefined;
       if (!(await reads.markRead(sealed.id, new Date(sealed.until)))) return undefined;
       return sealed.value as T;
     },

@@ -104,6 +104,9 @@ describe('signing in', () => {
     const forged = new URL(callback);
     forged.searchParams.set('state', 'not-the-state');
     expect((await agent.request(forged.toString())).status).toBe(400);
+    // The code that reached the callback with the wrong state is spent: nobody who sees the URL can use it.
+    const spent = await running.server.live.current().provider.AuthorizationCode.find(callback.searchParams.get('code')!);
+    expect(spent?.isValid ?? false).toBe(false);
     // The cookie went with the first try: the real callback no longer completes either.
     const replay = await agent.request(callback.toString());
     expect(replay.status).toBe(400);

@@ -109,6 +109,18 @@ test('Rotate asks on a page of its own first; the POST shows the new key once an
   expect(await keysOf()).toHaveLength(before + 1);
 });
 
+test('a new key waits for the developer page: another account page loaded first (another tab) leaves it there', async () => {
+  const page = await agent.request(`${running.url}/account/keys`);
+  const created = await agent.request(`${running.url}/account/keys`, {
+    form: { csrf: csrfFrom(page.body), form: '0', name: 'Two tabs', audience: MAPS, scope: 'tiles:read', expires: String(30 * 86_400) },
+  });
+  expect(created.status).toBe(303);
+  const elsewhere = await agent.request(`${running.url}/account`);
+  expect(elsewhere.status).toBe(200);
+  const shown = await agent.request(created.location!);
+  expect(keyIn(shown.body)).toMatch(/^pcl_test_/);
+});
+
 test('a refusal comes back once, with the focus on the field at fault and the name kept', async () => {
   const page = await agent.request(`${running.url}/account/keys`);
   const refused = await agent.request(`${running.url}/account/keys`, {

@@ -19,8 +19,6 @@ import { formText } from './form.ts';
 import { html, requestLanguage } from './respond.ts';
 import type { InteractionState, PageDependencies } from './state.ts';
 
-/** One message for every login failure: it must not tell whether the email exists (OWASP ASVS 2.2). The catalogue's login.failed, in English. */
-export const LOGIN_FAILED = 'That email and password do not match an account.';
 
 export function createLoginPage({
   provider,

@@ -19,7 +19,6 @@ import { formText } from './form.ts';
 import { html, requestLanguage } from './respond.ts';
 import type { InteractionState, PageDependencies } from './state.ts';
 
-
 export function createLoginPage({
   provider,
   views,

@@ -105,7 +105,13 @@ export function createAccountSignIn({
       if (found?.clientId === ACCOUNT_CLIENT_ID) await found.consume();
       return failed('invalid_state');
     }
-    if (typeof error === 'string') return failed(error, error === 'access_denied' ? 'account.signIn.cancelled' : 'account.signIn.failed');
+    // "Cancel and return" on the login page: back to the issuer's own page, as any app would go back to its own.
+    if (error === 'access_denied') {
+      ctx.status = 303;
+      ctx.redirect('/');
+      return;
+    }
+    if (typeof error === 'string') return failed(error);
     if (typeof code !== 'string' || code.length > 200) return failed('invalid_request');
     const session = await live.Session.get(ctx);
     const valid =

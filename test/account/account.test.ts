@@ -3,7 +3,7 @@
 // the email address, the password, sessions, apps with access, export and deletion, each POST
 // answered 303 with its result shown once.
 import * as client from 'openid-client';
-import { csrfFrom, logInWithCode, UserAgent } from '../support/browser.ts';
+import { csrfFrom, formAction, logInWithCode, UserAgent } from '../support/browser.ts';
 import { cli } from '../support/cli.ts';
 import { linkIn, startMailServer, type MailServer } from '../support/mail.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
@@ -88,6 +88,20 @@ describe('signing in', () => {
     await createUser(running.env, 'dev@example.com', PASSWORD);
     const back = await signInToAccount(running.url, 'dev@example.com', PASSWORD, new UserAgent(), '/account/keys');
     expect(back.location).toBe(`${running.url}/account/keys`);
+  });
+
+  test("cancelling the account page's sign-in goes back to the issuer's home page, not to an error", async () => {
+    const agent = new UserAgent();
+    const start = await agent.request(`${running.url}/account`);
+    const login = await agent.follow(start.location!, `${running.url}/account/callback`);
+    expect(login.body).toContain('name="password"');
+    const cancelled = await agent.follow(formAction(login.body, '/abort', login.url), `${running.url}/account/callback`, {
+      form: { csrf: csrfFrom(login.body) },
+    });
+    expect(cancelled.location).toMatch(/error=access_denied/);
+    const home = await agent.request(cancelled.location!);
+    expect(home.status).toBe(303);
+    expect(home.location).toBe(`${running.url}/`);
   });
 
   test('a replayed or forged callback is refused with a page, never a 500', async () => {

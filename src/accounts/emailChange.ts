@@ -102,7 +102,8 @@ export function createEmailChange({ prisma, audit, views, outbox, accountTokens,
             template: 'email-change',
             to: email,
             lang: language,
-            data: { name: user.name, link: confirmLink(token), expiresAt },
+            // No name: whoever reads the new address never vouched for what the account calls itself.
+            data: { name: null, link: confirmLink(token), expiresAt },
           });
           await outbox.enqueue(tx, mail, `email-change:${id}`);
         }

@@ -169,6 +169,8 @@ describe('the profile, the email address and the password', () => {
     expect(notice.text).toContain('g•••@example.com');
     expect(notice.text).not.toContain('grace.new@example.com');
     const confirmation = await mail.next('grace.new@example.com', { subject: /Confirm your new email/ });
+    // The new address's reader never vouched for the account's name: the mail does not carry it.
+    expect(confirmation.text).not.toContain('Grace');
     const link = linkIn(confirmation, `${running.url}/account/email/confirm?token=`);
     // Until the link is followed, the account keeps its address.
     expect((await prisma().user.findUnique({ where: { id: userId } }))!.email).toBe('grace@example.com');

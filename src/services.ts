@@ -109,8 +109,6 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
       audit,
       issuer: config.issuer,
       signup: config.signup,
-      emailVerification: config.emailVerification,
-      logger,
     }),
     /** The post/redirect/get flashes already shown (single-read across instances). */
     flashReads: createFlashReads({ prisma: db.prisma, provider: db.provider }),

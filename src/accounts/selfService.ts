@@ -7,13 +7,16 @@
 // - No answer tells whether an address has an account (OWASP ASVS 2.5, 3.7): sign-up, resend
 //   and forgotten password answer `{ ok: true }` whatever the address, and mail goes only where
 //   it is meant (a sign-up for a taken address tells its owner instead). Nor does the time an
-//   answer takes: these requests check the form and count the limits, then answer, and the
-//   lookup, the token and the mail are done after it (`later`, errors logged), so a known and
-//   an unknown address cost the same.
-// - An unauthenticated request never changes an existing account's credential. A second
-//   sign-up for an address whose account is not verified gets its own verification link, which
-//   carries that sign-up's password hash; the account takes it only when that link is
-//   followed, which is what proves the mailbox. Until then the account keeps its password.
+//   answer takes: these requests check the form, count the limits and write one outbox intent
+//   (the same row whatever the address), then answer. The lookup, the token and the mail are
+//   the intent's resolution (src/mail/outbox.ts), which is durable: a crash or a database error
+//   after the answer leaves the intent to be retried with the outbox's backoff, like a mail.
+// - An unauthenticated request never changes an existing account or its links. A sign-up for
+//   an address that has an account, verified or not, sends its owner a notice (once per form
+//   submitted; nothing when a verification link went there less than RETRY_WINDOW_SECONDS ago:
+//   that is the same sign-up submitted twice). No link ever carries a password: the owner's
+//   first link keeps working, and a password reset, whose link also verifies the address, is
+//   the way to a new password.
 // - A mail is written to the outbox in the same transaction as the token it carries, and a
 //   retried request writes nothing more: while a link of the same purpose sent to the same
 //   person less than a minute ago still works, no new one is made (so the first mail's link
@@ -61,11 +64,6 @@ export type LinkOutcome<T = object> = ({ ok: true } & T) | { ok: false; reason: 
 /** What a typed code comes to: one answer for every wrong one, or a wait when this source tried too many. */
 export type CodeOutcome = { ok: true; userId: string } | { ok: false; reason: 'wrong' } | { ok: false; retryAfterSeconds: number };
 
-/** Where work done after the answer reports its failures (pino's shape). */
-export interface FailureLog {
-  error(details: object, message: string): void;
-}
-
 export interface SelfServiceOptions {
   prisma: Prisma;
   users: UserService;
@@ -76,10 +74,7 @@ export interface SelfServiceOptions {
   audit: AuditLog;
   issuer: string;
   signup: 'closed' | 'invite' | 'open';
-  /** optional: an unverified account signs in, so a sign-up for any address with an account is told "account exists". */
-  emailVerification?: 'required' | 'optional';
   mailLimits?: { perAddress: string; perSource: string };
-  logger?: FailureLog;
 }
 
 /** Who asks, as the pages know them: their address (for limits and audit) and language. */
@@ -109,6 +104,18 @@ function nameProblem(name: string | null): FormProblem | undefined {
 /** Thrown inside a transaction to undo it when its mail was already written by an earlier try. */
 class AlreadySent extends Error {}
 
+/**
+ * What an intent holds besides its address (sealed in the outbox, erased once resolved): who
+ * asked, and for a sign-up its name and the argon2id hash of its password (a new account needs
+ * them; an existing account never takes them). No token, code or link: those are made when the
+ * intent is resolved.
+ */
+interface IntentPayload {
+  visitor: Visitor;
+  name?: string | null;
+  passwordHash?: string;
+}
+
 export function createSelfService({
   prisma,
   users,
@@ -119,39 +126,18 @@ export function createSelfService({
   audit,
   issuer,
   signup,
-  emailVerification = 'required',
   mailLimits = MAIL_LIMITS,
-  logger,
 }: SelfServiceOptions) {
   const base = issuer.replace(/\/$/, '');
   const link = (path: string, token: string) => `${base}${path}?token=${encodeURIComponent(token)}`;
-  const pending = new Set<Promise<void>>();
-  /** The last task begun for each address: tasks for one address run one after another. */
-  const queues = new Map<string, Promise<void>>();
 
   /**
-   * Runs `work` after the answer: what an answer must not wait for (see the rules above). Work
-   * for one address waits for the work before it, so a retry's check for a link just sent sees
-   * that link (within this instance). A failure is logged by its kind only (a database error's
-   * text may hold what was written).
+   * Writes the intent `kind` for `email` before the answer (one row, the same whatever the
+   * address) and has it resolved at once; a failure is retried by the outbox.
    */
-  function later(what: string, address: string, work: () => Promise<void>): void {
-    const before = queues.get(address) ?? Promise.resolve();
-    const task: Promise<void> = before
-      .then(work)
-      .catch((error: unknown) => {
-        const code = (error as { code?: unknown } | null)?.code;
-        logger?.error(
-          { what, error: error instanceof Error ? error.name : typeof error, ...(typeof code === 'string' ? { code } : {}) },
-          'self-service mail work failed',
-        );
-      })
-      .finally(() => {
-        pending.delete(task);
-        if (queues.get(address) === task) queues.delete(address);
-      });
-    queues.set(address, task);
-    pending.add(task);
+  async function intend(kind: string, email: string, payload: IntentPayload): Promise<void> {
+    await outbox.intend(prisma, kind, email, payload);
+    outbox.kick();
   }
 
   /** Counts one mail for the source and the address; the seconds to wait when either is spent. */
@@ -213,30 +199,22 @@ export function createSelfService({
   }
 
   /**
-   * A new verification link and code for `user`, mailed in `tx`. `signUp` is a later sign-up's
-   * password hash and name, bound to this link: always a new link (the earlier one was for
-   * another password). The mail greets nobody by name: a name typed at sign-up is not something
-   * the mailbox's owner ever vouched for.
+   * A new verification link and code for `user`, mailed in `tx`, unless one went there within
+   * RETRY_WINDOW_SECONDS (false). `action` (the intent resolved) keys the mail: the same intent
+   * resolved again writes nothing. The mail greets nobody by name: a name typed at sign-up is
+   * not something the mailbox's owner ever vouched for.
    */
-  async function writeVerification(
-    tx: Prisma,
-    user: { id: string; email: string },
-    lang: string,
-    signUp?: { passwordHash: string; name: string | null },
-  ): Promise<boolean> {
-    if (!signUp && (await justSent(tx, 'verify_email', user.id))) return false;
-    const issued = await tokens.issue(tx, {
-      purpose: 'verify_email',
-      email: user.email,
-      userId: user.id,
-      withCode: true,
-      ...(signUp ? { passwordHash: signUp.passwordHash, name: signUp.name } : {}),
-    });
-    return enqueue(tx, 'verify-email', user.email, lang, {
-      url: link('/verify-email', issued.token),
-      code: issued.code,
-      hours: TOKEN_LIFETIME_SECONDS.verify_email / 3600,
-    });
+  async function writeVerification(tx: Prisma, user: { id: string; email: string }, lang: string, action: string): Promise<boolean> {
+    if (await justSent(tx, 'verify_email', user.id)) return false;
+    const issued = await tokens.issue(tx, { purpose: 'verify_email', email: user.email, userId: user.id, withCode: true });
+    return enqueue(
+      tx,
+      'verify-email',
+      user.email,
+      lang,
+      { url: link('/verify-email', issued.token), code: issued.code, hours: TOKEN_LIFETIME_SECONDS.verify_email / 3600 },
+      action,
+    );
   }
 
   /** The address as stored, or undefined when it cannot be one (the form says so). */
@@ -253,6 +231,11 @@ export function createSelfService({
     if (!checked.ok) return { ok: false as const, reason: checked.reason, row: checked.row };
     return checked;
   }
+
+  // What each intent written before an answer comes to (every instance resolves any of them).
+  const handlers = { 'sign-up': completeSignUp, 'resend-verification': completeResend, 'forgot-password': completePasswordReset };
+  for (const [kind, complete] of Object.entries(handlers))
+    outbox.handle(kind, ({ id, address, payload }) => complete(id, address, payload as IntentPayload));
 
   return {
     signup,
@@ -275,7 +258,7 @@ export function createSelfService({
       // Hashed before the answer, whatever the address (every sign-up costs the same); what
       // depends on the address is done after it.
       const passwordHash = await hashPassword(input.password);
-      later('sign-up', email, () => completeSignUp(email, name, passwordHash, visitor));
+      await intend('sign-up', email, { visitor, name, passwordHash });
       return { ok: true };
     },
 
@@ -285,11 +268,7 @@ export function createSelfService({
       if (!email) return { ok: false, problem: 'email_invalid' };
       const wait = await mailAllowed(email, visitor.ip);
       if (wait) return { ok: false, retryAfterSeconds: wait };
-      later('resend-verification', email, async () => {
-        const user = await prisma.user.findUnique({ where: { email } });
-        if (user && !user.emailVerified && !user.disabled)
-          await inTransaction((tx) => writeVerification(tx, user, user.locale ?? visitor.lang));
-      });
+      await intend('resend-verification', email, { visitor });
       return { ok: true };
     },
 
@@ -332,34 +311,16 @@ export function createSelfService({
       if (!email) return { ok: false, problem: 'email_invalid' };
       const wait = await mailAllowed(email, visitor.ip);
       if (wait) return { ok: false, retryAfterSeconds: wait };
-      later('forgot-password', email, async () => {
-        const user = await prisma.user.findUnique({ where: { email } });
-        if (!user || user.disabled) return;
-        const written = await inTransaction(async (tx) => {
-          if (await justSent(tx, 'reset_password', user.id)) return false;
-          const issued = await tokens.issue(tx, { purpose: 'reset_password', email, userId: user.id });
-          return enqueue(tx, 'reset-password', email, user.locale ?? visitor.lang, {
-            // A name nobody confirmed (typed at a sign-up never verified) is not put in a mail.
-            name: user.emailVerified ? user.name : null,
-            url: link('/reset-password', issued.token),
-            minutes: TOKEN_LIFETIME_SECONDS.reset_password / 60,
-          });
-        });
-        if (written)
-          await audit.record({
-            type: 'user.password_reset_requested',
-            actorType: 'user',
-            ip: visitor.ip,
-            subject: user.id,
-            outcome: 'success',
-          });
-      });
+      await intend('forgot-password', email, { visitor });
       return { ok: true };
     },
 
-    /** Resolves once the work begun after earlier answers is done (tests; a server closing). */
+    /**
+     * Resolves once the intents due (and the mail they write) were tried (tests; a server
+     * closing). One that failed waits in the outbox for its next attempt.
+     */
     async settled(): Promise<void> {
-      while (pending.size) await Promise.all([...pending]);
+      await outbox.flush();
     },
 
     async checkPasswordReset(token: unknown): Promise<LinkOutcome<{ email: string }>> {
@@ -555,46 +516,39 @@ export function createSelfService({
   };
 
   /**
-   * After the answer to a sign-up: a new account waiting for its address, or for an address
-   * that has one, its owner told (a verified, disabled or, with EMAIL_VERIFICATION=optional,
-   * any account), or for an unverified account a link bound to this sign-up's password.
+   * Resolves a sign-up's intent: a new account waiting for its address to be verified; or, for
+   * an address that has an account (verified, unverified or disabled), its owner told, once per
+   * form submitted, and nothing when a verification link went there within RETRY_WINDOW_SECONDS
+   * (the same sign-up submitted twice, whose first link is on its way). The account and its
+   * links stay as they are.
    */
-  async function completeSignUp(email: string, name: string | null, passwordHash: string, visitor: Visitor): Promise<void> {
+  async function completeSignUp(intent: string, email: string, { visitor, name = null, passwordHash }: IntentPayload): Promise<void> {
+    if (!passwordHash) return;
     const existing = await prisma.user.findUnique({ where: { email } });
-    if (existing && (existing.emailVerified || existing.disabled || emailVerification === 'optional')) {
-      const attempt = visitor.attempt && ATTEMPT.test(visitor.attempt) ? visitor.attempt : crypto.randomUUID();
-      await inTransaction((tx) =>
-        enqueue(
+    if (existing) {
+      const attempt = visitor.attempt && ATTEMPT.test(visitor.attempt) ? visitor.attempt : intent;
+      const written = await inTransaction(async (tx) => {
+        if (await justSent(tx, 'verify_email', existing.id)) return false;
+        return enqueue(
           tx,
           'account-exists',
           email,
           existing.locale ?? visitor.lang,
           { url: `${base}/forgot-password` },
           `${existing.id}:${attempt}`,
-        ),
-      );
-      await audit.record({ type: 'user.signup_existing', actorType: 'user', ip: visitor.ip, subject: existing.id, outcome: 'failure' });
-      return;
-    }
-    if (existing) {
-      // Never verified: the account keeps its password; this sign-up's waits on its own link.
-      await inTransaction((tx) => writeVerification(tx, existing, existing.locale ?? visitor.lang, { passwordHash, name }));
-      await audit.record({
-        type: 'user.signup_repeated',
-        actorType: 'user',
-        ip: visitor.ip,
-        subject: existing.id,
-        outcome: 'success',
-        details: { bound_to_link: true },
+        );
       });
+      if (written)
+        await audit.record({ type: 'user.signup_existing', actorType: 'user', ip: visitor.ip, subject: existing.id, outcome: 'failure' });
       return;
     }
     const id = crypto.randomUUID();
     try {
-      await inTransaction(async (tx) => {
+      const written = await inTransaction(async (tx) => {
         await tx.user.create({ data: { id, email, name, passwordHash, emailVerified: false, locale: visitor.lang } });
-        return writeVerification(tx, { id, email }, visitor.lang);
+        return writeVerification(tx, { id, email }, visitor.lang, intent);
       });
+      if (!written) return;
     } catch (error) {
       // Two sign-ups for one new address at once: the other made the account (its mail is on its way).
       if (await prisma.user.findUnique({ where: { email }, select: { id: true } })) return;
@@ -603,22 +557,54 @@ export function createSelfService({
     await audit.record({ type: 'user.signed_up', actorType: 'user', actorId: id, ip: visitor.ip, subject: id, outcome: 'success' });
   }
 
-  /**
-   * Follows a verification link or code: the address is verified, once, and a link of a later
-   * sign-up gives the account that sign-up's password. A disabled account is not verified.
-   */
+  /** Resolves a resend's intent: a new verification mail for an account not verified yet, else nothing. */
+  async function completeResend(intent: string, email: string, { visitor }: IntentPayload): Promise<void> {
+    const user = await prisma.user.findUnique({ where: { email } });
+    if (user && !user.emailVerified && !user.disabled)
+      await inTransaction((tx) => writeVerification(tx, user, user.locale ?? visitor.lang, intent));
+  }
+
+  /** Resolves a forgotten password's intent: a reset link to an account that is not disabled, else nothing. */
+  async function completePasswordReset(intent: string, email: string, { visitor }: IntentPayload): Promise<void> {
+    const user = await prisma.user.findUnique({ where: { email } });
+    if (!user || user.disabled) return;
+    const written = await inTransaction(async (tx) => {
+      if (await justSent(tx, 'reset_password', user.id)) return false;
+      const issued = await tokens.issue(tx, { purpose: 'reset_password', email, userId: user.id });
+      return enqueue(
+        tx,
+        'reset-password',
+        email,
+        user.locale ?? visitor.lang,
+        {
+          // A name nobody confirmed (typed at a sign-up never verified) is not put in a mail.
+          name: user.emailVerified ? user.name : null,
+          url: link('/reset-password', issued.token),
+          minutes: TOKEN_LIFETIME_SECONDS.reset_password / 60,
+        },
+        intent,
+      );
+    });
+    if (written)
+      await audit.record({
+        type: 'user.password_reset_requested',
+        actorType: 'user',
+        ip: visitor.ip,
+        subject: user.id,
+        outcome: 'success',
+      });
+  }
+
+  /** Follows a verification link or code: the address is verified, once. A disabled account is not verified. */
   async function verify(
-    row: { id: string; userId: string | null; email: string; passwordHash: string | null; name: string | null },
+    row: { id: string; userId: string | null; email: string },
     visitor: Pick<Visitor, 'ip'>,
   ): Promise<LinkOutcome<{ userId: string }>> {
     const user = row.userId ? await prisma.user.findUnique({ where: { id: row.userId } }) : null;
     // The address changed since the mail was sent, or the account was disabled: the link verifies nothing.
     if (!user || user.email !== row.email || user.disabled) return { ok: false, reason: 'unknown' };
     if (!(await tokens.consume(prisma, row.id))) return { ok: false, reason: 'used' };
-    const credential = row.passwordHash ? { passwordHash: row.passwordHash, name: row.name } : undefined;
-    const changed = await users.markVerified(user.id, credential);
-    // A later sign-up's link for an account verified meanwhile: it changes nothing.
-    if (credential && !changed) return { ok: false, reason: 'used' };
+    await users.markVerified(user.id);
     await audit.record({
       type: 'user.email_verified',
       actorType: 'user',
@@ -626,7 +612,6 @@ export function createSelfService({
       ip: visitor.ip,
       subject: user.id,
       outcome: 'success',
-      ...(credential ? { details: { password_from_sign_up: true } } : {}),
     });
     return { ok: true, userId: user.id };
   }

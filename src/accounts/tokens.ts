@@ -40,8 +40,6 @@ export interface IssueInput {
   /** Also make a six-digit code (email verification). */
   withCode?: boolean;
   createdBy?: string | null;
-  /** verify_email of a sign-up: the argon2id hash of the password it chose, applied when the link is followed. */
-  passwordHash?: string | null;
 }
 
 export function createAccountTokens({ prisma, pepper }: { prisma: Prisma; pepper: string }) {
@@ -77,7 +75,6 @@ export function createAccountTokens({ prisma, pepper }: { prisma: Prisma; pepper
           name: input.name ?? null,
           expiresAt,
           createdBy: input.createdBy ?? null,
-          passwordHash: input.passwordHash ?? null,
         },
       });
       return { id, token, ...(code ? { code } : {}), expiresAt };
@@ -94,19 +91,25 @@ export function createAccountTokens({ prisma, pepper }: { prisma: Prisma; pepper
     },
 
     /**
-     * The live verification token of `email` whose code this is. A wrong code counts against the
-     * newest live token of the address; past MAX_CODE_FAILURES its code no longer works.
+     * The live verification token of `email` whose code this is. Every try counts against the
+     * newest live token of the address before the code is compared (a right code's token is
+     * used at once, so its count no longer matters); past MAX_CODE_FAILURES its code no longer
+     * works. The count is one write whether or not the address has a token (it then matches no
+     * row), so the time a try takes does not tell whether a sign-up is waiting.
      */
     async checkCode(purpose: TokenPurpose, email: string, code: unknown): Promise<TokenCheck> {
       const row = await prisma.accountToken.findFirst({
         where: { purpose, email, usedAt: null, expiresAt: { gt: new Date() }, codeHash: { not: null } },
         orderBy: { createdAt: 'desc' },
       });
+      const { count } = await prisma.accountToken.updateMany({
+        where: { id: row?.id ?? crypto.randomUUID(), codeFailures: { lt: MAX_CODE_FAILURES } },
+        data: { codeFailures: { increment: 1 } },
+      });
       if (!row) return { ok: false, reason: 'unknown' };
-      if (row.codeFailures >= MAX_CODE_FAILURES) return { ok: false, reason: 'expired', row };
+      if (count !== 1) return { ok: false, reason: 'expired', row };
       const typed = typeof code === 'string' ? code.replace(/\s/g, '') : '';
       if (/^\d{6}$/.test(typed) && constantTimeEqual(codeHash(row.id, typed), row.codeHash!)) return { ok: true, row };
-      await prisma.accountToken.updateMany({ where: { id: row.id }, data: { codeFailures: { increment: 1 } } });
       return { ok: false, reason: 'unknown' };
     },
 

@@ -8,6 +8,14 @@
 // The message may hold a one-time link: it is sealed (AES-256-GCM, src/crypto) under the
 // KEY_ENCRYPTION_KEY, so a database dump cannot read it, and erased once sent or given up, with
 // the address it went to (the row stays a week as a record of what was sent, and of nothing else).
+//
+// An intent is a row of the same table whose purpose starts with `intent:`: work a request
+// promised before answering (a sign-up, a forgotten password), written before the answer so
+// that neither a crash nor a database error after it loses the work. Resolving it calls the
+// handler registered for its kind (`handle`) with its sealed payload instead of the transport,
+// under the same claim, retries and backoff as a mail; resolved, it is erased like a sent mail.
+// A handler must be safe to run again (its work was done but not yet marked, then a crash):
+// the mail it writes is keyed to the intent's id.
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import { keyedHash, seal, unseal } from '../crypto/index.ts';
@@ -34,6 +42,17 @@ const KEEP_SENT_DAYS = 7;
 
 type Writer = Pick<Prisma, 'outboxMessage'>;
 
+/** The purpose of an intent of kind K is `intent:K`. */
+const INTENT = 'intent:';
+
+/** Resolves one intent: `id` is stable across retries (a key for what it writes); throws to be retried. */
+export type IntentHandler = (intent: { id: string; address: string; payload: unknown }) => Promise<void>;
+
+/** An intent of a kind no handler was registered for in this process (retried: another may know it). */
+class NoHandler extends Error {
+  override name = 'NoHandler';
+}
+
 /**
  * What is kept and logged of a failed send: the SMTP reply's code and nodemailer's error code and
  * command ("550 EENVELOPE RCPT"), never its text, which names the recipient ("550 5.1.1
@@ -51,6 +70,7 @@ export function createOutbox({ prisma, provider, transport, logger, sealingKey, 
   const context = 'mail-outbox';
   let running: Promise<number> | undefined;
   let again = false;
+  const handlers = new Map<string, IntentHandler>();
 
   async function sendOne(id: string): Promise<boolean> {
     const now = new Date();
@@ -71,9 +91,17 @@ export function createOutbox({ prisma, provider, transport, logger, sealingKey, 
       logger.error({ mail: id, purpose: row.purpose }, 'mail dropped: it cannot be unsealed');
       return false;
     }
-    const message = JSON.parse(opened) as Omit<Mail, 'to' | 'purpose'>;
+    const intent = row.purpose.startsWith(INTENT);
+    const what = intent ? 'intent' : 'mail';
     try {
-      await transport.send({ to: row.to, purpose: row.purpose, ...message });
+      if (intent) {
+        const handler = handlers.get(row.purpose.slice(INTENT.length));
+        if (!handler) throw new NoHandler();
+        await handler({ id, address: row.to, payload: JSON.parse(opened) as unknown });
+      } else {
+        const message = JSON.parse(opened) as Omit<Mail, 'to' | 'purpose'>;
+        await transport.send({ to: row.to, purpose: row.purpose, ...message });
+      }
       await prisma.outboxMessage.update({
         where: { id },
         data: { sentAt: new Date(), sealed: '', to: '', attempts: row.attempts + 1, claimedUntil: null, lastError: null },
@@ -88,13 +116,16 @@ export function createOutbox({ prisma, provider, transport, logger, sealingKey, 
           where: { id },
           data: { attempts, failedAt: new Date(), sealed: '', to: '', claimedUntil: null, lastError: reason },
         });
-        logger.error({ mail: id, purpose: row.purpose, attempts, reason }, 'mail given up after the last attempt');
+        logger.error({ mail: id, purpose: row.purpose, attempts, reason }, `${what} given up after the last attempt`);
       } else {
         await prisma.outboxMessage.update({
           where: { id },
           data: { attempts, nextAttemptAt: new Date(Date.now() + delay * 1000), claimedUntil: null, lastError: reason },
         });
-        logger.warn({ mail: id, purpose: row.purpose, attempts, retryInSeconds: delay, reason }, 'mail not sent; will retry');
+        logger.warn(
+          { mail: id, purpose: row.purpose, attempts, retryInSeconds: delay, reason },
+          intent ? 'intent not resolved; will retry' : 'mail not sent; will retry',
+        );
       }
       return false;
     }
@@ -164,6 +195,26 @@ export function createOutbox({ prisma, provider, transport, logger, sealingKey, 
       if (existing) return false;
       await writer.outboxMessage.create({ data });
       return true;
+    },
+    /**
+     * Writes an intent of `kind` for `address` with `writer`: one row, sealed like a mail (the
+     * payload may hold nothing secret beyond what the work needs), resolved by the handler of
+     * its kind. No dedupe key: each request is its own intent (its handler keeps a retried
+     * request from doing the work twice).
+     */
+    async intend(writer: Writer, kind: string, address: string, payload: unknown): Promise<void> {
+      await writer.outboxMessage.create({
+        data: {
+          id: crypto.randomUUID(),
+          to: address,
+          purpose: `${INTENT}${kind}`,
+          sealed: seal(sealingKey, pepper, context, JSON.stringify(payload)),
+        },
+      });
+    },
+    /** Registers what resolves intents of `kind` (every process that may flush the outbox registers the same). */
+    handle(kind: string, handler: IntentHandler): void {
+      handlers.set(kind, handler);
     },
     /** After commit: send what is due now, without waiting (failures are retried by the timer). */
     kick(): void {

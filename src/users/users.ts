@@ -192,24 +192,17 @@ export function createUserService({
     },
 
     /**
-     * Marks the email as verified (a link or code followed); the account's cached claims go. A
-     * link of a later sign-up for the same unverified account carries that sign-up's password
-     * (and name): following it is what proves the mailbox, so only then does the account take
-     * them, and whatever it held before ends. A disabled account, or one verified meanwhile,
-     * takes nothing (false).
+     * Marks the email as verified (a link or code followed); the account's cached claims go. The
+     * account keeps its password and name: a link never carries a credential. A disabled account,
+     * or one verified meanwhile, is left as it is (false).
      */
-    async markVerified(id: string, credential?: { passwordHash: string; name: string | null }): Promise<boolean> {
+    async markVerified(id: string): Promise<boolean> {
       const { count } = await prisma.user.updateMany({
         where: { id, disabled: false, emailVerified: false },
-        data: {
-          emailVerified: true,
-          emailVerifiedAt: new Date(),
-          ...(credential ? { passwordHash: credential.passwordHash, ...(credential.name ? { name: credential.name } : {}) } : {}),
-        },
+        data: { emailVerified: true, emailVerifiedAt: new Date() },
       });
       changes += 1;
       accounts.delete(id);
-      if (count === 1 && credential) await endAccess(id);
       return count === 1;
     },
 

@@ -1,6 +1,7 @@
 // The mail outbox against a real SMTP server (smtp-server, on 127.0.0.1): a mail is sealed at
 // rest and erased once sent, a refused send is retried and never lost, a dedupe key sends once,
-// two senders never send one mail twice, and without SMTP_URL mail lands in .eml files.
+// two senders never send one mail twice, an intent is resolved by its handler under the same
+// retries, and without SMTP_URL mail lands in .eml files.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -105,6 +106,34 @@ test('a mail is sealed at rest, sent over SMTP, and erased once sent', async () 
   expect(after.sentAt).not.toBeNull();
   expect(after.sealed).toBe('');
   expect(after.to).toBe('');
+  transport.close();
+});
+
+test('an intent is sealed, kept until a handler resolves it, and erased with its address once resolved', async () => {
+  const { outbox, transport } = outboxFor(smtp.url);
+  const address = 'intent.ada@example.com';
+  await outbox.intend(running.db.prisma, 'test-intent', address, { visitor: { ip: '192.0.2.7', lang: 'de' } });
+  const written = await running.db.prisma.outboxMessage.findFirstOrThrow({ where: { to: address } });
+  expect(written.purpose).toBe('intent:test-intent');
+  expect(written.sealed).not.toContain('192.0.2.7');
+  // No handler for its kind in this process: the intent fails like a refused mail and waits for its retry.
+  expect(await outbox.flush()).toBe(0);
+  const waiting = await running.db.prisma.outboxMessage.findUniqueOrThrow({ where: { id: written.id } });
+  expect(waiting).toMatchObject({ attempts: 1, sentAt: null, failedAt: null, lastError: 'NoHandler', to: address });
+  // Registered (and due): the handler gets the payload, writes its mail, and that mail goes out in the same flush.
+  const seen: unknown[] = [];
+  outbox.handle('test-intent', async ({ id, address: to, payload }) => {
+    seen.push({ id, to, payload });
+    await outbox.enqueue(running.db.prisma, mail(to, 'intent-token-0123456789-abcdefghij'), `test-intent:${id}`);
+    outbox.kick();
+  });
+  await running.db.prisma.outboxMessage.update({ where: { id: written.id }, data: { nextAttemptAt: new Date() } });
+  await outbox.flush();
+  expect(seen).toEqual([{ id: written.id, to: address, payload: { visitor: { ip: '192.0.2.7', lang: 'de' } } }]);
+  expect(smtp.received.filter((message) => message.to.includes(address))).toHaveLength(1);
+  const resolved = await running.db.prisma.outboxMessage.findUniqueOrThrow({ where: { id: written.id } });
+  expect(resolved).toMatchObject({ sealed: '', to: '', attempts: 2, lastError: null });
+  expect(resolved.sentAt).not.toBeNull();
   transport.close();
 });
 

@@ -1,3 +1,0 @@
--- AlterTable
-ALTER TABLE "AccountToken" ADD COLUMN "passwordHash" TEXT;
-

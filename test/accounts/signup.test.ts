@@ -61,7 +61,7 @@ describe('sign-up', () => {
     // Not yet verified: the password is right, but sign-in is refused with a way to resend.
     const refused = await tryLogIn(email);
     expect(refused.status).toBe(403);
-    expect(refused.body).toContain('Please confirm your email address first');
+    expect(refused.body).toContain('Your email address is not confirmed yet');
     expect(refused.body).toContain('href="/verify-email/resend');
 
     // The link's GET only shows a button (mail scanners must not use it up); the POST verifies.

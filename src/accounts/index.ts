@@ -24,5 +24,4 @@ export {
 export { ACCOUNT_CLIENT_ID, accountCallbackUrl, accountClientMetadata, type SessionSummary } from './sessions.ts';
 export { maskEmail, type EmailChangeResult } from './emailChange.ts';
 export { pseudonymOf } from './deletion.ts';
-export { MAX_NAME_LENGTH } from './profile.ts';
 export { createOwnAccount, type OwnAccount } from './ownAccount.ts';

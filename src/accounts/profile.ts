@@ -7,15 +7,9 @@ import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
 import { hashPassword } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { composeMail, type Outbox } from '../mail/index.ts';
-import { hasControlCharacters } from '../oauth/index.ts';
 import type { Views } from '../templates/index.ts';
-import { passwordProblem, type PasswordProblem } from '../users/index.ts';
+import { nameProblem, passwordProblem, type NameProblem, type PasswordProblem } from '../users/index.ts';
 import type { SessionService } from './sessions.ts';
-
-/** A name is shown in ID tokens and on pages: a line of text, not a document. */
-export const MAX_NAME_LENGTH = 200;
-
-export type NameProblem = 'too_long' | 'invalid';
 
 export interface ProfileOptions {
   prisma: Prisma;
@@ -31,8 +25,8 @@ export function createProfileService({ prisma, audit, sessions, views, outbox, i
     /** Sets (or, empty, clears) the person's name. Returns the problem, if any; nothing is written then. */
     async setName(userId: string, input: string, actor: Actor): Promise<NameProblem | undefined> {
       const name = input.trim();
-      if ([...name].length > MAX_NAME_LENGTH) return 'too_long';
-      if (hasControlCharacters(name)) return 'invalid';
+      const problem = nameProblem(name);
+      if (problem) return problem;
       const before = await prisma.user.findUnique({ where: { id: userId }, select: { name: true } });
       if (!before || (before.name ?? '') === name) return undefined;
       await prisma.user.update({ where: { id: userId }, data: { name: name || null } });

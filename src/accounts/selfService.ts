@@ -32,11 +32,19 @@ import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
 import { hashPassword } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, PortcullisError } from '../errors/index.ts';
-import { hasControlCharacters, isStorableText } from '../oauth/index.ts';
 import { sourceOf, type RateLimiter } from '../limits/index.ts';
 import { composeMail, type Outbox } from '../mail/index.ts';
 import type { Views } from '../templates/index.ts';
-import { checkedEmail, MAX_EMAIL_LENGTH, normalizeEmail, passwordProblem, type PasswordProblem, type UserService } from '../users/index.ts';
+import {
+  checkedEmail,
+  MAX_EMAIL_LENGTH,
+  MAX_NAME_LENGTH,
+  nameProblem,
+  normalizeEmail,
+  passwordProblem,
+  type PasswordProblem,
+  type UserService,
+} from '../users/index.ts';
 import { TOKEN_LIFETIME_SECONDS, type AccountTokens, type TokenPurpose } from './tokens.ts';
 
 /** A link sent less than this long ago, and still good, is not sent again: the request was a retry. */
@@ -45,7 +53,6 @@ export const RETRY_WINDOW_SECONDS = 60;
 export const MAIL_LIMITS = { perAddress: '5/3600s', perSource: '30/3600s' } as const;
 /** The longest an invitation may be made to last. */
 export const MAX_INVITATION_SECONDS = 30 * 86_400;
-export const MAX_NAME_LENGTH = 200;
 /**
  * Typed verification codes: wrong ones per address and day, counted whether or not the address
  * has a sign-up waiting (so the count tells nothing, and a mailbox nobody controls cannot be
@@ -90,15 +97,10 @@ export interface Visitor {
 }
 
 const ATTEMPT = /^[A-Za-z0-9_-]{16,64}$/;
-/** C1 controls, Unicode's line and paragraph separators, and halves of surrogate pairs alone (not text PostgreSQL stores). */
-const NOT_ONE_LINE = /[\u0080-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** A name a person typed: one line of storable text, or the problem with it. */
-function nameProblem(name: string | null): FormProblem | undefined {
-  if (!name) return undefined;
-  if (!isStorableText(name) || hasControlCharacters(name) || NOT_ONE_LINE.test(name)) return 'name_invalid';
-  if ([...name].length > MAX_NAME_LENGTH) return 'name_too_long';
-  return undefined;
+/** A name a person typed: the users' one rule (src/users/names.ts), in this form's words. */
+function formNameProblem(name: string | null): FormProblem | undefined {
+  const problem = nameProblem(name);
+  return problem === 'invalid' ? 'name_invalid' : problem === 'too_long' ? 'name_too_long' : undefined;
 }
 
 /** Thrown inside a transaction to undo it when its mail was already written by an earlier try. */
@@ -251,7 +253,7 @@ export function createSelfService({
       const problem = passwordProblem(input.password, email);
       if (problem) return { ok: false, problem };
       const name = input.name?.trim() || null;
-      const badName = nameProblem(name);
+      const badName = formNameProblem(name);
       if (badName) return { ok: false, problem: badName };
       const wait = await mailAllowed(email, visitor.ip);
       if (wait) return { ok: false, retryAfterSeconds: wait };
@@ -374,7 +376,7 @@ export function createSelfService({
       }
       const email = checkedEmail(input.email);
       const name = input.name?.trim() || null;
-      const badName = nameProblem(name);
+      const badName = formNameProblem(name);
       if (badName === 'name_invalid') throw new InputError('name', 'must be one line of text, without control characters');
       if (badName) throw new InputError('name', `must be at most ${MAX_NAME_LENGTH} characters`);
       const seconds = input.expiresInSeconds ?? TOKEN_LIFETIME_SECONDS.invitation;
@@ -430,7 +432,7 @@ export function createSelfService({
       const problem = passwordProblem(input.password, row.email);
       if (problem) return { ok: false, problem };
       const name = input.name?.trim() || row.name || null;
-      const badName = nameProblem(name);
+      const badName = formNameProblem(name);
       if (badName) return { ok: false, problem: badName };
       const passwordHash = await hashPassword(input.password);
       const accepted = await prisma

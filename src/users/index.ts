@@ -12,3 +12,4 @@ export {
   type UserPasswordInput,
 } from './schema.ts';
 export { PASSWORD_PROBLEM_TEXT, passwordProblem, type PasswordProblem } from './passwordRule.ts';
+export { MAX_NAME_LENGTH, nameProblem, type NameProblem } from './names.ts';

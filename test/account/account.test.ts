@@ -159,6 +159,11 @@ describe('the profile, the email address and the password', () => {
     expect(shown.body).toContain('at most 200 characters');
     expect(shown.body).toMatch(/id="name"[^>]*autofocus aria-invalid="true"/);
     expect((await prisma().user.findUnique({ where: { id: userId } }))!.name).toBe('Grace Hopper');
+    // One line, as at sign-up: no line separator (U+2028) or C1 control that would start a new line in a mail.
+    for (const name of ['Grace\u2028Your account is suspended', 'Grace\u0085Hopper']) {
+      await post(agent, '/account/name', { name });
+      expect((await prisma().user.findUnique({ where: { id: userId } }))!.name).toBe('Grace Hopper');
+    }
   });
 
   test('the email changes only through the link to the new address; the old one is told; the link works once', async () => {

@@ -297,7 +297,8 @@ export const configVariables = {
     secret: true,
   }),
   MAIL_FROM: variable({
-    description: 'The From of every mail, e.g. "Example Accounts <accounts@example.com>". Defaults to BRAND_NAME <no-reply@ISSUER\'s host>.',
+    description:
+      'The From of every mail, e.g. "Example Accounts <accounts@example.com>". Defaults to BRAND_NAME <no-reply@ISSUER\'s host>.',
     schema: z.string().min(3).max(320).optional(),
     example: '',
   }),
@@ -602,7 +603,10 @@ function boundProblems(values: RawConfig): Problem[] {
   // Mail that would only land in a folder on the server reaches nobody: in production a feature
   // that must send mail needs a mail server.
   if (values.NODE_ENV === 'production' && !values.SMTP_URL && values.SIGNUP && values.SIGNUP !== 'closed') {
-    problems.push({ variable: 'SMTP_URL', message: `is needed in production for SIGNUP=${values.SIGNUP}: invitations and sign-up send mail` });
+    problems.push({
+      variable: 'SMTP_URL',
+      message: `is needed in production for SIGNUP=${values.SIGNUP}: invitations and sign-up send mail`,
+    });
   }
   const rotation = values.KEY_ROTATION_INTERVAL_SECONDS;
   if (rotation && rotation < 2 * values.JWKS_MAX_AGE_SECONDS) {

@@ -19,7 +19,7 @@ import { composeMail, type Outbox } from '../mail/index.ts';
 import { hasControlCharacters } from '../oauth/index.ts';
 import type { Views } from '../templates/index.ts';
 import { MAX_EMAIL_LENGTH, normalizeEmail } from '../users/index.ts';
-import type { AccountTokens } from './tokens.ts';
+import { RETRY_WINDOW_SECONDS, type AccountTokens } from './tokens.ts';
 
 export type EmailChangeRequest = { ok: true; email: string } | { ok: false; problem: 'invalid' | 'same' };
 export type EmailChangeResult = { ok: true; email: string } | { ok: false; reason: 'unknown' | 'used' | 'expired' | 'taken' };
@@ -65,9 +65,6 @@ export interface EmailChangeOptions {
   issuer: string;
 }
 
-/** A second request for the same change within this time is taken as a retry of the first. */
-const RETRY_WINDOW_MS = 60_000;
-
 export function createEmailChange({ prisma, audit, views, outbox, accountTokens, issuer }: EmailChangeOptions) {
   const confirmLink = (token: string) => `${new URL('/account/email/confirm', issuer).href}?token=${encodeURIComponent(token)}`;
 
@@ -87,14 +84,9 @@ export function createEmailChange({ prisma, audit, views, outbox, accountTokens,
       const language = user.locale ?? lang;
       // A request repeated at once (a double click, a retry) sends nothing more, and the first
       // mail's link keeps working: a new link would end it (tokens.issue keeps only the newest).
-      const recently = new Date(Date.now() - RETRY_WINDOW_MS);
       await prisma.$transaction(async (tx) => {
-        const repeated = await tx.accountToken.findFirst({
-          where: { purpose: 'change_email', userId, email, usedAt: null, expiresAt: { gt: new Date() }, createdAt: { gt: recently } },
-          select: { id: true },
-        });
-        if (repeated) return;
-        let action = `taken:${Math.floor(Date.now() / RETRY_WINDOW_MS)}`;
+        if (await accountTokens.justIssued(tx, 'change_email', userId, email)) return;
+        let action = `taken:${Math.floor(Date.now() / (RETRY_WINDOW_SECONDS * 1000))}`;
         if (!taken) {
           const { id, token, expiresAt } = await accountTokens.issue(tx, { purpose: 'change_email', email, userId, name: user.name });
           action = id;

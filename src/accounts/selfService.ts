@@ -48,7 +48,6 @@ import {
 import { TOKEN_LIFETIME_SECONDS, type AccountTokens, type TokenPurpose } from './tokens.ts';
 
 /** A link sent less than this long ago, and still good, is not sent again: the request was a retry. */
-export const RETRY_WINDOW_SECONDS = 60;
 /** Mail anyone can cause, per address and per source (an IPv4 address, an IPv6 /64). */
 export const MAIL_LIMITS = { perAddress: '5/3600s', perSource: '30/3600s' } as const;
 /** The longest an invitation may be made to last. */
@@ -184,22 +183,6 @@ export function createSelfService({
     return outbox.enqueue(tx, mail, action ? `${template}:${action}` : undefined);
   }
 
-  /** Whether a good link of `purpose` went to this person within RETRY_WINDOW_SECONDS: then this request is its retry. */
-  async function justSent(tx: Prisma, purpose: TokenPurpose, userId: string): Promise<boolean> {
-    const now = Date.now();
-    const recent = await tx.accountToken.findFirst({
-      where: {
-        purpose,
-        userId,
-        usedAt: null,
-        expiresAt: { gt: new Date(now) },
-        createdAt: { gt: new Date(now - RETRY_WINDOW_SECONDS * 1000) },
-      },
-      select: { id: true },
-    });
-    return recent !== null;
-  }
-
   /**
    * A new verification link and code for `user`, mailed in `tx`, unless one went there within
    * RETRY_WINDOW_SECONDS (false). `action` (the intent resolved) keys the mail: the same intent
@@ -207,7 +190,7 @@ export function createSelfService({
    * not something the mailbox's owner ever vouched for.
    */
   async function writeVerification(tx: Prisma, user: { id: string; email: string }, lang: string, action: string): Promise<boolean> {
-    if (await justSent(tx, 'verify_email', user.id)) return false;
+    if (await tokens.justIssued(tx, 'verify_email', user.id)) return false;
     const issued = await tokens.issue(tx, { purpose: 'verify_email', email: user.email, userId: user.id, withCode: true });
     return enqueue(
       tx,
@@ -530,7 +513,7 @@ export function createSelfService({
     if (existing) {
       const attempt = visitor.attempt && ATTEMPT.test(visitor.attempt) ? visitor.attempt : intent;
       const written = await inTransaction(async (tx) => {
-        if (await justSent(tx, 'verify_email', existing.id)) return false;
+        if (await tokens.justIssued(tx, 'verify_email', existing.id)) return false;
         return enqueue(
           tx,
           'account-exists',
@@ -571,7 +554,7 @@ export function createSelfService({
     const user = await prisma.user.findUnique({ where: { email } });
     if (!user || user.disabled) return;
     const written = await inTransaction(async (tx) => {
-      if (await justSent(tx, 'reset_password', user.id)) return false;
+      if (await tokens.justIssued(tx, 'reset_password', user.id)) return false;
       const issued = await tokens.issue(tx, { purpose: 'reset_password', email, userId: user.id });
       return enqueue(
         tx,

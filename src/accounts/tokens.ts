@@ -18,6 +18,9 @@ export const TOKEN_LIFETIME_SECONDS: Record<TokenPurpose, number> = {
   change_email: 24 * 3600,
 };
 
+/** A link of the same purpose and person made less than this long ago, and still good, marks a request as its retry. */
+export const RETRY_WINDOW_SECONDS = 60;
+
 /** Wrong codes allowed against one verification mail before its code stops working. */
 export const MAX_CODE_FAILURES = 5;
 
@@ -111,6 +114,27 @@ export function createAccountTokens({ prisma, pepper }: { prisma: Prisma; pepper
       const typed = typeof code === 'string' ? code.replace(/\s/g, '') : '';
       if (/^\d{6}$/.test(typed) && constantTimeEqual(codeHash(row.id, typed), row.codeHash!)) return { ok: true, row };
       return { ok: false, reason: 'unknown' };
+    },
+
+    /**
+     * Whether a good link of `purpose` went to this person (and, when given, this address) less
+     * than RETRY_WINDOW_SECONDS ago: then the request asking for another is a retry of the first
+     * (a double click, a proxy), and sends nothing, so the first mail's link stays the one that works.
+     */
+    async justIssued(writer: Writer, purpose: TokenPurpose, userId: string, email?: string): Promise<boolean> {
+      const now = Date.now();
+      const recent = await writer.accountToken.findFirst({
+        where: {
+          purpose,
+          userId,
+          ...(email ? { email } : {}),
+          usedAt: null,
+          expiresAt: { gt: new Date(now) },
+          createdAt: { gt: new Date(now - RETRY_WINDOW_SECONDS * 1000) },
+        },
+        select: { id: true },
+      });
+      return recent !== null;
     },
 
     /** Uses the token (with `writer`, in the transaction that acts on it): false when another request used it first. */

@@ -12,7 +12,7 @@ import { adminCaller } from '../support/admin.ts';
 import { pkceAuthorization, signIn, UserAgent } from '../support/browser.ts';
 import { cliJson } from '../support/cli.ts';
 import { codeIn, linkIn } from '../support/mail.ts';
-import { RETRY_WINDOW_SECONDS } from '../../src/accounts/selfService.ts';
+import { RETRY_WINDOW_SECONDS } from '../../src/accounts/tokens.ts';
 import { createUserService } from '../../src/users/index.ts';
 import { CLI_ACTOR } from '../../src/audit/index.ts';
 import { hiddenField, Person, startWorld, STRONG_PASSWORD, textOf, type World } from './support.ts';

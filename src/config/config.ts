@@ -274,6 +274,12 @@ export const configVariables = {
     schema: z.coerce.number().int().min(1).max(86_400).default(600),
     example: '600',
   }),
+  MFA: variable({
+    description:
+      'Second factors (an authenticator app, passkeys, recovery codes): `off` (none offered or asked; a client or request that needs one is refused), `optional` (the default: people may add one on their account page, and whoever has one is asked for it at every sign-in), `required` (everyone must: a person without one is led through adding one before any app gets a code). A client registered with --require-mfa, or a person an administrator marked, needs one whatever this says.',
+    schema: z.enum(['off', 'optional', 'required']).default('optional'),
+    example: 'optional',
+  }),
   SIGNUP: variable({
     description:
       'Who may make an account: `closed` (only administrators, with `portcullis user create` or the admin API), `invite` (also people an administrator invited: `portcullis user invite`), `open` (anyone, from the sign-up page linked on the login page). Defaults to open in development and closed otherwise. invite and open need mail (SMTP_URL) in production.',
@@ -507,6 +513,7 @@ function buildConfig(values: RawConfig) {
     recentSignInSeconds: values.RECENT_SIGN_IN_SECONDS,
     signup: values.SIGNUP ?? (values.NODE_ENV === 'development' ? ('open' as const) : ('closed' as const)),
     emailVerification: values.EMAIL_VERIFICATION,
+    mfa: values.MFA,
     mail: {
       smtpUrl: values.SMTP_URL,
       from: values.MAIL_FROM,

@@ -108,7 +108,13 @@ export function deny(
   response: http.ServerResponse,
   status: 400 | 401 | 403,
   realm: string,
-  { scheme, error, description, scope }: { scheme?: Scheme; error?: string; description?: string; scope?: string } = {},
+  {
+    scheme,
+    error,
+    description,
+    scope,
+    acrValues,
+  }: { scheme?: Scheme; error?: string; description?: string; scope?: string; acrValues?: string } = {},
 ): void {
   const challenge = (name: Scheme) =>
     [
@@ -116,6 +122,8 @@ export function deny(
       ...(error ? [`error="${error}"`] : []),
       ...(description ? [`error_description="${description}"`] : []),
       ...(scope ? [`scope="${scope}"`] : []),
+      // RFC 9470 section 3: the authentication context class a new token must be issued with.
+      ...(acrValues ? [`acr_values="${acrValues}"`] : []),
       ...(name === 'DPoP' ? [`algs="${PROOF_ALGORITHMS.join(' ')}"`] : []),
     ].join(', ');
   const challenges = scheme ? challenge(scheme) : `${challenge('Bearer')}, ${challenge('DPoP')}`;

@@ -10,9 +10,14 @@
 //   with a proof of possession of that key in the `DPoP` header (examples/dpop-proof.ts); sent
 //   as a Bearer token, or without the proof, it is refused (RFC 9449 section 7.2). A token
 //   without `cnf` comes as `Bearer`; one with a binding this API cannot check (mTLS) is refused;
-// - `scope` holds the scope the route needs.
+// - `scope` holds the scope the route needs;
+// - for a route that needs a second factor, `acr` is Portcullis's mfa class and `amr` says
+//   `mfa` (the person proved two factors when they signed in: RFC 8176).
 // Anything else is 401 `invalid_token` (`invalid_dpop_proof` for a bad proof); a missing scope is
-// 403 `insufficient_scope`; no token at all is 401 with bare challenges for both schemes
+// 403 `insufficient_scope`; a sign-in without the second factor a route needs is 401
+// `insufficient_user_authentication` with `acr_values` naming the class to ask for (RFC 9470:
+// the app sends the person back to Portcullis with that acr_values, which asks them only for
+// the second factor, and comes back with a new token); no token at all is 401 with bare challenges for both schemes
 // (RFC 6750 section 3, RFC 9449 section 7.1).
 //
 //   ISSUER=http://localhost:3000 AUDIENCE=https://orders.example.com npx tsx examples/resource-server-jwt.ts
@@ -26,11 +31,14 @@ export interface JwtApiOptions {
   issuer: string;
   /** This API's audience, as registered with `portcullis resource create --audience`. */
   audience: string;
-  /** The scope each route needs. */
-  routes: Record<string, string>;
+  /** The scope each route needs, and whether it needs a second factor. */
+  routes: Record<string, string | { scope: string; secondFactor: boolean }>;
   /** This API's URL as its callers address it, for the DPoP proof's htu (default: from the Host header, http). */
   publicUrl?: string;
 }
+
+/** Portcullis's authentication context class for a sign-in with a second factor (its discovery's acr_values_supported). */
+export const MFA_ACR = 'urn:portcullis:acr:mfa';
 
 export async function createJwtApi({ issuer, audience, routes, publicUrl }: JwtApiOptions): Promise<http.Server> {
   // The JWKS URI comes from the issuer's metadata (RFC 8414), not from a guess.
@@ -66,7 +74,9 @@ export async function createJwtApi({ issuer, audience, routes, publicUrl }: JwtA
 
   return http.createServer(async (request, response) => {
     const path = new URL(request.url ?? '/', 'http://api').pathname;
-    const needed = routes[path];
+    const route = routes[path];
+    const needed = typeof route === 'string' ? route : route?.scope;
+    const secondFactor = typeof route === 'object' && route.secondFactor;
     if (needed === undefined) {
       response.writeHead(404).end();
       return;
@@ -120,8 +130,19 @@ export async function createJwtApi({ issuer, audience, routes, publicUrl }: JwtA
       });
     }
 
+    // RFC 9470: the token is good, but the person did not prove a second factor when signing in.
+    const amr = Array.isArray(claims.amr) ? claims.amr : [];
+    if (secondFactor && (claims.acr !== MFA_ACR || !amr.includes('mfa'))) {
+      return deny(response, 401, audience, {
+        scheme,
+        error: 'insufficient_user_authentication',
+        description: 'this needs a sign-in with a second factor',
+        acrValues: MFA_ACR,
+      });
+    }
+
     response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ path, caller: claims.sub, client_id: claims.client_id, scope: claims.scope }));
+    response.end(JSON.stringify({ path, caller: claims.sub, client_id: claims.client_id, scope: claims.scope, acr: claims.acr }));
   });
 }
 
@@ -129,6 +150,15 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const issuer = process.env.ISSUER ?? 'http://localhost:3000';
   const audience = process.env.AUDIENCE ?? 'https://orders.example.com';
   const port = Number(process.env.PORT ?? 4000);
-  const server = await createJwtApi({ issuer, audience, routes: { '/orders': 'orders:read', '/orders/new': 'orders:write' } });
+  const server = await createJwtApi({
+    issuer,
+    audience,
+    routes: {
+      '/orders': 'orders:read',
+      '/orders/new': 'orders:write',
+      // Refunds move money: they need a sign-in with a second factor.
+      '/orders/refund': { scope: 'orders:write', secondFactor: true },
+    },
+  });
   server.listen(port, '127.0.0.1', () => console.log(`API for ${audience} on http://127.0.0.1:${port} (tokens from ${issuer})`));
 }

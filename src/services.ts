@@ -11,6 +11,7 @@ import type { Database } from './db/index.ts';
 import { createGrantService } from './grants/index.ts';
 import { createKeyService } from './keys/index.ts';
 import { createLimits } from './limits/index.ts';
+import { createFactorService } from './factors/index.ts';
 import { createOutbox, createTransport } from './mail/index.ts';
 import type { Metrics } from './metrics/index.ts';
 import { adminAudience, createResourceService } from './resources/index.ts';
@@ -45,12 +46,14 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
     outboxDirectory: config.mail.outboxDirectory,
     logger,
   });
+  // What is sealed under KEY_ENCRYPTION_KEY (mail waiting, authenticator apps' secrets) uses it as base64url.
+  const sealingKey = Buffer.from(config.keyEncryptionKey).toString('base64url');
   const outbox = createOutbox({
     prisma: db.prisma,
     provider: db.provider,
     transport,
     logger,
-    sealingKey: Buffer.from(config.keyEncryptionKey).toString('base64url'),
+    sealingKey,
     pepper: config.hashPepper,
   });
   const auditAggregates = createAuditAggregator(audit);
@@ -134,6 +137,16 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
     // (other instances within the cache's second).
     clients: createClientService({ prisma: db.prisma, pepper: config.hashPepper, audit, onDeleted: () => apiKeys.forgetCached() }),
     users,
+    /** A person's second factors (authenticator app, recovery codes, passkeys) and their checks (src/factors). */
+    factors: createFactorService({
+      prisma: db.prisma,
+      pepper: config.hashPepper,
+      sealingKey,
+      issuer: config.issuer,
+      audit,
+      outbox,
+      views,
+    }),
     resources,
     apiKeys,
     limits,

@@ -1,11 +1,13 @@
 // "Export my data" (GDPR article 15 and 20): everything Portcullis keeps about a person, as one
 // JSON document they download from the account page. The profile, their live sessions (when
 // and until when), the grants they gave apps, their API keys' metadata (never a key or its
-// hash) and the audit events about them: those that name them as actor or subject, by id or,
+// hash), which second factors they have (when set up and last used, the passkeys' names; never a
+// secret, code or key) and the audit events about them: those that name them as actor or subject, by id or,
 // for failed logins typed with their address (or an earlier one, while it was theirs), by address.
 import type { ApiKeyService } from '../apikeys/index.ts';
 import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
 import type { Prisma } from '../db/index.ts';
+import { factorSummaryOf, type FactorSummary } from '../factors/index.ts';
 import type { GrantService } from '../grants/index.ts';
 import { earlierAddresses } from './emailChange.ts';
 import type { SessionService } from './sessions.ts';
@@ -19,6 +21,23 @@ export interface DataExportOptions {
   grants: GrantService;
   apiKeys: ApiKeyService;
   sessions: SessionService;
+}
+
+/** A person's factors in the export's names: dates and names only. */
+function exportedFactors(summary: FactorSummary) {
+  return {
+    authenticator_app: summary.totp
+      ? { created_at: summary.totp.createdAt.toISOString(), last_used_at: summary.totp.lastUsedAt?.toISOString() ?? null }
+      : null,
+    passkeys: summary.passkeys.map((passkey) => ({
+      id: passkey.id,
+      name: passkey.name,
+      synced: passkey.synced,
+      created_at: passkey.createdAt.toISOString(),
+      last_used_at: passkey.lastUsedAt?.toISOString() ?? null,
+    })),
+    recovery_codes_left: summary.recoveryCodesLeft,
+  };
 }
 
 export function createDataExport({ prisma, audit, grants, apiKeys, sessions }: DataExportOptions) {
@@ -61,6 +80,7 @@ export function createDataExport({ prisma, audit, grants, apiKeys, sessions }: D
         })),
         grants: await grants.listForAccount(userId),
         api_keys: await apiKeys.list({ ownerUserId: userId }),
+        second_factors: exportedFactors(await factorSummaryOf(prisma, userId)),
         audit_events: events.map((event) => ({
           id: event.id,
           at: event.at.toISOString(),

@@ -1,6 +1,6 @@
 // "Delete my account" (GDPR article 17). The person's row goes, and with it their name, address
 // and password hash; their API keys are revoked (and keep no name), every grant, session, code
-// and token ends, and their pending links and mail go. The audit log stays, as the operator's
+// and token ends, and their pending links and mail go, and so do their second factors and passkeys. The audit log stays, as the operator's
 // record of what happened, under a pseudonym: events name a person by their account id, which is
 // random and, once the row is gone, points at nobody; events that name an address itself
 // (a failed login records what was typed) get a keyed hash of it instead, which the operator
@@ -16,6 +16,7 @@ import type { ApiKeyService } from '../apikeys/index.ts';
 import { actorFields, type Actor, type AuditAggregator, type AuditLog } from '../audit/index.ts';
 import { keyedHash } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
+import { deleteFactorsOf } from '../factors/index.ts';
 import type { GrantService } from '../grants/index.ts';
 import { earlierAddresses } from './emailChange.ts';
 import type { SessionService } from './sessions.ts';
@@ -56,6 +57,8 @@ export function createDeletion({ prisma, pepper, audit, auditAggregates, grants,
         await tx.apiKey.updateMany({ where: { ownerUserId: userId, revokedAt: null }, data: { revokedAt: new Date() } });
         await tx.apiKey.updateMany({ where: { ownerUserId: userId }, data: { name: 'deleted' } });
         await tx.accountToken.deleteMany({ where: { OR: [{ userId }, { email: user.email }] } });
+        // Their authenticator app, recovery codes, passkeys and open WebAuthn challenges.
+        await deleteFactorsOf(tx, userId);
         await tx.outboxMessage.deleteMany({
           where: {
             OR: [

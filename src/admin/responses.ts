@@ -21,6 +21,7 @@ export const clientSummary = z.strictObject({
   require_pushed_authorization_requests: z.boolean(),
   dpop_bound_access_tokens: z.boolean(),
   profile: z.enum(['fapi2']).nullable().describe('the security profile the client was registered under'),
+  require_mfa: z.boolean().describe('every sign-in to the client needs a second factor'),
   registered: z.boolean().describe('made by dynamic client registration (RFC 7591), not by an administrator'),
   created_at: instant,
 });
@@ -42,7 +43,26 @@ export const userSummary = z.strictObject({
   name: z.string().nullable(),
   disabled: z.boolean(),
   email_verified: z.boolean(),
+  mfa_required: z.boolean().describe('every sign-in needs a second factor, whatever the client and MFA say'),
   created_at: instant,
+});
+
+/** A person's second factors: which they have and when they were used, never a secret. */
+export const factorSummary = z.strictObject({
+  totp: z
+    .strictObject({ created_at: instant, last_used_at: optionalInstant })
+    .nullable()
+    .describe('the authenticator app, once confirmed (null: none)'),
+  passkeys: z.array(
+    z.strictObject({
+      id: z.string(),
+      name: z.string(),
+      synced: z.boolean().describe('a synced passkey (backed up to several devices) rather than one bound to its device'),
+      created_at: instant,
+      last_used_at: optionalInstant,
+    }),
+  ),
+  recovery_codes_left: z.number().int().describe('unused recovery codes'),
 });
 
 export const createdUser = z.strictObject({ id: z.string() });

@@ -44,6 +44,8 @@ export interface ClientSummary {
   require_pushed_authorization_requests: boolean;
   dpop_bound_access_tokens: boolean;
   profile: ClientProfile | null;
+  /** Every sign-in to the client needs a second factor. */
+  require_mfa: boolean;
   /** Made by dynamic client registration (RFC 7591). */
   registered: boolean;
   created_at: string;
@@ -105,6 +107,7 @@ function summarize(row: ClientRow): ClientSummary {
     require_pushed_authorization_requests: metadata.require_pushed_authorization_requests === true,
     dpop_bound_access_tokens: metadata.dpop_bound_access_tokens === true,
     profile: metadata.profile ?? null,
+    require_mfa: metadata.require_mfa === true,
     registered: row.registered,
     created_at: row.createdAt.toISOString(),
   };
@@ -270,7 +273,7 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
     },
 
     /**
-     * Changes a client's name, redirect URIs or scope. The changes are merged into the stored
+     * Changes a client's name, redirect URIs, scope or whether it requires a second factor. The changes are merged into the stored
      * settings and the merged client must pass the rules of creation.
      */
     async update(clientId: string, input: ClientUpdateInput, actor: Actor): Promise<ClientSummary> {
@@ -284,11 +287,13 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
         redirect_uris: changes.redirect_uris ?? current.redirect_uris,
         post_logout_redirect_uris: changes.post_logout_redirect_uris ?? current.post_logout_redirect_uris,
         scope: changes.scope ?? current.scope,
+        require_mfa: changes.require_mfa ?? current.require_mfa,
       });
       const updated = await prisma.client.update({
         where: { id: clientId },
-        // Stored metadata no surface sets (see storedClientMetadataSchema) is kept.
-        data: { name: metadata.client_name, metadata: json({ ...stored, ...metadata }) },
+        // Stored metadata no surface sets (see storedClientMetadataSchema) is kept; the named
+        // fields are the rules' anew, so a flag turned off (require_mfa) does not linger.
+        data: { name: metadata.client_name, metadata: json({ ...unnamedMetadata(stored), ...metadata }) },
       });
       cache.delete(clientId);
       await audit.record({

@@ -115,6 +115,8 @@ export function clientMetadata(settings: ClientSettings): StoredClientFields {
     ...(settings.require_pushed_authorization_requests || fapi2 ? { require_pushed_authorization_requests: true } : {}),
     ...(settings.dpop_bound_access_tokens || fapi2 ? { dpop_bound_access_tokens: true } : {}),
     ...(fapi2 ? { profile: 'fapi2' as const } : {}),
+    // Written only when on, like the flags above: a client made before the setting reads as off.
+    ...(settings.require_mfa ? { require_mfa: true } : {}),
   };
 }
 
@@ -154,6 +156,7 @@ export function settingsOf(row: { name: string; public: boolean }, stored: Store
     require_pushed_authorization_requests: stored.require_pushed_authorization_requests === true,
     dpop_bound_access_tokens: stored.dpop_bound_access_tokens === true,
     profile: stored.profile,
+    require_mfa: stored.require_mfa === true,
   };
 }
 
@@ -178,6 +181,8 @@ export interface ClientDefinition {
   require_pushed_authorization_requests: boolean;
   dpop_bound_access_tokens: boolean;
   profile?: ClientProfile;
+  /** Present (true) only when every sign-in to the client needs a second factor, as `profile` only when there is one. */
+  require_mfa?: true;
 }
 
 /** A stored client (or metadata just made by the rules) as its definition. */
@@ -197,6 +202,7 @@ export function definitionOf(clientId: string, row: { name: string; public: bool
     require_pushed_authorization_requests: stored.require_pushed_authorization_requests === true,
     dpop_bound_access_tokens: stored.dpop_bound_access_tokens === true,
     ...(stored.profile ? { profile: stored.profile } : {}),
+    ...(stored.require_mfa === true ? { require_mfa: true as const } : {}),
   };
 }
 

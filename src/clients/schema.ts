@@ -27,6 +27,7 @@ const grantType = z.enum(supportedGrantTypes, {
 });
 const clientName = text(200).trim().min(1, 'is required').describe('display name, shown on the consent page');
 const uris = z.array(uriText);
+const requireMfa = z.boolean().describe('every sign-in to this client needs a second factor (an authenticator app or a passkey)');
 /** A JWK Set: the keys' shape and that none is private are the service's rule (validateJwks). */
 const jwkSet = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
 
@@ -53,6 +54,7 @@ export const clientCreateSchema = z.object({
     .enum(clientProfiles, { error: () => `must be one of ${clientProfiles.join(', ')}` })
     .optional()
     .describe('fapi2: the FAPI 2.0 Security Profile (private_key_jwt, PAR, DPoP, PKCE S256)'),
+  require_mfa: requireMfa.default(false),
 });
 /** What a caller passes to `clients.create` (defaults may be left out). */
 export type ClientCreateInput = z.input<typeof clientCreateSchema>;
@@ -62,6 +64,7 @@ export const clientUpdateSchema = z.object({
   redirect_uris: uris.optional(),
   post_logout_redirect_uris: uris.optional(),
   scope: scopeText.optional(),
+  require_mfa: requireMfa.optional(),
 });
 export type ClientUpdateInput = z.input<typeof clientUpdateSchema>;
 
@@ -111,6 +114,7 @@ const storedClientFields = {
   require_pushed_authorization_requests: z.boolean().optional(),
   dpop_bound_access_tokens: z.boolean().optional(),
   profile: z.enum(clientProfiles).optional(),
+  require_mfa: z.boolean().optional(),
   application_type: z.enum(['web', 'native']).optional(),
 };
 export const storedClientMetadataSchema = z.looseObject(storedClientFields);

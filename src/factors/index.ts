@@ -1,4 +1,5 @@
 // Second factors and passkeys: an authenticator app (TOTP), recovery codes, WebAuthn credentials.
+export { createFactorService, deleteFactorsOf, factorSummaryOf, type FactorServiceOptions } from './service.ts';
 export type {
   AuthenticationMethod,
   CeremonyBinding,

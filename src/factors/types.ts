@@ -39,8 +39,16 @@ export interface TotpEnrolment {
 }
 
 /** The result of a first factor being added: recovery codes when the person had none (shown once). */
-export type Enrolled = { ok: true; recoveryCodes?: string[] } | { ok: false; problem: EnrolProblem };
-export type EnrolProblem = 'malformed' | 'wrong_code' | 'none_pending' | 'already_enrolled' | 'invalid_response' | 'expired_challenge' | 'name';
+export type Enrolled =
+  | {
+      ok: true;
+      recoveryCodes?: string[];
+      /** How the new factor counts in amr: `otp` for an app, `hwk`/`swk` for a passkey (as PasskeyCheck). */
+      method: 'otp' | 'hwk' | 'swk';
+    }
+  | { ok: false; problem: EnrolProblem };
+export type EnrolProblem =
+  'malformed' | 'wrong_code' | 'none_pending' | 'already_enrolled' | 'invalid_response' | 'expired_challenge' | 'name';
 
 /** Where a WebAuthn ceremony happens: the sign-in (interaction uid) or the account session (session uid). */
 export interface CeremonyBinding {

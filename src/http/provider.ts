@@ -27,7 +27,7 @@ export function startLiveProvider({ config, db, services, views, metrics, logger
   return createLiveProvider({
     async build() {
       const keys = await loadSigningKeys(db.prisma, config.keyEncryptionKey);
-      const { clients, users, resources, apiKeys, limits, grants } = services;
+      const { clients, users, resources, apiKeys, limits, grants, factors } = services;
       const provider = createProvider({
         config,
         statements: db.statements,
@@ -40,6 +40,10 @@ export function startLiveProvider({ config, db, services, views, metrics, logger
         rateLimiter: limits.rateLimiter,
         findGrantId: (accountId, clientId) => grants.latestFor(accountId, clientId),
         grantIsLive: (grantRef) => grants.isLive(grantRef),
+        personPolicy: async (accountId) => ({
+          mfaRequired: (await users.findById(accountId))?.mfaRequired ?? false,
+          hasSecondFactor: await factors.hasSecondFactor(accountId),
+        }),
         onTokenRevoked: ({ clientId, ip }) => {
           recordAudit({ type: 'token.revoked', actorType: 'client', actorId: clientId, ip, outcome: 'success' });
         },

@@ -13,7 +13,7 @@ const MAIL_RETRY_TICK_SECONDS = 5;
 export interface ScheduleOptions {
   config: Pick<Config, 'purgeIntervalSeconds' | 'auditRetentionDays' | 'keyRotationIntervalSeconds'>;
   db: Pick<Database, 'prisma'>;
-  services: Pick<Services, 'keys' | 'audit' | 'clients' | 'outbox' | 'accountTokens' | 'flashReads'>;
+  services: Pick<Services, 'keys' | 'audit' | 'clients' | 'outbox' | 'accountTokens' | 'flashReads' | 'factors'>;
   live: Pick<LiveProvider, 'refresh'>;
   logger: Logger;
 }
@@ -41,6 +41,7 @@ export function startSchedule({ config, db, services, live, logger }: ScheduleOp
     await services.outbox.purge();
     await services.accountTokens.purge();
     await services.flashReads.purge();
+    await services.factors.purgeExpired();
   });
   // Mail that could not be sent at once (the mail server down) is retried with backoff (src/mail).
   every(MAIL_RETRY_TICK_SECONDS, 'sending mail', () => services.outbox.flush());

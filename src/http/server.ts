@@ -83,6 +83,8 @@ export async function createServer({ config, db, logger, worker }: ServerOptions
     ownAccount: services.ownAccount,
     rateLimiter: services.limits.rateLimiter,
     flashReads: services.flashReads,
+    factors: services.factors,
+    mfa: config.mfa,
   });
   const adminRoutes = createAdminRoutes({ services, issuer: config.issuer, publicJwks: () => live.current().keys.publicJwks });
   // /metrics and the health checks: on the public port, or on MANAGEMENT_PORT alone when set.

@@ -12,7 +12,9 @@
 //   can spend it for every network but the owner's own ones;
 // - per source (an IPv4 address, an IPv6 /64): LOGIN_IP_MAX_FAILURES in 15 minutes, bounding the
 //   argon2 work one source can cause across accounts.
-// A blocked login gets the same answer whether or not the account exists.
+// A blocked login gets the same answer whether or not the account exists. A second factor's code
+// is an attempt of the same account (the same counts), and a right password before it clears
+// nothing until the second factor is right too.
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { networkOf, sourceOf } from './addresses.ts';
 import type { LimiterStore } from './store.ts';
@@ -37,6 +39,12 @@ export type LoginAttempt =
       allowed: true;
       /** The password was right: the attempt is given back and the network's count cleared. */
       succeeded(): Promise<void>;
+      /**
+       * The password was right but a second factor is still to come: the attempt is given back
+       * and nothing else. The account's count for this network is cleared only when the whole
+       * sign-in succeeds, so knowing the password does not buy fresh guesses at the second factor.
+       */
+      firstFactorPassed(): Promise<void>;
     }
   | { allowed: false; retryAfterSeconds: number; reason: LoginBlockReason };
 
@@ -120,6 +128,9 @@ export function createLoginLimits(
       }
       return {
         allowed: true,
+        async firstFactorPassed() {
+          await Promise.all([giveBack(byAccountNetwork, pair), ...(counted ? [giveBack(byAccount, account)] : []), giveBack(byIp, source)]);
+        },
         async succeeded() {
           // The person proved the password: this network starts afresh (as Keycloak resets its
           // failure count) and is known for 14 days, and the attempt is not a failure for the

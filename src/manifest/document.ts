@@ -39,6 +39,7 @@ export function clientEntry(client: ClientDefinition): ClientEntry {
     ...(client.profile ? { profile: client.profile } : {}),
     ...(client.require_pushed_authorization_requests && !client.profile ? { require_pushed_authorization_requests: true } : {}),
     ...(client.dpop_bound_access_tokens && !client.profile ? { dpop_bound_access_tokens: true } : {}),
+    ...(client.require_mfa ? { require_mfa: true } : {}),
   };
 }
 

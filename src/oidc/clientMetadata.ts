@@ -18,6 +18,7 @@ export const PORTCULLIS_METADATA = [
   'previous_secret_hash',
   'previous_secret_expires_at',
   'profile',
+  'require_mfa',
 ] as const;
 
 /** oidc-provider's Client (its type is not exported by name). */
@@ -32,6 +33,8 @@ export interface PortcullisClient {
   alwaysIssueRefreshToken: boolean;
   /** The security profile the client was registered under (src/clients/rules.ts). */
   profile?: 'fapi2';
+  /** Every sign-in to this client needs a second factor (an administrator's setting, src/clients). */
+  requireMfa: boolean;
   /** The HMAC of the current secret. */
   secretHash?: string;
   /** The HMAC of the secret before the last rotation, while its grace period lasts. */
@@ -51,6 +54,7 @@ function readClient(client: Client): PortcullisClient {
     defaultResource: stringOf(client.default_resource),
     alwaysIssueRefreshToken: client.always_issue_refresh_token === true,
     profile: client.profile === 'fapi2' ? 'fapi2' : undefined,
+    requireMfa: client.require_mfa === true,
     secretHash: client.clientSecret,
     previousSecretHash: stringOf(client.previous_secret_hash),
     previousSecretExpiresAt: typeof expiresAt === 'number' ? expiresAt : undefined,

@@ -29,7 +29,7 @@ export function jwtIntrospection(
     try {
       const { payload } = await jwtVerify(token, keys, { issuer, typ: 'at+jwt' });
       if (!(await isLive(payload))) throw new Error('no longer live');
-      const { iss, sub, aud, exp, iat, jti, scope, client_id, api_key_id, cnf, act } = payload;
+      const { iss, sub, aud, exp, iat, jti, scope, client_id, api_key_id, cnf, act, acr, amr, auth_time } = payload;
       // RFC 9449 section 6.2: a DPoP-bound token says so, with the key's thumbprint in cnf.
       const jkt = (cnf as { jkt?: unknown } | undefined)?.jkt;
       ctx.body = {
@@ -47,6 +47,10 @@ export function jwtIntrospection(
         ...(cnf ? { cnf } : {}),
         // RFC 8693 section 4.1: who acts for the subject, when a token was exchanged by delegation.
         ...(act ? { act } : {}),
+        // How the person signed in (RFC 9068 section 2.2.1), as the token says it.
+        ...(acr ? { acr } : {}),
+        ...(amr ? { amr } : {}),
+        ...(auth_time ? { auth_time } : {}),
       };
     } catch {
       ctx.body = { active: false };

@@ -36,6 +36,7 @@ import { EXTERNAL_SIGNING_FEATURE, localSigningKeys } from './localSigning.ts';
 import { unauthorizedClientForGrantType } from './standardErrors.ts';
 import { createDeviceFlow, DEVICE_AUTHORIZATION_PATH, DEVICE_CODE_GRANT, DEVICE_PATH } from './deviceFlow.ts';
 import { createRegistration } from './registration.ts';
+import { ACR, interactionPolicyWithStepUp, type PersonPolicy } from './authentication.ts';
 
 export interface ProviderDependencies {
   config: Config;
@@ -58,6 +59,8 @@ export interface ProviderDependencies {
   onRefreshTokenReuse?: (details: { clientId: string; accountId?: string; grantId?: string; ip: string }) => void;
   /** Whether the grant stored under this row key (HMAC of its id) is still live. */
   grantIsLive: (grantRef: string) => Promise<boolean>;
+  /** What the sign-in policy knows of a person (src/oidc/authentication.ts): an administrator's mark, a second factor. */
+  personPolicy: (accountId: string) => Promise<PersonPolicy>;
 }
 
 /** Seconds a client assertion's iat may be ahead of this server's clock (FAPI 2.0 section 5.3.2.1). */
@@ -139,6 +142,7 @@ export function createProvider({
   onTokenExchanged,
   onRefreshTokenReuse,
   grantIsLive,
+  personPolicy,
 }: ProviderDependencies): Provider {
   const accessTokenTtl = (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
     token.resourceServer?.accessTokenTTL ?? config.lifetimes.accessToken;
@@ -176,12 +180,35 @@ export function createProvider({
     // Signed in this thread with node:crypto rather than on the thread pool (src/oidc/localSigning.ts).
     jwks: localSigningKeys(keys.privateJwks) as Configuration['jwks'],
     scopes: ['openid', 'offline_access', 'profile', 'email'],
-    claims: openIdClaims,
+    // How the person signed in goes with the openid scope, so every ID token says it (auth_time
+    // always, acr and amr: RFC 8176), and the userinfo answer says the same as the token it was
+    // asked with (findAccount below).
+    claims: { ...openIdClaims, openid: [...openIdClaims.openid, 'acr', 'amr', 'auth_time'] },
+    // The authentication context classes (src/oidc/authentication.ts); without second factors only the password's.
+    acrValues: config.mfa === 'off' ? [ACR.password] : [ACR.password, ACR.mfa],
+    // An access token of a person's sign-in says how they signed in (RFC 9068 section 2.2.1), in
+    // the JWT and in the introspection of an opaque one, so an API can ask for a second factor.
+    async extraTokenClaims(ctx, token) {
+      if (!('accountId' in token) || !token.accountId) return undefined;
+      const entities = ctx?.oidc?.entities as Record<string, { acr?: string; amr?: string[]; authTime?: number } | undefined> | undefined;
+      const source = entities?.AuthorizationCode ?? entities?.RefreshToken ?? entities?.DeviceCode;
+      if (!source) return undefined;
+      return {
+        ...(source.acr ? { acr: source.acr } : {}),
+        ...(source.amr ? { amr: source.amr } : {}),
+        ...(source.authTime ? { auth_time: source.authTime } : {}),
+      };
+    },
     // OpenID Connect Discovery section 3: the languages the pages are shipped in (views/locales).
     discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...SUPPORTED_LANGUAGES] },
     // The account page's client, static: no Client row, so no list, export or manifest sees it.
     clients: [accountClientMetadata(config.issuer, config.brand.name)],
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // The login prompt asks an already signed-in person for a second factor when the sign-in
+    // needs one (step-up: src/oidc/authentication.ts).
+    interactions: {
+      policy: interactionPolicyWithStepUp(config.mfa, personPolicy),
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
     // PKCE for every client, public or confidential (OAuth 2.1; RFC 9700 section 2.1.1); S256 only.
     pkce: { required: () => true },
     // Refresh tokens: only with offline_access (or for clients configured to always get them),
@@ -339,13 +366,22 @@ export function createProvider({
       // RS256, which no client could be loaded with while the signing key is ES256.
       introspection_signed_response_alg: keys.signing.alg as 'ES256' | 'RS256',
     },
-    async findAccount(_ctx, sub) {
+    async findAccount(ctx, sub) {
       const user = await users.findAccount(sub);
       if (!user || user.disabled) return undefined;
       return {
         accountId: user.id,
-        async claims() {
-          return { sub: user.id, email: user.email, email_verified: user.emailVerified, ...(user.name ? { name: user.name } : {}) };
+        async claims(use) {
+          // The userinfo answer says how the person signed in as its access token does (extraTokenClaims).
+          const extra =
+            use === 'userinfo' ? (ctx?.oidc?.entities?.AccessToken as { extra?: Record<string, unknown> } | undefined)?.extra : undefined;
+          return {
+            sub: user.id,
+            email: user.email,
+            email_verified: user.emailVerified,
+            ...(user.name ? { name: user.name } : {}),
+            ...(extra ? { acr: extra.acr, amr: extra.amr, auth_time: extra.auth_time } : {}),
+          };
         },
       };
     },

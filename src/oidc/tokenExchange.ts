@@ -94,6 +94,9 @@ type AccessTokenClaims = JWTPayload & {
   grant_ref?: unknown;
   api_key_id?: unknown;
   act?: unknown;
+  acr?: unknown;
+  amr?: unknown;
+  auth_time?: unknown;
 };
 
 /** The claims the JWT customizer (src/oidc/provider.ts) puts on the exchanged token. */
@@ -102,6 +105,10 @@ export interface ExchangedClaims {
   /** The person's grant, so that revoking it ends this token too (introspection's jwtIsLive). */
   grant_ref: string;
   act?: unknown;
+  /** How the person signed in, as the subject token says (an API behind may require a second factor too). */
+  acr?: unknown;
+  amr?: unknown;
+  auth_time?: unknown;
 }
 
 export interface PersonTokenExchangeDependencies {
@@ -248,7 +255,14 @@ export function createPersonTokenExchange({
     const ttl = Math.max(1, Math.min(resource.access_token_ttl, left));
     const token = new provider.ClientCredentials({ client, scope });
     token.resourceServer = new provider.ResourceServer(resource.audience, resourceServer({ ...resource, access_token_ttl: ttl }) as never);
-    const claims: ExchangedClaims = { sub: subject.sub, grant_ref: subject.grant_ref, ...(act === undefined ? {} : { act }) };
+    const claims: ExchangedClaims = {
+      sub: subject.sub,
+      grant_ref: subject.grant_ref,
+      ...(act === undefined ? {} : { act }),
+      ...(subject.acr === undefined ? {} : { acr: subject.acr }),
+      ...(subject.amr === undefined ? {} : { amr: subject.amr }),
+      ...(subject.auth_time === undefined ? {} : { auth_time: subject.auth_time }),
+    };
     // Read by the JWT customizer (src/oidc/provider.ts).
     Object.assign(token, { exchangedClaims: claims });
     // A proof binds the new token to the caller's key: cnf.jkt, token_type DPoP (RFC 9449 sections 5, 6.1).

@@ -11,28 +11,35 @@
 import type { RouterContext, RouterMiddleware } from '@koa/router';
 import type { InteractionResults } from 'oidc-provider';
 import { networkOf } from '../limits/index.ts';
+import { ACR, portcullisClient, requestedAcr, secondFactorNeeded } from '../oidc/index.ts';
 import { MAX_EMAIL_LENGTH, normalizeEmail } from '../users/index.ts';
 import { clientName } from './apps.ts';
 import { csrfToken } from './csrf.ts';
 import { createFlash } from './flash.ts';
 import { formText } from './form.ts';
 import { html, requestLanguage } from './respond.ts';
+import type { SecondFactorSteps } from './secondFactor.ts';
 import type { InteractionState, PageDependencies } from './state.ts';
 
-export function createLoginPage({
-  provider,
-  views,
-  users,
-  audit,
-  auditAggregates,
-  limits,
-  csrfKey,
-  signup,
-  mailDeliverable,
-  emailVerification,
-  flashReads,
-  issuer,
-}: PageDependencies) {
+export function createLoginPage(
+  {
+    provider,
+    views,
+    users,
+    audit,
+    auditAggregates,
+    limits,
+    csrfKey,
+    signup,
+    mailDeliverable,
+    emailVerification,
+    flashReads,
+    issuer,
+    factors,
+    mfa,
+  }: PageDependencies,
+  secondFactor: SecondFactorSteps,
+) {
   const flashes = createFlash({ key: csrfKey, reads: flashReads, secure: issuer.startsWith('https:') });
   const pagePath = (uid: string) => `/interaction/${uid}`;
 
@@ -47,6 +54,8 @@ export function createLoginPage({
 
   /** The sign-in's page: the form, with the refusal the last POST left (once), if any. */
   async function showPage(ctx: RouterContext<InteractionState>): Promise<void> {
+    // Past the password already (or signed in and asked for a second factor): that step's page.
+    if (await secondFactor.show(ctx)) return;
     const { uid } = ctx.state.interaction;
     const refusal = await flashes.take<LoginRefusal>(ctx, uid, pagePath(uid));
     if (!refusal) return show(ctx, 200);
@@ -77,6 +86,9 @@ export function createLoginPage({
         email: email ?? loginHint(params.login_hint),
         signupUrl: signup === 'open' && mailDeliverable ? `/signup?interaction=${encodeURIComponent(uid)}` : undefined,
         forgotUrl: mailDeliverable ? `/forgot-password?interaction=${encodeURIComponent(uid)}` : undefined,
+        // Passwordless sign-in with a passkey (a button, and the browser's autofill), unless MFA=off.
+        passkeyOptions:
+          mfa === 'off' ? undefined : JSON.stringify(await factors.passkeys.authenticationOptions({ kind: 'interaction', uid })),
         lang,
       }),
     );
@@ -133,14 +145,112 @@ export function createLoginPage({
       });
       return refuse(ctx, { status: 403, error: { key: 'login.unverified', unverified: true }, email });
     }
+    // Does this sign-in need a second factor (src/oidc/authentication.ts)?
+    const requested = requestedAcr(params);
+    const client = await provider().Client.find(String(params.client_id));
+    const clientRequiresMfa = client ? portcullisClient(client).requireMfa : false;
+    const needed =
+      requested.unmet ||
+      secondFactorNeeded({
+        mode: mfa,
+        requested: requested.level,
+        clientRequiresMfa,
+        person: {
+          mfaRequired: (await users.findById(user.id))?.mfaRequired ?? false,
+          hasSecondFactor: await factors.hasSecondFactor(user.id),
+        },
+      });
+    if (needed && (mfa === 'off' || requested.unmet)) {
+      // Nothing this server offers could satisfy it: OpenID Connect's error, back to the app.
+      await attempt.succeeded();
+      await audit.record({
+        ...event,
+        actorId: user.id,
+        subject: user.id,
+        outcome: 'failure',
+        details: { ...event.details, reason: 'unmet_authentication_requirements' },
+      });
+      await provider().interactionFinished(
+        ctx.req,
+        ctx.res,
+        {
+          error: 'unmet_authentication_requirements',
+          error_description: requested.unmet
+            ? 'none of the requested authentication context classes is supported'
+            : 'second factors are turned off on this server',
+        },
+        { mergeWithLastSubmission: false },
+      );
+      ctx.respond = false;
+      return;
+    }
+    if (needed) {
+      // The password was right; the sign-in goes on to the second factor, and the attempt is
+      // given back without clearing the account's count (that waits for the second factor).
+      await attempt.firstFactorPassed();
+      await audit.record({
+        ...event,
+        actorId: user.id,
+        subject: user.id,
+        outcome: 'success',
+        details: { ...event.details, second_factor: 'pending' },
+      });
+      return secondFactor.begin(ctx, { accountId: user.id, amr: ['pwd'] });
+    }
+    await attempt.succeeded();
     await audit.record({ ...event, actorId: user.id, subject: user.id, outcome: 'success' });
-    const result: InteractionResults = { login: { accountId: user.id } };
+    const result: InteractionResults = {
+      login: { accountId: user.id, amr: ['pwd'], acr: ACR.password, ts: Math.floor(Date.now() / 1000) },
+    };
     await provider().interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     // oidc-provider has answered (a redirect back to the authorization endpoint).
     ctx.respond = false;
   };
 
-  return { show: showPage, submit };
+  /**
+   * Passwordless: a passkey from the login page's button or the browser's autofill. The
+   * authenticator verified the person (user verification is required), so it is two factors in
+   * one: the sign-in satisfies any request.
+   */
+  const passkey: RouterMiddleware<InteractionState> = async function passkeySignIn(ctx) {
+    const { prompt, params, uid } = ctx.state.interaction;
+    if (prompt.name !== 'login' || mfa === 'off') ctx.throw(400, 'not expecting a passkey');
+    const event = {
+      type: 'login',
+      actorType: 'user' as const,
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent').slice(0, 300),
+      details: { client_id: params.client_id, method: 'passkey' },
+    };
+    const checked = await factors.passkeys.authenticate(formText(ctx, 'response').slice(0, 12_000), { kind: 'interaction', uid });
+    const user = checked.ok ? await users.findById(checked.userId) : null;
+    if (!checked.ok || !user || user.disabled) {
+      await audit.record({
+        ...event,
+        outcome: 'failure',
+        details: { ...event.details, reason: checked.ok ? 'account_gone' : checked.problem },
+      });
+      return refuse(ctx, {
+        status: 401,
+        error: { key: `login.passkey.problems.${checked.ok ? 'unknown_credential' : checked.problem}` },
+        email: '',
+      });
+    }
+    if (!user.emailVerified && emailVerification === 'required') {
+      await audit.record({
+        ...event,
+        actorId: user.id,
+        subject: user.id,
+        outcome: 'failure',
+        details: { ...event.details, reason: 'email_unverified' },
+      });
+      return refuse(ctx, { status: 403, error: { key: 'login.unverified', unverified: true }, email: user.email });
+    }
+    await audit.record({ ...event, actorId: user.id, subject: user.id, outcome: 'success' });
+    await secondFactor.finish(ctx, user.id, [checked.method, ...(checked.userVerified ? (['user'] as const) : []), 'mfa']);
+  };
+
+  return { show: showPage, submit, passkey };
 }
 
 /** What a refused login leaves for the page it redirects to: the status, the words, what was typed (never the password). */

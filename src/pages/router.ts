@@ -13,6 +13,7 @@ import { pageErrors } from './errors.ts';
 import { forms } from './form.ts';
 import { createLoginPage } from './login.ts';
 import { errorPage, html, requestLanguage } from './respond.ts';
+import { createSecondFactorSteps } from './secondFactor.ts';
 import { createSelfServiceRoutes } from './selfService.ts';
 import type { InteractionState, PageDependencies, SessionState, SignedInSession } from './state.ts';
 
@@ -32,7 +33,8 @@ const signedIn = (session: ProviderSession): session is SignedInSession => Boole
 
 export function createInteractionRoutes(dependencies: PageDependencies): Koa.Middleware {
   const { provider, views } = dependencies;
-  const login = createLoginPage(dependencies);
+  const secondFactor = createSecondFactorSteps(dependencies);
+  const login = createLoginPage(dependencies, secondFactor);
   const consent = createConsentPage(dependencies);
   const errors = pageErrors(views);
   const interactionCsrf = checkCsrf<InteractionState>(dependencies, 'interaction', ({ interaction }) => interaction.uid);
@@ -80,6 +82,15 @@ export function createInteractionRoutes(dependencies: PageDependencies): Koa.Mid
   const signIn = new Router<InteractionState>();
   signIn.get<object, object>('/interaction/:uid', errors, loadInteraction, showPrompt);
   signIn.post<object, object>('/interaction/:uid/login', errors, loadInteraction, forms, interactionCsrf, login.submit);
+  signIn.post<object, object>('/interaction/:uid/passkey', errors, loadInteraction, forms, interactionCsrf, login.passkey);
+  // The second step of a sign-in (secondFactor.ts): a second factor, or adding a first one.
+  const step = [errors, loadInteraction, forms, interactionCsrf] as const;
+  signIn.post<object, object>('/interaction/:uid/second-factor/totp', ...step, secondFactor.submitTotp);
+  signIn.post<object, object>('/interaction/:uid/second-factor/recovery-code', ...step, secondFactor.submitRecoveryCode);
+  signIn.post<object, object>('/interaction/:uid/second-factor/passkey', ...step, secondFactor.submitPasskey);
+  signIn.post<object, object>('/interaction/:uid/enrol/totp', ...step, secondFactor.enrolTotp);
+  signIn.post<object, object>('/interaction/:uid/enrol/passkey', ...step, secondFactor.enrolPasskey);
+  signIn.post<object, object>('/interaction/:uid/continue', ...step, secondFactor.proceed);
   signIn.post<object, object>('/interaction/:uid/confirm', errors, loadInteraction, forms, interactionCsrf, consent.confirm);
   signIn.post<object, object>('/interaction/:uid/abort', errors, loadInteraction, forms, interactionCsrf, consent.abort);
 

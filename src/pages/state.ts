@@ -3,6 +3,7 @@
 import type Provider from 'oidc-provider';
 import type { ApiKeyService } from '../apikeys/index.ts';
 import type { Actor, AuditAggregator, AuditLog } from '../audit/index.ts';
+import type { FactorService } from '../factors/index.ts';
 import type { GrantService } from '../grants/index.ts';
 import type { FlashReads } from '../artifacts/index.ts';
 import type { AccountTokens, OwnAccount, SelfService } from '../accounts/index.ts';
@@ -46,6 +47,10 @@ export interface PageDependencies {
   rateLimiter: RateLimiter;
   /** Which post/redirect/get flashes were already shown (src/pages/flash.ts). */
   flashReads: FlashReads;
+  /** A person's second factors and passkeys (src/factors). */
+  factors: FactorService;
+  /** MFA: whether second factors are offered, and whether everyone must have one. */
+  mfa: 'off' | 'optional' | 'required';
 }
 
 /** What a sign-in page knows: the interaction this browser's cookie belongs to. */

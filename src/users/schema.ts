@@ -27,6 +27,25 @@ export const userCreateSchema = z.object({
 });
 export type UserCreateInput = z.input<typeof userCreateSchema>;
 
+/** What the admin API changes of a person in place. */
+export const userUpdateSchema = z.object({
+  mfa_required: z
+    .boolean({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be true or false') })
+    .describe('every sign-in needs a second factor, whatever the client and MFA say (false: as they say)'),
+});
+export type UserUpdateInput = z.input<typeof userUpdateSchema>;
+
+/** Which of a person's factors an administrator's reset removes (all unless told). */
+export const FACTOR_KINDS = ['all', 'totp', 'passkeys', 'recovery_codes'] as const;
+export type FactorKind = (typeof FACTOR_KINDS)[number];
+export const factorResetSchema = z.object({
+  which: z
+    .enum(FACTOR_KINDS, { error: () => `must be one of ${FACTOR_KINDS.join(', ')}` })
+    .default('all')
+    .describe('all, or only the authenticator app (totp), the passkeys or the recovery codes'),
+});
+export type FactorResetInput = z.input<typeof factorResetSchema>;
+
 export const userPasswordSchema = z.object({ password });
 export type UserPasswordInput = z.input<typeof userPasswordSchema>;
 

@@ -42,6 +42,8 @@ export interface UserSummary {
   name: string | null;
   disabled: boolean;
   email_verified: boolean;
+  /** Every sign-in of this person needs a second factor (an administrator's setting). */
+  mfa_required: boolean;
   created_at: string;
 }
 
@@ -70,6 +72,7 @@ function summarize(row: {
   name: string | null;
   disabled: boolean;
   emailVerified: boolean;
+  mfaRequired: boolean;
   createdAt: Date;
 }): UserSummary {
   return {
@@ -78,6 +81,7 @@ function summarize(row: {
     name: row.name,
     disabled: row.disabled,
     email_verified: row.emailVerified,
+    mfa_required: row.mfaRequired,
     created_at: row.createdAt.toISOString(),
   };
 }
@@ -240,6 +244,36 @@ export function createUserService({
         subject: id,
         outcome: 'success',
         ...(disabled ? { details: { sessions_and_tokens_ended: ended } } : {}),
+      });
+      return summarize(row);
+    },
+
+    /** One user as the lists show them; NotFoundError for an unknown id. */
+    async get(id: string): Promise<UserSummary> {
+      const user = isStorableText(id) ? await prisma.user.findUnique({ where: { id } }) : null;
+      if (!user) throw new NotFoundError(`user ${id}`);
+      return summarize(user);
+    },
+
+    /**
+     * Whether every sign-in of this person needs a second factor, whatever the client and the MFA
+     * setting say (the sign-in reads it from the row: src/oidc/authentication.ts). A person
+     * without one is asked to add one at their next sign-in; sessions they hold now are left
+     * alone, as the setting is about how they sign in, not a sign that someone else did.
+     */
+    async setMfaRequired(id: string, required: boolean, actor: Actor): Promise<UserSummary> {
+      if (typeof required !== 'boolean') throw new InputError('mfa_required', 'must be true or false');
+      const user = isStorableText(id) ? await prisma.user.findUnique({ where: { id }, select: { id: true } }) : null;
+      if (!user) throw new NotFoundError(`user ${id}`);
+      const row = await prisma.user.update({ where: { id }, data: { mfaRequired: required } });
+      changes += 1;
+      accounts.delete(id);
+      await audit.record({
+        type: 'user.mfa_required',
+        ...actorFields(actor),
+        subject: id,
+        outcome: 'success',
+        details: { required },
       });
       return summarize(row);
     },

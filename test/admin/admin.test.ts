@@ -236,6 +236,9 @@ describe('the response schemas', () => {
     await call('POST', '/admin/users/{id}/disable', `/admin/users/${user.id}/disable`);
     await call('POST', '/admin/users/{id}/enable', `/admin/users/${user.id}/enable`);
     await call('GET', '/admin/users/{id}/sessions', `/admin/users/${user.id}/sessions`);
+    await call('PATCH', '/admin/users/{id}', `/admin/users/${user.id}`, { mfa_required: true });
+    await call('GET', '/admin/users/{id}/factors', `/admin/users/${user.id}/factors`);
+    await call('POST', '/admin/users/{id}/factors/reset', `/admin/users/${user.id}/factors/reset`, { which: 'all' });
     const resource = await call('POST', '/admin/resources', undefined, {
       audience: 'https://shapes.example.com',
       scope: 'r',

@@ -52,6 +52,8 @@ test('every command prints exactly one JSON document with --json', async () => {
   const client = await command('client create', [], ['--name', 'svc', '--grant', 'client_credentials']);
   await command('client list');
   await command('client secret rotate', [client.client_id!], ['--grace', '0']);
+  await command('client show', [client.client_id!]);
+  await command('client update', [client.client_id!], ['--require-mfa']);
   const token = await command('client registration-token create', [], ['--uses', '1']);
   await command('client registration-token list');
   await command('client registration-token delete', [token.id!]);
@@ -68,6 +70,9 @@ test('every command prints exactly one JSON document with --json', async () => {
   await command('user create', [], ['--email', 'ada@example.com', '--password-stdin'], 'a long passphrase\n');
   await command('user invite', [], ['--email', 'grace@example.com', '--name', 'Grace', '--expires-in', '2h']);
   await command('user list');
+  await command('user require-mfa', ['ada@example.com']);
+  await command('user factors', ['ada@example.com']);
+  await command('user reset-factors', ['ada@example.com'], ['--only', 'totp']);
   await command('export');
   await command('apply', [], ['-f', '-'], 'portcullis: 1\n');
 

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import * as client from 'openid-client';
+import * as OTPAuth from 'otpauth';
 import { pkceAuthorization } from '../support/browser.ts';
 import { browserTest, launchChromium, screenshotDirectory } from '../support/chromium.ts';
 import { cli, cliJson } from '../support/cli.ts';
@@ -415,6 +416,51 @@ browserTest(
     expect(problems).toEqual([]);
   },
   300_000,
+);
+
+browserTest(
+  'the second step of a sign-in: adding a first factor, the recovery codes, and the code asked for the next time',
+  async () => {
+    const problems: string[] = [];
+    const email = 'grace@example.com';
+    const { id } = await running.server.services.users.create({ email, password: PASSWORD }, { type: 'admin' });
+    await running.db.prisma.user.update({ where: { id }, data: { mfaRequired: true } });
+    const { context, page } = await person(problems);
+    await page.goto(await authorizationUrl());
+    await page.locator('#email').fill(email);
+    await page.locator('#password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Add a second step to your sign-in' }).waitFor();
+    problems.push(...(await audit(page, 'login-enrol')).map((line) => `login-enrol: ${line}`));
+    const secret = (await page.locator('code.secret').innerText()).replaceAll(' ', '');
+    const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) });
+    await page.locator('#code').fill('000000' === totp.generate() ? '111111' : '000000');
+    await page.getByRole('button', { name: 'Add the app' }).click();
+    await page.getByRole('alert').waitFor();
+    problems.push(...(await audit(page, 'login-enrol-wrong')).map((line) => `login-enrol-wrong: ${line}`));
+    await page.locator('#code').fill(totp.generate());
+    await page.getByRole('button', { name: 'Add the app' }).click();
+    await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
+    problems.push(...(await audit(page, 'login-recovery-codes')).map((line) => `login-recovery-codes: ${line}`));
+    await page.getByRole('button', { name: /I have saved them/ }).click();
+    await page.getByRole('button', { name: 'Allow' }).or(page.getByText('app callback')).waitFor();
+    await context.close();
+
+    const { context: later, page: again } = await person(problems);
+    await again.goto(await authorizationUrl());
+    await again.locator('#email').fill(email);
+    await again.locator('#password').fill(PASSWORD);
+    await again.getByRole('button', { name: 'Sign in' }).click();
+    await again.getByRole('heading', { name: 'Confirm it is you' }).waitFor();
+    problems.push(...(await audit(again, 'login-second-factor')).map((line) => `login-second-factor: ${line}`));
+    await again.locator('#code').fill('12a');
+    await again.getByRole('button', { name: 'Verify' }).click();
+    await again.getByRole('alert').waitFor();
+    problems.push(...(await audit(again, 'login-second-factor-wrong')).map((line) => `login-second-factor-wrong: ${line}`));
+    await later.close();
+    expect(problems).toEqual([]);
+  },
+  240_000,
 );
 
 browserTest.each(['#ffeb3b', '#3451b2'])(

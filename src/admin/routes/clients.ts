@@ -42,7 +42,7 @@ export const clientRoutes = [
   defineRoute({
     method: 'patch',
     path: '/admin/clients/{id}',
-    summary: "Change a client's name, redirect URIs or scope",
+    summary: "Change a client's name, redirect URIs, scope or whether sign-ins need a second factor",
     tag,
     access: 'write',
     params: byId,

@@ -1,10 +1,17 @@
-// The admin API's routes for people: create, invite, disable and enable, reset a password, list
-// sessions.
+// The admin API's routes for people: create, invite, disable and enable, require a second factor,
+// reset a password, list sessions, and see and reset their second factors (never a secret).
 import { z } from 'zod';
 import { MAX_INVITATION_SECONDS } from '../../accounts/index.ts';
 import { text } from '../../oauth/index.ts';
-import { MAX_EMAIL_LENGTH, userCreateSchema, userPasswordSchema } from '../../users/index.ts';
-import { createdUser, sessionSummary, userSummary } from '../responses.ts';
+import {
+  factorResetSchema,
+  factorSummaryView,
+  MAX_EMAIL_LENGTH,
+  userCreateSchema,
+  userPasswordSchema,
+  userUpdateSchema,
+} from '../../users/index.ts';
+import { createdUser, factorSummary, sessionSummary, userSummary } from '../responses.ts';
 import { byId, defineRoute } from '../route.ts';
 
 const tag = 'users';
@@ -83,6 +90,46 @@ export const userRoutes = [
     params: byId,
     response: userSummary,
     handler: ({ params, actor }, s) => s.users.setDisabled(params.id, false, actor),
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/admin/users/{id}',
+    summary: 'Change a user: whether every sign-in needs a second factor',
+    tag,
+    access: 'write',
+    params: byId,
+    body: userUpdateSchema,
+    response: userSummary,
+    example: { mfa_required: true },
+    handler: ({ params, body, actor }, s) => s.users.setMfaRequired(params.id, body.mfa_required, actor),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/admin/users/{id}/factors',
+    summary: "A user's second factors: authenticator app, passkeys, recovery codes left (never a secret)",
+    tag,
+    access: 'read',
+    params: byId,
+    response: factorSummary,
+    handler: async ({ params }, s) => {
+      await s.users.get(params.id);
+      return factorSummaryView(await s.factors.summary(params.id));
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/admin/users/{id}/factors/reset',
+    summary: "Remove a user's second factors (all, or only totp, passkeys or recovery_codes); answers what is left",
+    tag,
+    access: 'write',
+    params: byId,
+    body: factorResetSchema,
+    response: factorSummary,
+    example: { which: 'totp' },
+    handler: async ({ params, body, actor }, s) => {
+      await s.users.get(params.id);
+      return factorSummaryView(await s.factors.reset(params.id, body.which, actor));
+    },
   }),
   defineRoute({
     method: 'post',

@@ -1,5 +1,5 @@
-// `portcullis client …`: register and list OAuth clients, rotate a client's secret. The flags map
-// onto the client service's inputs (src/clients/schema.ts) in their wire names.
+// `portcullis client …`: register, list, show and change OAuth clients, rotate a client's secret.
+// The flags map onto the client service's inputs (src/clients/schema.ts) in their wire names.
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import { CLI_ACTOR } from '../../audit/index.ts';
@@ -10,6 +10,8 @@ import {
   supportedGrantTypes,
   type ClientCreateInput,
   type ClientSecretRotateInput,
+  type ClientSummary,
+  type ClientUpdateInput,
 } from '../../clients/index.ts';
 import { InputError } from '../../errors/index.ts';
 import { parseInput } from '../../oauth/index.ts';
@@ -33,8 +35,11 @@ const CLIENT_FLAGS = {
   require_pushed_authorization_requests: '--require-par',
   dpop_bound_access_tokens: '--require-dpop',
   profile: '--profile',
+  require_mfa: '--require-mfa',
   grace_seconds: '--grace',
 } as const satisfies FlagsOf<ClientCreateInput & ClientSecretRotateInput>;
+
+type UpdateOptions = { name?: string; redirectUri?: string[]; postLogoutRedirectUri?: string[]; scope?: string; requireMfa?: boolean };
 
 type CreateOptions = {
   name: string;
@@ -50,6 +55,7 @@ type CreateOptions = {
   requirePar?: boolean;
   requireDpop?: boolean;
   profile?: string;
+  requireMfa?: boolean;
 };
 
 export function addClientCommands(program: Command, io: CliIo): void {
@@ -74,7 +80,8 @@ export function addClientCommands(program: Command, io: CliIo): void {
       .option('--require-dpop', 'every token request needs a DPoP proof; tokens are bound to its key (RFC 9449)')
       .addOption(
         new Option('--profile <profile>', 'a security profile: fapi2 (private_key_jwt, PAR, DPoP, PKCE S256)').choices(clientProfiles),
-      ),
+      )
+      .option('--require-mfa', 'every sign-in to this client needs a second factor (an authenticator app or a passkey)'),
     {
       run: (options: CreateOptions) => withServices(io, (services) => services.clients.create(createInput(options), CLI_ACTOR)),
       human: (created) =>
@@ -89,8 +96,30 @@ export function addClientCommands(program: Command, io: CliIo): void {
 
   printed(client.command('list').description('list clients (never their secrets)'), {
     run: () => withServices(io, (services) => services.clients.list()),
-    human: (clients) => table(clients, ['client_id', 'name', 'grant_types', 'scope', 'public']),
+    human: (clients) => table(clients, ['client_id', 'name', 'grant_types', 'scope', 'public', 'require_mfa']),
   });
+
+  printed(client.command('show <client_id>').description('one client, every setting (never its secret)'), {
+    run: (_options: object, clientId: string) => withServices(io, (services) => services.clients.get(clientId)),
+    human: describeClient,
+  });
+
+  printed(
+    client
+      .command('update <client_id>')
+      .description("change a client's name, redirect URIs, scope, or whether sign-ins need a second factor")
+      .option('--name <name>', 'display name')
+      .option('--redirect-uri <uri>', 'the redirect URIs, replacing the current ones (repeat)', collect)
+      .option('--post-logout-redirect-uri <uri>', 'where logout may return the user, replacing the current ones (repeat)', collect)
+      .option('--scope <scopes>', 'space-separated scopes the client may ask for (replaces the current scope)')
+      .option('--require-mfa', 'every sign-in to this client needs a second factor')
+      .option('--no-require-mfa', 'sign-ins need a second factor only when the person or MFA=required says so'),
+    {
+      run: (options: UpdateOptions, clientId: string) =>
+        withServices(io, (services) => services.clients.update(clientId, updateInput(options), CLI_ACTOR)),
+      human: describeClient,
+    },
+  );
 
   printed(
     client
@@ -130,7 +159,27 @@ function createInput(options: CreateOptions): ClientCreateInput {
     require_pushed_authorization_requests: options.requirePar,
     dpop_bound_access_tokens: options.requireDpop,
     profile: options.profile,
+    require_mfa: options.requireMfa,
   });
+}
+
+/** The flags of `client update`: what is not given stays as it is. */
+function updateInput(options: UpdateOptions): ClientUpdateInput {
+  return {
+    name: options.name,
+    redirect_uris: options.redirectUri,
+    post_logout_redirect_uris: options.postLogoutRedirectUri,
+    scope: options.scope,
+    require_mfa: options.requireMfa,
+  };
+}
+
+/** A client's settings, one a line, in the wire's names. */
+function describeClient(summary: ClientSummary): string {
+  const width = Math.max(...Object.keys(summary).map((field) => field.length)) + 2;
+  return Object.entries(summary)
+    .map(([field, value]) => `${`${field}:`.padEnd(width)}${Array.isArray(value) ? value.join(' ') : String(value ?? '')}`.trimEnd())
+    .join('\n');
 }
 
 /** A JWK Set given inline as JSON, or as @FILE. */

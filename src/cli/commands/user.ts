@@ -1,11 +1,22 @@
-// `portcullis user …`: create, invite and list the people who log in. A password is read from
-// standard input only: on the command line it would sit in shell history and in every process
-// listing. An invitation mails a link where the person chooses their own password.
+// `portcullis user …`: create, invite and list the people who log in, require a second factor of
+// one, and see and reset their second factors. A password is read from standard input only: on
+// the command line it would sit in shell history and in every process listing. An invitation
+// mails a link where the person chooses their own password. People are named by their email
+// here, as an operator knows them; the admin API names them by id.
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../../audit/index.ts';
-import { PortcullisError } from '../../errors/index.ts';
+import { NotFoundError, PortcullisError } from '../../errors/index.ts';
+import { parseInput } from '../../oauth/index.ts';
 import { parseDuration } from '../../limits/index.ts';
-import type { UserCreateInput } from '../../users/index.ts';
+import type { Services } from '../../services.ts';
+import {
+  FACTOR_KINDS,
+  factorResetSchema,
+  factorSummaryView,
+  type FactorResetInput,
+  type FactorSummaryView,
+  type UserCreateInput,
+} from '../../users/index.ts';
 import { printing, table, type FlagsOf } from '../output.ts';
 import type { CliIo } from '../io.ts';
 import { withServices } from '../services.ts';
@@ -16,7 +27,8 @@ const USER_FLAGS = {
   name: '--name',
   unverified: '--unverified',
   expires_in: '--expires-in',
-} as const satisfies FlagsOf<UserCreateInput & { expires_in: string }>;
+  which: '--only',
+} as const satisfies FlagsOf<UserCreateInput & FactorResetInput & { expires_in: string }>;
 
 export function addUserCommands(program: Command, io: CliIo): void {
   const printed = printing(io, USER_FLAGS);
@@ -70,8 +82,68 @@ export function addUserCommands(program: Command, io: CliIo): void {
 
   printed(user.command('list').description('list users'), {
     run: () => withServices(io, (services) => services.users.list()),
-    human: (users) => table(users, ['id', 'email', 'name', 'disabled', 'email_verified']),
+    human: (users) => table(users, ['id', 'email', 'name', 'disabled', 'email_verified', 'mfa_required']),
   });
+
+  printed(
+    user
+      .command('require-mfa <email>')
+      .description('every sign-in of this person needs a second factor (asked to add one at the next sign-in if they have none)')
+      .option('--off', 'back to what the client and MFA say'),
+    {
+      run: (options: { off?: boolean }, email: string) =>
+        withServices(io, async (services) =>
+          services.users.setMfaRequired((await userByEmail(services, email)).id, !options.off, CLI_ACTOR),
+        ),
+      human: (changed) =>
+        changed.mfa_required
+          ? `${changed.email}: every sign-in needs a second factor`
+          : `${changed.email}: a second factor only when the client or MFA asks for one`,
+    },
+  );
+
+  printed(user.command('factors <email>').description("a person's second factors (never a secret)"), {
+    run: (_options: object, email: string) =>
+      withServices(io, async (services) => factorSummaryView(await services.factors.summary((await userByEmail(services, email)).id))),
+    human: describeFactors,
+  });
+
+  printed(
+    user
+      .command('reset-factors <email>')
+      .description("remove a person's second factors (all unless --only), e.g. when they lost their phone")
+      .option('--only <which>', `remove only these: ${FACTOR_KINDS.filter((kind) => kind !== 'all').join(', ')}`),
+    {
+      run: (options: { only?: string }, email: string) =>
+        withServices(io, async (services) => {
+          const { which } = parseInput(factorResetSchema, { which: options.only });
+          const { id } = await userByEmail(services, email);
+          return factorSummaryView(await services.factors.reset(id, which, CLI_ACTOR));
+        }),
+      human: (left) => `removed; what is left:\n${describeFactors(left)}`,
+    },
+  );
+}
+
+/** The account of an email, or NotFoundError (as the admin API's 404 for an unknown id). */
+async function userByEmail(services: Services, email: string): Promise<{ id: string }> {
+  const found = await services.users.findByEmail(email);
+  if (!found) throw new NotFoundError(`user ${email}`);
+  return found;
+}
+
+/** A person's factors for people: one line each, and the recovery codes left. */
+function describeFactors(factors: FactorSummaryView): string {
+  const used = (at: string | null) => (at ? `last used ${at}` : 'never used');
+  return [
+    `authenticator app: ${factors.totp ? `added ${factors.totp.created_at}, ${used(factors.totp.last_used_at)}` : '(none)'}`,
+    `passkeys:          ${factors.passkeys.length ? '' : '(none)'}`.trimEnd(),
+    ...factors.passkeys.map(
+      (passkey) =>
+        `  ${passkey.name} (${passkey.synced ? 'synced' : 'device-bound'}), added ${passkey.created_at}, ${used(passkey.last_used_at)}  [${passkey.id}]`,
+    ),
+    `recovery codes:    ${factors.recovery_codes_left} left`,
+  ].join('\n');
 }
 
 async function readPassword(io: CliIo, fromStdin: boolean): Promise<string> {

@@ -133,9 +133,9 @@ export function createLoginPage(
       await audit.record({ ...event, subject: account.slice(0, MAX_EMAIL_LENGTH), outcome: 'failure' });
       return refuse(ctx, { status: 401, error: { key: 'login.failed' }, email });
     }
-    await attempt.succeeded();
     if (!user.emailVerified && emailVerification === 'required') {
       // The password was right, so this tells nothing to someone who did not know it.
+      await attempt.succeeded();
       await audit.record({
         ...event,
         actorId: user.id,

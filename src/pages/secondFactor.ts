@@ -249,7 +249,11 @@ export function createSecondFactorSteps({
       return refuse(ctx, { status: 401, error: { key: `login.passkey.problems.${checked.problem}` }, field: 'passkey' });
     }
     await audit.record({ ...event(ctx, pending.accountId), outcome: 'success', details: { method: 'passkey' } });
-    finish(ctx, pending.accountId, withSecondFactor(pending.amr, [checked.method, ...(checked.userVerified ? (['user'] as const) : [])]));
+    await finish(
+      ctx,
+      pending.accountId,
+      withSecondFactor(pending.amr, [checked.method, ...(checked.userVerified ? (['user'] as const) : [])]),
+    );
   };
 
   /** Adding an authenticator app in the sign-in, confirmed with its first code. */

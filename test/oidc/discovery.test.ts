@@ -17,6 +17,7 @@ const run = <T = Record<string, string>>(args: string[]) => cliJson<T>(args, run
 /** What discovery says with the default configuration (CLIENT_REGISTRATION=off). */
 const ADVERTISED = [
   'issuer',
+  'acr_values_supported',
   'authorization_endpoint',
   'token_endpoint',
   'jwks_uri',

@@ -289,9 +289,10 @@ describe('bad input', () => {
       const started = await authorizationRequest();
       const step = await signIn(new UserAgent(), started.url, { email: email!, password: password!, redirectUri: REDIRECT });
       expect(step.status).toBe(401);
-      // Without what was typed and the sign-in's own uid (in its form actions and links).
+      // Without what was typed, the sign-in's own uid (in its form actions and links) and its passkey challenge.
       answers.push(
         step.body
+          .replace(/"challenge":"[^"]*"/g, '')
           .replace(/value="[^"]*"/g, '')
           .replace(/\/interaction\/[^/"]+/g, '')
           .replace(/interaction=[^"]+/g, ''),

@@ -14,7 +14,7 @@ import type { LiveProvider } from '../oidc/index.ts';
 import { createInteractionRoutes } from '../pages/index.ts';
 import { ADMIN_SCOPES, adminAudience } from '../resources/index.ts';
 import { createServices, type Services } from '../services.ts';
-import { staticAsset, textAsset } from '../templates/index.ts';
+import { staticAsset, textAsset, webauthnBrowserAsset } from '../templates/index.ts';
 import { dispatch } from './dispatch.ts';
 import { providerEndpoints } from './endpoints.ts';
 import { healthRoutes } from './health.ts';
@@ -101,6 +101,9 @@ export async function createServer({ config, db, logger, worker }: ServerOptions
         '/assets/portcullis.css': staticAsset('/assets/portcullis.css', 'text/css; charset=utf-8'),
         '/assets/copy.js': staticAsset('/assets/copy.js', 'text/javascript; charset=utf-8'),
         '/assets/password.js': staticAsset('/assets/password.js', 'text/javascript; charset=utf-8'),
+        // Passkeys: our script and @simplewebauthn/browser's bundle, both from this origin (script-src 'self').
+        '/assets/passkeys.js': staticAsset('/assets/passkeys.js', 'text/javascript; charset=utf-8'),
+        '/assets/webauthn-browser.js': webauthnBrowserAsset(),
         // The operator's colour (BRAND_COLOR), checked for contrast at start (src/templates/brand.ts).
         '/assets/brand.css': textAsset(views.brand.css, 'text/css; charset=utf-8'),
       },

@@ -7,6 +7,7 @@
 // (the services record them). A new email address and the data export need sudo mode (a recent
 // sign-in or the password again, accountSteps.ts): with an address of their own, whoever finds
 // a session left open could reset the password and keep the account; the export is all of it.
+// Its "Sign-in security" section (second factors and passkeys) is security.ts's.
 import type { RouterContext, RouterMiddleware } from '@koa/router';
 import { ACCOUNT_CLIENT_ID, type EmailChangeResult } from '../accounts/index.ts';
 import { scopeWords } from '../oauth/index.ts';
@@ -17,6 +18,7 @@ import type { Flash } from './flash.ts';
 import { formField, formText } from './form.ts';
 import { errorPage, html } from './respond.ts';
 import { describeScopes } from './scopes.ts';
+import type { SecuritySection } from './security.ts';
 import type { PageDependencies, SessionState } from './state.ts';
 
 /** Email changes asked for by one person: each sends two mails. */
@@ -25,7 +27,11 @@ const EMAIL_CHANGE_LIMIT = '5/1h';
 /** What a person sees when a link is not (or no longer) good. */
 const LINK_RESULTS = new Set(['changed', 'unknown', 'used', 'expired', 'taken']);
 
-export function createAccountPage(dependencies: PageDependencies) {
+/** `security`: the section of second factors (security.ts), undefined when MFA is off. */
+export function createAccountPage(
+  dependencies: PageDependencies,
+  security: { section(userId: string, mfaRequired: boolean): Promise<SecuritySection | undefined> },
+) {
   const { provider, views, users, grants, csrfKey, ownAccount, rateLimiter, mailDeliverable } = dependencies;
   const steps = createAccountSteps(dependencies);
   const csrfOf = (ctx: AccountContext) => csrfToken(csrfKey, 'account', ctx.state.session.uid);
@@ -80,6 +86,7 @@ export function createAccountPage(dependencies: PageDependencies) {
         apps: await appsOf(ctx),
         sessions,
         otherSessions: sessions.filter((item) => !item.current).length,
+        security: await security.section(user.id, user.mfaRequired),
         mailDeliverable,
         needsPassword: !steps.recentSignIn(ctx),
         csrf: csrfOf(ctx),

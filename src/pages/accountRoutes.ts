@@ -1,6 +1,6 @@
-// The signed-in person's own pages below /account: the account page (account.ts), the developer
-// page (keys.ts), the confirmations before destructive actions, and the account page's own
-// sign-in (accountSignIn.ts). A GET page opened signed out starts a sign-in and comes back; a
+// The signed-in person's own pages below /account: the account page (account.ts), its sign-in
+// security (security.ts: second factors, passkeys), the developer page (keys.ts), the
+// confirmations before destructive actions, and the account page's own sign-in (accountSignIn.ts). A GET page opened signed out starts a sign-in and comes back; a
 // POST without a session is the 401 page (nothing to come back to). The email-change link and
 // the page after a deletion need no session.
 import Router, { type RouterMiddleware } from '@koa/router';
@@ -9,6 +9,7 @@ import type Provider from 'oidc-provider';
 import { createAccountPage } from './account.ts';
 import { createAccountSignIn } from './accountSignIn.ts';
 import { createKeysPage } from './keys.ts';
+import { createSecurityPage } from './security.ts';
 import type { PageDependencies, SessionState, SignedInSession } from './state.ts';
 
 /** The steps of router.ts these routes are built from (named here, so this module does not import the router that imports it). */
@@ -23,7 +24,8 @@ type ProviderSession = Awaited<ReturnType<Provider['Session']['get']>>;
 const signedIn = (session: ProviderSession): session is SignedInSession => Boolean(session.accountId);
 
 export function createAccountRoutes(dependencies: PageDependencies, { errors, forms, loadSession, accountCsrf }: SharedSteps): Router {
-  const account = createAccountPage(dependencies);
+  const security = createSecurityPage(dependencies);
+  const account = createAccountPage(dependencies, security);
   const keys = createKeysPage(dependencies);
   const signIn = createAccountSignIn(dependencies);
 
@@ -55,6 +57,17 @@ export function createAccountRoutes(dependencies: PageDependencies, { errors, fo
   accounts.get<object, object>('/account/delete', errors, loadOrSignIn, account.confirmDelete);
   accounts.post<object, object>('/account/delete', ...change, account.deleteAccount);
   accounts.get<object, object>('/account/deleted', errors, account.deleted);
+  accounts.get<object, object>('/account/security/totp', errors, loadOrSignIn, security.showTotp);
+  accounts.post<object, object>('/account/security/totp', ...change, security.confirmTotp);
+  accounts.get<object, object>('/account/security/totp/remove', errors, loadOrSignIn, security.confirmRemoveTotp);
+  accounts.post<object, object>('/account/security/totp/remove', ...change, security.removeTotp);
+  accounts.get<object, object>('/account/security/recovery-codes', errors, loadOrSignIn, security.showCodes);
+  accounts.get<object, object>('/account/security/recovery-codes/new', errors, loadOrSignIn, security.confirmNewCodes);
+  accounts.post<object, object>('/account/security/recovery-codes/new', ...change, security.newCodes);
+  accounts.get<object, object>('/account/security/passkeys/new', errors, loadOrSignIn, security.showAddPasskey);
+  accounts.post<object, object>('/account/security/passkeys', ...change, security.addPasskey);
+  accounts.get<object, object>('/account/security/passkeys/:id/remove', errors, loadOrSignIn, security.confirmRemovePasskey);
+  accounts.post<object, object>('/account/security/passkeys/:id/remove', ...change, security.removePasskey);
   accounts.get<object, object>('/account/keys', errors, loadOrSignIn, keys.show);
   accounts.post<object, object>('/account/keys', ...change, keys.create);
   accounts.get<object, object>('/account/keys/:id/rotate', errors, loadOrSignIn, keys.confirmRotate);

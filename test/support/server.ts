@@ -22,12 +22,19 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** `logs`: when given, every log line (at debug level) is collected there. */
-export async function startServer(env: Record<string, string> = {}, { logs }: { logs?: string[] } = {}): Promise<RunningServer> {
+/**
+ * `logs`: when given, every log line (at debug level) is collected there. `localhost`: the issuer
+ * is http://localhost:PORT (still listening on 127.0.0.1), as a browser test of passkeys needs:
+ * WebAuthn refuses an IP address as the rp id.
+ */
+export async function startServer(
+  env: Record<string, string> = {},
+  { logs, localhost = false }: { logs?: string[]; localhost?: boolean } = {},
+): Promise<RunningServer> {
   const testDatabase = await createTestDatabase();
   const httpServer = http.createServer();
   await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
+  const url = `http://${localhost ? 'localhost' : '127.0.0.1'}:${(httpServer.address() as AddressInfo).port}`;
   const fullEnv = { NODE_ENV: 'test', ISSUER: url, DATABASE_URL: testDatabase.url, HASH_PEPPER: testPepper, LOG_LEVEL: 'silent', ...env };
   const config = loadConfig(fullEnv);
   await migrate(config.databaseUrl);

@@ -12,6 +12,7 @@ import { createGrantService } from './grants/index.ts';
 import { createKeyService } from './keys/index.ts';
 import { createLimits } from './limits/index.ts';
 import { createFactorService } from './factors/index.ts';
+import { createFederation } from './federation/index.ts';
 import { createOutbox, createTransport } from './mail/index.ts';
 import type { Metrics } from './metrics/index.ts';
 import { adminAudience, createResourceService } from './resources/index.ts';
@@ -146,6 +147,16 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
       audit,
       outbox,
       views,
+    }),
+    /** Sign-in through other identity providers: connections, the upstream flow, linked identities (src/federation). */
+    federation: createFederation({
+      prisma: db.prisma,
+      audit,
+      sealingKey,
+      pepper: config.hashPepper,
+      issuer: config.issuer,
+      production: config.production,
+      timeoutSeconds: config.federationTimeoutSeconds,
     }),
     resources,
     apiKeys,

@@ -17,6 +17,7 @@ import { actorFields, type Actor, type AuditAggregator, type AuditLog } from '..
 import { keyedHash } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { deleteFactorsOf } from '../factors/index.ts';
+import { deleteIdentitiesOf } from '../federation/index.ts';
 import type { GrantService } from '../grants/index.ts';
 import { earlierAddresses } from './emailChange.ts';
 import type { SessionService } from './sessions.ts';
@@ -59,6 +60,8 @@ export function createDeletion({ prisma, pepper, audit, auditAggregates, grants,
         await tx.accountToken.deleteMany({ where: { OR: [{ userId }, { email: user.email }] } });
         // Their authenticator app, recovery codes, passkeys and open WebAuthn challenges.
         await deleteFactorsOf(tx, userId);
+        // Their links to upstream identity providers (and any upstream tokens kept with them).
+        await deleteIdentitiesOf(tx, userId);
         await tx.outboxMessage.deleteMany({
           where: {
             OR: [

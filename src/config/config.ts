@@ -280,6 +280,12 @@ export const configVariables = {
     schema: z.enum(['off', 'optional', 'required']).default('optional'),
     example: 'optional',
   }),
+  FEDERATION_TIMEOUT_SECONDS: variable({
+    description:
+      'The longest a request to an upstream identity provider (a connection: discovery, the code exchange, its keys, userinfo) may take; a sign-in whose upstream does not answer in time ends on an error page with status 504.',
+    schema: z.coerce.number().int().min(1).max(120).default(10),
+    example: '10',
+  }),
   SIGNUP: variable({
     description:
       'Who may make an account: `closed` (only administrators, with `portcullis user create` or the admin API), `invite` (also people an administrator invited: `portcullis user invite`), `open` (anyone, from the sign-up page linked on the login page). Defaults to open in development and closed otherwise. invite and open need mail (SMTP_URL) in production.',
@@ -514,6 +520,7 @@ function buildConfig(values: RawConfig) {
     signup: values.SIGNUP ?? (values.NODE_ENV === 'development' ? ('open' as const) : ('closed' as const)),
     emailVerification: values.EMAIL_VERIFICATION,
     mfa: values.MFA,
+    federationTimeoutSeconds: values.FEDERATION_TIMEOUT_SECONDS,
     mail: {
       smtpUrl: values.SMTP_URL,
       from: values.MAIL_FROM,

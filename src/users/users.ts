@@ -338,7 +338,7 @@ export function createUserService({
       }
       const user = await prisma.user.findUnique({ where: { email: normalizeEmail(email) } });
       const matches = await verifyPassword(user?.passwordHash ?? (await timingDecoy()), password);
-      if (!user || !matches || user.disabled) return undefined;
+      if (!user || !matches || user.disabled || !user.passwordHash) return undefined;
       if (passwordNeedsRehash(user.passwordHash)) {
         // Parameters changed since this hash was made: store it again with today's.
         await prisma.user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(password) } });

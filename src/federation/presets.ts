@@ -2,7 +2,7 @@
 // operator would otherwise copy from each provider's documentation. A preset fills in the type,
 // endpoints or issuer, scopes and claim mapping; the operator adds the client id and secret (and,
 // for Microsoft Entra ID, the tenant's issuer), and may override any field.
-import type { ClaimMapping, ConnectionType } from './schema.ts';
+import type { ClaimMapping, ConnectionType } from './fields.ts';
 
 export interface Preset {
   type: ConnectionType;

@@ -4,17 +4,13 @@
 // upstream (https in production, the discovery document) is the service's rule (connections.ts).
 import { z } from 'zod';
 import { scopeText, text, uriText } from '../oauth/index.ts';
+import { connectionTypes, mappedFields, type ClaimMapping, type ConnectionType } from './fields.ts';
 import { presetNames } from './presets.ts';
 
-export const connectionTypes = ['oidc', 'oauth2'] as const;
-export type ConnectionType = (typeof connectionTypes)[number];
+export { connectionTypes, mappedFields, type ClaimMapping, type ConnectionType };
+
 export const upstreamAuthMethods = ['client_secret_basic', 'client_secret_post'] as const;
 
-/** The local fields an upstream claim can become. */
-export const mappedFields = ['subject', 'email', 'name', 'email_verified'] as const;
-export type MappedField = (typeof mappedFields)[number];
-/** Which upstream claim becomes each local field (claim names; `subject` is required). */
-export type ClaimMapping = { subject: string } & Partial<Record<Exclude<MappedField, 'subject'>, string>>;
 
 /** A connection's name: in the callback URL and the `connection` authorization parameter. */
 export const connectionName = z

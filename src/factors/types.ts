@@ -4,7 +4,7 @@
 import type { Actor } from '../audit/index.ts';
 
 /** RFC 8176 values for how a person proved who they are, as the tokens say them. */
-export type AuthenticationMethod = 'pwd' | 'otp' | 'hwk' | 'swk' | 'user' | 'mfa';
+export type AuthenticationMethod = 'pwd' | 'otp' | 'hwk' | 'swk' | 'user' | 'mfa' | 'fed';
 
 /** A passkey as a list shows it (never a key or a counter). */
 export interface PasskeySummary {

@@ -198,11 +198,13 @@ export function createConnections({ prisma, audit, upstreams, sealingKey, pepper
       const preset = presetOf(valid.preset);
       const type = valid.type ?? preset?.type;
       if (!type) throw new InputError('type', 'is required (oidc or oauth2), unless a preset gives it');
-      if (preset && valid.type && valid.type !== preset.type) throw new InputError('type', `must be ${preset.type} for the ${valid.preset} preset`);
+      if (preset && valid.type && valid.type !== preset.type)
+        throw new InputError('type', `must be ${preset.type} for the ${valid.preset} preset`);
       const displayName = valid.display_name ?? preset?.displayName;
       if (!displayName) throw new InputError('display_name', 'is required');
       const issuerValue = valid.issuer ?? preset?.issuer;
-      if (!issuerValue && preset?.issuerHint) throw new InputError('issuer', `is required for the ${valid.preset} preset: ${preset.issuerHint}`);
+      if (!issuerValue && preset?.issuerHint)
+        throw new InputError('issuer', `is required for the ${valid.preset} preset: ${preset.issuerHint}`);
       const settled = settle({
         type,
         displayName,

@@ -64,7 +64,8 @@ const claimText = (value: unknown): string | undefined =>
 export function profileOf(connection: Connection, claims: Record<string, unknown>): UpstreamProfile {
   const mapping = connection.claimMapping;
   const subject = claimText(claims[mapping.subject]);
-  if (!subject || subject.length > 255) throw new UpstreamError('bad_response', `the upstream's answer has no usable ${mapping.subject} claim`);
+  if (!subject || subject.length > 255)
+    throw new UpstreamError('bad_response', `the upstream's answer has no usable ${mapping.subject} claim`);
   let email: string | undefined;
   const rawEmail = mapping.email ? claimText(claims[mapping.email]) : undefined;
   if (rawEmail) {
@@ -189,7 +190,10 @@ export function createIdentities({ prisma, audit, sealingKey, pepper }: Identity
     /** Links a pending upstream identity to the account its owner just signed in to. */
     async link(userId: string, pending: PendingLink, actor: Actor): Promise<void> {
       const id = crypto.randomUUID();
-      const connection = await prisma.connection.findUnique({ where: { id: pending.connectionId }, select: { id: true, storeTokens: true } });
+      const connection = await prisma.connection.findUnique({
+        where: { id: pending.connectionId },
+        select: { id: true, storeTokens: true },
+      });
       if (!connection) throw new NotFoundError(`connection ${pending.connectionName}`);
       const taken = await prisma.federatedIdentity.findUnique({
         where: { connectionId_subject: { connectionId: connection.id, subject: pending.profile.subject } },

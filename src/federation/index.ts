@@ -1,6 +1,6 @@
 // Signing in through another identity provider: connections (OpenID Connect and OAuth 2.0), the
 // upstream conversation, and the links between upstream and local accounts.
-export { createFederation, type FederationFlow, type FederationOptions, type FederationService } from './service.ts';
+export { createFederation, signInOfState, type FederationFlow, type FederationOptions, type FederationService } from './service.ts';
 export type { Connection, ConnectionButton } from './connections.ts';
 export { deleteIdentitiesOf, type IdentitySummary, type PendingLink, type Resolution, type UpstreamProfile } from './identities.ts';
 export { PRESETS, presetNames, type Preset, type PresetName } from './presets.ts';

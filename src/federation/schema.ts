@@ -11,7 +11,6 @@ export { connectionTypes, mappedFields, type ClaimMapping, type ConnectionType }
 
 export const upstreamAuthMethods = ['client_secret_basic', 'client_secret_post'] as const;
 
-
 /** A connection's name: in the callback URL and the `connection` authorization parameter. */
 export const connectionName = z
   .string()

@@ -26,6 +26,14 @@ export interface FederationFlow extends UpstreamChecks {
   connection: string;
 }
 
+/** The sign-in (interaction uid) a callback's state names: the part before its last dot. */
+export function signInOfState(state: string | null | undefined): string | undefined {
+  if (!state || state.length > 300) return undefined;
+  const dot = state.lastIndexOf('.');
+  const uid = dot > 0 ? state.slice(0, dot) : '';
+  return /^[A-Za-z0-9_-]{8,128}$/.test(uid) ? uid : undefined;
+}
+
 export function createFederation({ prisma, audit, sealingKey, pepper, issuer, production, timeoutSeconds }: FederationOptions) {
   const upstreams = createUpstreams({ timeoutSeconds, allowInsecure: !production });
   const connections = createConnections({ prisma, audit, upstreams, sealingKey, pepper, issuer, production });
@@ -35,11 +43,18 @@ export function createFederation({ prisma, audit, sealingKey, pepper, issuer, pr
     connections,
     identities,
 
-    /** The upstream authorization request for `connection`, and what to keep until the callback. */
-    async begin(connection: Connection, { loginHint }: { loginHint?: string } = {}): Promise<{ url: string; flow: FederationFlow }> {
+    /**
+     * The upstream authorization request for `connection`, and what to keep until the callback.
+     * `signIn` (the interaction's uid) starts the state, so the callback finds its sign-in.
+     */
+    async begin(
+      connection: Connection,
+      { signIn, loginHint }: { signIn: string; loginHint?: string },
+    ): Promise<{ url: string; flow: FederationFlow }> {
       const { url, checks } = await upstreams.authorizationRequest(connection, {
         redirectUri: connections.callbackUrl(connection.name),
         scope: connection.scope,
+        statePrefix: signIn,
         ...(loginHint ? { loginHint } : {}),
       });
       return { url, flow: { ...checks, connectionId: connection.id, connection: connection.name } };

@@ -88,7 +88,11 @@ function classify(error: unknown): UpstreamError {
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ECONNRESET' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH')
       return new UpstreamError('unreachable', `the upstream could not be reached (${code})`);
     if (cause instanceof oidc.AuthorizationResponseError)
-      return new UpstreamError(cause.error === 'access_denied' ? 'denied' : 'bad_response', `the upstream answered ${cause.error}`, cause.error);
+      return new UpstreamError(
+        cause.error === 'access_denied' ? 'denied' : 'bad_response',
+        `the upstream answered ${cause.error}`,
+        cause.error,
+      );
     if (cause instanceof oidc.ResponseBodyError) {
       if (cause.status >= 500) return new UpstreamError('unreachable', `the upstream answered ${cause.status}`, cause.error);
       return new UpstreamError('bad_response', `the upstream answered ${cause.error}`, cause.error);
@@ -97,7 +101,10 @@ function classify(error: unknown): UpstreamError {
   const { code, message } = error as { code?: string; message?: string };
   if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' && /status code/i.test(message ?? '') && /5\d\d/.test(message ?? ''))
     return new UpstreamError('unreachable', message ?? 'the upstream failed');
-  return new UpstreamError('bad_response', `${code ? `${code}: ` : ''}${message ?? 'the upstream answered something unexpected'}`.slice(0, 300));
+  return new UpstreamError(
+    'bad_response',
+    `${code ? `${code}: ` : ''}${message ?? 'the upstream answered something unexpected'}`.slice(0, 300),
+  );
 }
 
 export function createUpstreams({ timeoutSeconds, allowInsecure }: UpstreamOptions) {
@@ -176,12 +183,13 @@ export function createUpstreams({ timeoutSeconds, allowInsecure }: UpstreamOptio
     /** Where to send the person, and what to check when they come back. */
     async authorizationRequest(
       settings: UpstreamSettings,
-      { redirectUri, scope, loginHint }: { redirectUri: string; scope: string; loginHint?: string },
+      { redirectUri, scope, statePrefix, loginHint }: { redirectUri: string; scope: string; statePrefix: string; loginHint?: string },
     ): Promise<{ url: string; checks: UpstreamChecks }> {
       const configuration = await configurationOf(settings);
       const codeVerifier = oidc.randomPKCECodeVerifier();
       const checks: UpstreamChecks = {
-        state: oidc.randomState(),
+        // The prefix says which sign-in the callback belongs to; the random part is the check.
+        state: `${statePrefix}.${oidc.randomState()}`,
         codeVerifier,
         ...(settings.type === 'oidc' ? { nonce: oidc.randomNonce() } : {}),
       };
@@ -222,9 +230,11 @@ export function createUpstreams({ timeoutSeconds, allowInsecure }: UpstreamOptio
               claims = { ...info, ...claims };
             } else {
               const response = await oidc.fetchProtectedResource(configuration, tokens.access_token, new URL(userinfo), 'GET');
-              if (!response.ok) throw new UpstreamError(response.status >= 500 ? 'unreachable' : 'bad_response', `userinfo answered ${response.status}`);
+              if (!response.ok)
+                throw new UpstreamError(response.status >= 500 ? 'unreachable' : 'bad_response', `userinfo answered ${response.status}`);
               const body: unknown = await response.json().catch(() => undefined);
-              if (!body || typeof body !== 'object' || Array.isArray(body)) throw new UpstreamError('bad_response', 'userinfo did not answer a JSON object');
+              if (!body || typeof body !== 'object' || Array.isArray(body))
+                throw new UpstreamError('bad_response', 'userinfo did not answer a JSON object');
               claims = body as Record<string, unknown>;
             }
           }

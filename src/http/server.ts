@@ -84,6 +84,7 @@ export async function createServer({ config, db, logger, worker }: ServerOptions
     rateLimiter: services.limits.rateLimiter,
     flashReads: services.flashReads,
     factors: services.factors,
+    federation: services.federation,
     mfa: config.mfa,
   });
   const adminRoutes = createAdminRoutes({ services, issuer: config.issuer, publicJwks: () => live.current().keys.publicJwks });
@@ -109,6 +110,8 @@ export async function createServer({ config, db, logger, worker }: ServerOptions
       },
       below: [
         ['/interaction', interactions],
+        // An upstream identity provider's redirect back (src/pages/federation.ts).
+        ['/federation', interactions],
         ['/account', interactions],
         ['/signup', interactions],
         ['/verify-email', interactions],

@@ -350,6 +350,8 @@ export function createProvider({
       }
     },
     extraClientMetadata: { properties: [...PORTCULLIS_METADATA] },
+    // `connection=NAME` sends the person straight to that upstream identity provider (src/pages/federation.ts).
+    extraParams: ['connection'],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     // RFC 9700 section 2.1.2: no implicit or hybrid flows; the code flow only.
     responseTypes: ['code'],

@@ -11,18 +11,26 @@
 import type { RouterContext, RouterMiddleware } from '@koa/router';
 import type { InteractionResults } from 'oidc-provider';
 import { networkOf } from '../limits/index.ts';
-import { ACR, portcullisClient, requestedAcr, secondFactorNeeded } from '../oidc/index.ts';
+import { ACR } from '../oidc/index.ts';
 import { MAX_EMAIL_LENGTH, normalizeEmail } from '../users/index.ts';
 import { clientName } from './apps.ts';
 import { csrfToken } from './csrf.ts';
 import { createFlash } from './flash.ts';
 import { formText } from './form.ts';
 import { html, requestLanguage } from './respond.ts';
+import type { FederationSteps } from './federation.ts';
+import { linkPendingIdentity } from './federationState.ts';
 import type { SecondFactorSteps } from './secondFactor.ts';
+import type { SignInPolicy } from './signInPolicy.ts';
 import type { InteractionState, PageDependencies } from './state.ts';
 
 export function createLoginPage(
-  {
+  dependencies: PageDependencies,
+  secondFactor: SecondFactorSteps,
+  federationSteps: FederationSteps,
+  policy: SignInPolicy,
+) {
+  const {
     provider,
     views,
     users,
@@ -37,9 +45,7 @@ export function createLoginPage(
     issuer,
     factors,
     mfa,
-  }: PageDependencies,
-  secondFactor: SecondFactorSteps,
-) {
+  } = dependencies;
   const flashes = createFlash({ key: csrfKey, reads: flashReads, secure: issuer.startsWith('https:') });
   const pagePath = (uid: string) => `/interaction/${uid}`;
 
@@ -56,6 +62,8 @@ export function createLoginPage(
   async function showPage(ctx: RouterContext<InteractionState>): Promise<void> {
     // Past the password already (or signed in and asked for a second factor): that step's page.
     if (await secondFactor.show(ctx)) return;
+    // An app's connection=NAME, or a client whose only way in is a connection: straight upstream.
+    if (await federationSteps.autoStart(ctx)) return;
     const { uid } = ctx.state.interaction;
     const refusal = await flashes.take<LoginRefusal>(ctx, uid, pagePath(uid));
     if (!refusal) return show(ctx, 200);
@@ -89,6 +97,9 @@ export function createLoginPage(
         // Passwordless sign-in with a passkey (a button, and the browser's autofill), unless MFA=off.
         passkeyOptions:
           mfa === 'off' ? undefined : JSON.stringify(await factors.passkeys.authenticationOptions({ kind: 'interaction', uid })),
+        // A button per enabled connection, and the notice of an upstream identity waiting to be linked.
+        connections: await federationSteps.buttons(ctx),
+        pendingLink: federationSteps.pendingLink(ctx),
         lang,
       }),
     );
@@ -96,7 +107,7 @@ export function createLoginPage(
 
   const submit: RouterMiddleware<InteractionState> = async function login(ctx) {
     const { prompt, params } = ctx.state.interaction;
-    if (prompt.name !== 'login') ctx.throw(400, 'not expecting a login');
+    if (prompt.name !== 'login' || (await policy.onlyConnection(ctx))) ctx.throw(400, 'not expecting a login');
     const email = formText(ctx, 'email').slice(0, MAX_EMAIL_LENGTH);
     const account = normalizeEmail(email);
     const event = {
@@ -146,21 +157,8 @@ export function createLoginPage(
       return refuse(ctx, { status: 403, error: { key: 'login.unverified', unverified: true }, email });
     }
     // Does this sign-in need a second factor (src/oidc/authentication.ts)?
-    const requested = requestedAcr(params);
-    const client = await provider().Client.find(String(params.client_id));
-    const clientRequiresMfa = client ? portcullisClient(client).requireMfa : false;
-    const needed =
-      requested.unmet ||
-      secondFactorNeeded({
-        mode: mfa,
-        requested: requested.level,
-        clientRequiresMfa,
-        person: {
-          mfaRequired: (await users.findById(user.id))?.mfaRequired ?? false,
-          hasSecondFactor: await factors.hasSecondFactor(user.id),
-        },
-      });
-    if (needed && (mfa === 'off' || requested.unmet)) {
+    const decision = await policy.secondFactorFor(ctx, user.id);
+    if (decision.kind === 'unmet') {
       // Nothing this server offers could satisfy it: OpenID Connect's error, back to the app.
       await attempt.succeeded();
       await audit.record({
@@ -170,21 +168,9 @@ export function createLoginPage(
         outcome: 'failure',
         details: { ...event.details, reason: 'unmet_authentication_requirements' },
       });
-      await provider().interactionFinished(
-        ctx.req,
-        ctx.res,
-        {
-          error: 'unmet_authentication_requirements',
-          error_description: requested.unmet
-            ? 'none of the requested authentication context classes is supported'
-            : 'second factors are turned off on this server',
-        },
-        { mergeWithLastSubmission: false },
-      );
-      ctx.respond = false;
-      return;
+      return policy.refuseUnmet(ctx, decision.description);
     }
-    if (needed) {
+    if (decision.kind === 'second_factor') {
       // The password was right; the sign-in goes on to the second factor, and the attempt is
       // given back without clearing the account's count (that waits for the second factor).
       await attempt.firstFactorPassed();
@@ -199,6 +185,8 @@ export function createLoginPage(
     }
     await attempt.succeeded();
     await audit.record({ ...event, actorId: user.id, subject: user.id, outcome: 'success' });
+    // The person proved they own this account: an upstream identity waiting for that is linked.
+    await linkPendingIdentity(dependencies, ctx, user.id);
     const result: InteractionResults = {
       login: { accountId: user.id, amr: ['pwd'], acr: ACR.password, ts: Math.floor(Date.now() / 1000) },
     };
@@ -214,7 +202,7 @@ export function createLoginPage(
    */
   const passkey: RouterMiddleware<InteractionState> = async function passkeySignIn(ctx) {
     const { prompt, params, uid } = ctx.state.interaction;
-    if (prompt.name !== 'login' || mfa === 'off') ctx.throw(400, 'not expecting a passkey');
+    if (prompt.name !== 'login' || mfa === 'off' || (await policy.onlyConnection(ctx))) ctx.throw(400, 'not expecting a passkey');
     const event = {
       type: 'login',
       actorType: 'user' as const,

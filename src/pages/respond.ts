@@ -30,6 +30,8 @@ export interface PageError {
   detail?: string;
   /** The page's language when the caller knows better than Accept-Language (an interaction's ui_locales). */
   lang?: string;
+  /** A way on from the error (a link and its words' catalogue key) instead of "go back". */
+  link?: { href: string; key: string };
 }
 
 /**

@@ -11,10 +11,12 @@ import { createConsentPage } from './consent.ts';
 import { checkCsrf } from './csrf.ts';
 import { pageErrors } from './errors.ts';
 import { forms } from './form.ts';
+import { createFederationSteps } from './federation.ts';
 import { createLoginPage } from './login.ts';
 import { errorPage, html, requestLanguage } from './respond.ts';
 import { createSecondFactorSteps } from './secondFactor.ts';
 import { createSelfServiceRoutes } from './selfService.ts';
+import { createSignInPolicy } from './signInPolicy.ts';
 import type { InteractionState, PageDependencies, SessionState, SignedInSession } from './state.ts';
 
 type ProviderSession = Awaited<ReturnType<Provider['Session']['get']>>;
@@ -34,7 +36,9 @@ const signedIn = (session: ProviderSession): session is SignedInSession => Boole
 export function createInteractionRoutes(dependencies: PageDependencies): Koa.Middleware {
   const { provider, views } = dependencies;
   const secondFactor = createSecondFactorSteps(dependencies);
-  const login = createLoginPage(dependencies, secondFactor);
+  const policy = createSignInPolicy(dependencies);
+  const federation = createFederationSteps(dependencies, secondFactor, policy);
+  const login = createLoginPage(dependencies, secondFactor, federation, policy);
   const consent = createConsentPage(dependencies);
   const errors = pageErrors(views);
   const interactionCsrf = checkCsrf<InteractionState>(dependencies, 'interaction', ({ interaction }) => interaction.uid);
@@ -91,6 +95,11 @@ export function createInteractionRoutes(dependencies: PageDependencies): Koa.Mid
   signIn.post<object, object>('/interaction/:uid/enrol/totp', ...step, secondFactor.enrolTotp);
   signIn.post<object, object>('/interaction/:uid/enrol/passkey', ...step, secondFactor.enrolPasskey);
   signIn.post<object, object>('/interaction/:uid/continue', ...step, secondFactor.proceed);
+  // Sign-in through another identity provider (federation.ts): a button, the upstream's callback, the link step.
+  signIn.post<object, object>('/interaction/:uid/federation/cancel', ...step, federation.cancelLink);
+  signIn.post<object, object>('/interaction/:uid/federation/:name', ...step, federation.start);
+  signIn.get<object, object>('/interaction/:uid/federation/:name/callback', errors, loadInteraction, federation.callback);
+  signIn.get<object, object>('/federation/:name/callback', errors, federation.relay);
   signIn.post<object, object>('/interaction/:uid/confirm', errors, loadInteraction, forms, interactionCsrf, consent.confirm);
   signIn.post<object, object>('/interaction/:uid/abort', errors, loadInteraction, forms, interactionCsrf, consent.abort);
 

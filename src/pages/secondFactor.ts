@@ -18,6 +18,7 @@ import { acrOf, STEP_UP_REASON, withSecondFactor } from '../oidc/index.ts';
 import { clientName } from './apps.ts';
 import { csrfToken } from './csrf.ts';
 import { createFlash } from './flash.ts';
+import { linkPendingIdentity } from './federationState.ts';
 import { formText } from './form.ts';
 import { html, requestLanguage } from './respond.ts';
 import type { InteractionState, PageDependencies } from './state.ts';
@@ -48,18 +49,8 @@ interface CodesShown {
 /** The longest answer a browser gives to navigator.credentials (a passkey's attestation is a few kB). */
 const MAX_RESPONSE_LENGTH = 12_000;
 
-export function createSecondFactorSteps({
-  provider,
-  views,
-  users,
-  factors,
-  limits,
-  audit,
-  csrfKey,
-  flashReads,
-  issuer,
-  mfa,
-}: PageDependencies) {
+export function createSecondFactorSteps(dependencies: PageDependencies) {
+  const { provider, views, users, factors, limits, audit, csrfKey, flashReads, issuer, mfa } = dependencies;
   const flashes = createFlash({ key: csrfKey, reads: flashReads, secure: issuer.startsWith('https:') });
   const pagePath = (uid: string) => `/interaction/${uid}`;
   const binding = (ctx: Context): CeremonyBinding => ({ kind: 'interaction', uid: ctx.state.interaction.uid });
@@ -107,6 +98,8 @@ export function createSecondFactorSteps({
 
   /** Ends the sign-in: the interaction finishes with how the person signed in. */
   async function finish(ctx: Context, accountId: string, amr: AuthenticationMethod[]): Promise<void> {
+    // The person proved they own this account: an upstream identity waiting for that is linked.
+    await linkPendingIdentity(dependencies, ctx, accountId);
     const result: InteractionResults = { login: { accountId, amr, acr: acrOf(amr), ts: Math.floor(Date.now() / 1000) } };
     await provider().interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     // oidc-provider has answered (a redirect back to the authorization endpoint).

@@ -4,6 +4,7 @@ import type Provider from 'oidc-provider';
 import type { ApiKeyService } from '../apikeys/index.ts';
 import type { Actor, AuditAggregator, AuditLog } from '../audit/index.ts';
 import type { FactorService } from '../factors/index.ts';
+import type { FederationService } from '../federation/index.ts';
 import type { GrantService } from '../grants/index.ts';
 import type { FlashReads } from '../artifacts/index.ts';
 import type { AccountTokens, OwnAccount, SelfService } from '../accounts/index.ts';
@@ -51,6 +52,8 @@ export interface PageDependencies {
   factors: FactorService;
   /** MFA: whether second factors are offered, and whether everyone must have one. */
   mfa: 'off' | 'optional' | 'required';
+  /** Sign-in through other identity providers, and the identities linked to accounts (src/federation). */
+  federation: FederationService;
 }
 
 /** What a sign-in page knows: the interaction this browser's cookie belongs to. */

@@ -5,7 +5,7 @@
 // claim any address would otherwise hand out the accounts of those addresses.
 import crypto from 'node:crypto';
 import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
-import { seal } from '../crypto/index.ts';
+import { seal, unseal } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
 import { checkedEmail, MAX_NAME_LENGTH } from '../users/index.ts';
@@ -46,6 +46,8 @@ export interface IdentitySummary {
   connection: string;
   displayName: string;
   email: string | null;
+  /** The upstream's tokens are kept (sealed) for this identity. */
+  hasTokens: boolean;
   createdAt: Date;
   lastUsedAt: Date | null;
 }
@@ -231,9 +233,32 @@ export function createIdentities({ prisma, audit, sealingKey, pepper }: Identity
         connection: row.connection.name,
         displayName: row.connection.displayName,
         email: row.email,
+        hasTokens: row.tokens !== null,
         createdAt: row.createdAt,
         lastUsedAt: row.lastUsedAt,
       }));
+    },
+
+    /**
+     * The upstream's tokens kept for one identity (a connection with store_tokens), for an
+     * administrator's integration to call the upstream's APIs on the person's behalf; each read
+     * is an audit event. Undefined when none are kept.
+     */
+    async tokens(userId: string, identityId: string, actor: Actor): Promise<UpstreamResult['tokens'] | undefined> {
+      const identity = await prisma.federatedIdentity.findFirst({
+        where: { id: identityId, userId },
+        include: { connection: { select: { name: true } } },
+      });
+      if (!identity) throw new NotFoundError(`linked identity ${identityId}`);
+      const opened = identity.tokens ? unseal(sealingKey, pepper, `upstream-tokens:${identity.id}`, identity.tokens) : undefined;
+      await audit.record({
+        type: 'identity.tokens_read',
+        ...actorFields(actor),
+        subject: userId,
+        outcome: opened ? 'success' : 'failure',
+        details: { connection: identity.connection.name },
+      });
+      return opened ? (JSON.parse(opened) as UpstreamResult['tokens']) : undefined;
     },
 
     /**

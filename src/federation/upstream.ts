@@ -150,6 +150,10 @@ export function createUpstreams({ timeoutSeconds, allowInsecure }: UpstreamOptio
           authorization_endpoint: settings.authorizationUrl!,
           token_endpoint: settings.tokenUrl!,
           userinfo_endpoint: settings.userinfoUrl!,
+          // Asked for openid, an OAuth 2.0 provider may answer an ID token too: it is not what
+          // this connection reads (userinfo is), but openid-client checks any it gets, and
+          // without this it would expect RS256 alone.
+          id_token_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA', 'RS384', 'RS512', 'PS384', 'PS512', 'ES384', 'ES512'],
         },
         settings.clientId,
         undefined,

@@ -2,7 +2,9 @@
 // JSON document they download from the account page. The profile, their live sessions (when
 // and until when), the grants they gave apps, their API keys' metadata (never a key or its
 // hash), which second factors they have (when set up and last used, the passkeys' names; never a
-// secret, code or key) and the audit events about them: those that name them as actor or subject, by id or,
+// secret, code or key), the accounts at other identity providers linked to theirs (which
+// connection, the upstream's identifier and address, when linked and last used; never the
+// upstream's tokens) and the audit events about them: those that name them as actor or subject, by id or,
 // for failed logins typed with their address (or an earlier one, while it was theirs), by address.
 import type { ApiKeyService } from '../apikeys/index.ts';
 import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
@@ -41,6 +43,31 @@ function exportedFactors(summary: FactorSummary) {
 }
 
 export function createDataExport({ prisma, audit, grants, apiKeys, sessions }: DataExportOptions) {
+  /** The person's linked identities, named field by field: the sealed upstream tokens stay out. */
+  async function linkedIdentities(userId: string) {
+    const rows = await prisma.federatedIdentity.findMany({
+      where: { userId },
+      select: {
+        id: true,
+        subject: true,
+        email: true,
+        createdAt: true,
+        lastUsedAt: true,
+        connection: { select: { name: true, displayName: true } },
+      },
+      orderBy: { createdAt: 'asc' },
+    });
+    return rows.map((row) => ({
+      id: row.id,
+      connection: row.connection.name,
+      display_name: row.connection.displayName,
+      subject: row.subject,
+      email: row.email,
+      created_at: row.createdAt.toISOString(),
+      last_used_at: row.lastUsedAt?.toISOString() ?? null,
+    }));
+  }
+
   return {
     /** The document for `userId` (undefined when there is no such person); the export is an audit event. */
     async exportFor(userId: string, currentSessionId: string, actor: Actor): Promise<Record<string, unknown> | undefined> {
@@ -81,6 +108,7 @@ export function createDataExport({ prisma, audit, grants, apiKeys, sessions }: D
         grants: await grants.listForAccount(userId),
         api_keys: await apiKeys.list({ ownerUserId: userId }),
         second_factors: exportedFactors(await factorSummaryOf(prisma, userId)),
+        linked_identities: await linkedIdentities(userId),
         audit_events: events.map((event) => ({
           id: event.id,
           at: event.at.toISOString(),

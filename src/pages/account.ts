@@ -7,15 +7,20 @@
 // (the services record them). A new email address and the data export need sudo mode (a recent
 // sign-in or the password again, accountSteps.ts): with an address of their own, whoever finds
 // a session left open could reset the password and keep the account; the export is all of it.
-// Its "Sign-in security" section (second factors and passkeys) is security.ts's.
+// Its "Sign-in security" section (second factors and passkeys) is security.ts's, its "Linked
+// sign-ins" (accounts at other identity providers) identities.ts's. A person whose account was
+// made through a connection has no password: they set one without a current one, in sudo mode's
+// recent sign-in (or through the forgotten-password page).
 import type { RouterContext, RouterMiddleware } from '@koa/router';
 import { ACCOUNT_CLIENT_ID, type EmailChangeResult } from '../accounts/index.ts';
+import type { IdentitySummary } from '../federation/index.ts';
 import { scopeWords } from '../oauth/index.ts';
 import { createAccountSteps, pageLanguage, type AccountContext } from './accountSteps.ts';
 import { clientName } from './apps.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import type { Flash } from './flash.ts';
 import { formField, formText } from './form.ts';
+import { flashStatus, type RefusalFlash } from './identities.ts';
 import { errorPage, html } from './respond.ts';
 import { describeScopes } from './scopes.ts';
 import type { SecuritySection } from './security.ts';
@@ -27,10 +32,11 @@ const EMAIL_CHANGE_LIMIT = '5/1h';
 /** What a person sees when a link is not (or no longer) good. */
 const LINK_RESULTS = new Set(['changed', 'unknown', 'used', 'expired', 'taken']);
 
-/** `security`: the section of second factors (security.ts), undefined when MFA is off. */
+/** `security`: the section of second factors (security.ts), undefined when MFA is off; `identities`: the linked sign-ins (identities.ts). */
 export function createAccountPage(
   dependencies: PageDependencies,
   security: { section(userId: string, mfaRequired: boolean): Promise<SecuritySection | undefined> },
+  identities: { section(userId: string): Promise<IdentitySummary[]> },
 ) {
   const { provider, views, users, grants, csrfKey, ownAccount, rateLimiter, mailDeliverable } = dependencies;
   const steps = createAccountSteps(dependencies);
@@ -75,11 +81,12 @@ export function createAccountPage(
     const user = await users.findById(session.accountId);
     if (!user)
       return errorPage(ctx, views, 404, { message: views.catalogue.translator(pageLanguage(ctx))('account.gone'), code: 'not_found' });
-    const flash = await steps.takeFlash(ctx);
+    const flash: RefusalFlash = await steps.takeFlash(ctx);
     const sessions = await ownAccount.sessions.list(session.accountId, session.jti);
     html(
       ctx,
-      200,
+      // A refusal that arrived through the flash (an unlink of the last way in: 409) keeps its status.
+      flashStatus(flash),
       views.render('account', {
         lang: pageLanguage(ctx),
         user: { email: user.email, name: user.name ?? '', emailVerified: user.emailVerified },
@@ -87,6 +94,8 @@ export function createAccountPage(
         sessions,
         otherSessions: sessions.filter((item) => !item.current).length,
         security: await security.section(user.id, user.mfaRequired),
+        identities: await identities.section(user.id),
+        hasPassword: Boolean(user.passwordHash),
         mailDeliverable,
         needsPassword: !steps.recentSignIn(ctx),
         csrf: csrfOf(ctx),
@@ -135,13 +144,22 @@ export function createAccountPage(
   };
 
   const changePassword: RouterMiddleware<SessionState> = async function changePassword(ctx) {
-    const checked = await steps.checkPassword(ctx, 'current_password', 'change_password');
-    if (!checked.ok) {
-      return steps.redirect(ctx, '/account', {
-        error: checked.retryAfterSeconds
-          ? { key: 'account.too_many', values: { minutes: Math.ceil(checked.retryAfterSeconds / 60) }, field: 'current-password' }
-          : { key: 'account.password.wrong', field: 'current-password' },
-      });
+    const user = await users.findById(ctx.state.session.accountId);
+    if (!user)
+      return errorPage(ctx, views, 404, { message: views.catalogue.translator(pageLanguage(ctx))('account.gone'), code: 'not_found' });
+    if (user.passwordHash) {
+      const checked = await steps.checkPassword(ctx, 'current_password', 'change_password');
+      if (!checked.ok) {
+        return steps.redirect(ctx, '/account', {
+          error: checked.retryAfterSeconds
+            ? { key: 'account.too_many', values: { minutes: Math.ceil(checked.retryAfterSeconds / 60) }, field: 'current-password' }
+            : { key: 'account.password.wrong', field: 'current-password' },
+        });
+      }
+    } else if (!steps.recentSignIn(ctx)) {
+      // No current password to ask for (an account made through a connection): sudo mode's recent
+      // sign-in stands in for it, so whoever finds a session left open cannot give it a password.
+      return steps.redirect(ctx, '/account', { error: { key: 'account.password.set_sign_in_again', field: 'new-password' } });
     }
     const problem = await ownAccount.profile.changePassword(
       ctx.state.session.accountId,
@@ -151,7 +169,7 @@ export function createAccountPage(
       pageLanguage(ctx),
     );
     if (problem) return steps.redirect(ctx, '/account', { error: { key: `account.password.problems.${problem}`, field: 'new-password' } });
-    steps.redirect(ctx, '/account', { notice: { key: 'account.password.changed' } });
+    steps.redirect(ctx, '/account', { notice: { key: user.passwordHash ? 'account.password.changed' : 'account.password.set' } });
   };
 
   /** A page that asks before a destructive action: what it does, a button, and a way back. */

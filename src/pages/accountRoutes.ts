@@ -1,5 +1,5 @@
 // The signed-in person's own pages below /account: the account page (account.ts), its sign-in
-// security (security.ts: second factors, passkeys), the developer page (keys.ts), the
+// security (security.ts: second factors, passkeys), its linked sign-ins (identities.ts), the developer page (keys.ts), the
 // confirmations before destructive actions, and the account page's own sign-in (accountSignIn.ts). A GET page opened signed out starts a sign-in and comes back; a
 // POST without a session is the 401 page (nothing to come back to). The email-change link and
 // the page after a deletion need no session.
@@ -8,6 +8,7 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { createAccountPage } from './account.ts';
 import { createAccountSignIn } from './accountSignIn.ts';
+import { createIdentitiesPage } from './identities.ts';
 import { createKeysPage } from './keys.ts';
 import { createSecurityPage } from './security.ts';
 import type { PageDependencies, SessionState, SignedInSession } from './state.ts';
@@ -25,7 +26,8 @@ const signedIn = (session: ProviderSession): session is SignedInSession => Boole
 
 export function createAccountRoutes(dependencies: PageDependencies, { errors, forms, loadSession, accountCsrf }: SharedSteps): Router {
   const security = createSecurityPage(dependencies);
-  const account = createAccountPage(dependencies, security);
+  const identities = createIdentitiesPage(dependencies);
+  const account = createAccountPage(dependencies, security, identities);
   const keys = createKeysPage(dependencies);
   const signIn = createAccountSignIn(dependencies);
 
@@ -68,6 +70,8 @@ export function createAccountRoutes(dependencies: PageDependencies, { errors, fo
   accounts.post<object, object>('/account/security/passkeys', ...change, security.addPasskey);
   accounts.get<object, object>('/account/security/passkeys/:id/remove', errors, loadOrSignIn, security.confirmRemovePasskey);
   accounts.post<object, object>('/account/security/passkeys/:id/remove', ...change, security.removePasskey);
+  accounts.get<object, object>('/account/identities/:id/unlink', errors, loadOrSignIn, identities.confirmUnlink);
+  accounts.post<object, object>('/account/identities/:id/unlink', ...change, identities.unlink);
   accounts.get<object, object>('/account/keys', errors, loadOrSignIn, keys.show);
   accounts.post<object, object>('/account/keys', ...change, keys.create);
   accounts.get<object, object>('/account/keys/:id/rotate', errors, loadOrSignIn, keys.confirmRotate);

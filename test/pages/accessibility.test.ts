@@ -399,7 +399,35 @@ browserTest(
     await page.getByRole('button', { name: 'Allow' }).or(page.getByText('app callback')).waitFor();
     if (!page.url().includes('/callback?')) await page.getByRole('button', { name: 'Allow' }).click();
     await page.getByText('app callback').waitFor();
+    // A linked sign-in, for its section and its unlink page (written straight to the database: an
+    // oauth2 connection needs no upstream until someone signs in through it).
+    const ada = await running.db.prisma.user.findUniqueOrThrow({ where: { email: EMAIL } });
+    const connection = await running.server.services.federation.connections.create(
+      {
+        name: 'acme',
+        type: 'oauth2',
+        display_name: 'Acme Workforce',
+        authorization_url: 'https://id.example.com/authorize',
+        token_url: 'https://id.example.com/token',
+        userinfo_url: 'https://id.example.com/userinfo',
+        client_id: 'portcullis',
+        client_secret: 'the upstream client secret',
+      },
+      { type: 'admin' },
+    );
+    const identity = await running.db.prisma.federatedIdentity.create({
+      data: {
+        id: 'acme-identity',
+        connectionId: connection.id,
+        subject: 'ada',
+        userId: ada.id,
+        email: 'ada@acme.example',
+        lastUsedAt: new Date(),
+      },
+    });
     await visit('/account', 'account');
+    if (!(await page.getByRole('heading', { name: 'Linked sign-ins' }).count())) problems.push('account: no linked sign-ins section');
+    await visit(`/account/identities/${identity.id}/unlink`, 'account-identity-unlink-confirm');
     await visit('/account/keys', 'keys');
     await page.locator('input[name=name]').first().fill('Nightly export');
     await page.locator('input[name=scope]').first().check();

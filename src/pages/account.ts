@@ -278,23 +278,32 @@ export function createAccountPage(
   };
 
   const confirmDelete: RouterMiddleware<SessionState> = async function confirmDelete(ctx) {
+    const user = await users.findById(ctx.state.session.accountId);
     await confirmPage(ctx, {
       title: 'account.delete.confirm_title',
       text: 'account.delete.confirm_text',
       action: '/account/delete',
       button: 'account.delete.confirm_button',
-      password: true,
+      // A person without a password (signed up through a connection) confirms with a recent sign-in instead.
+      password: Boolean(user?.passwordHash),
     });
   };
 
   const deleteAccount: RouterMiddleware<SessionState> = async function deleteAccount(ctx) {
-    const checked = await steps.checkPassword(ctx, 'password', 'delete_account');
-    if (!checked.ok) {
-      return steps.redirect(ctx, '/account/delete', {
-        error: checked.retryAfterSeconds
-          ? { key: 'account.too_many', values: { minutes: Math.ceil(checked.retryAfterSeconds / 60) }, field: 'password' }
-          : { key: 'account.password.wrong', field: 'password' },
-      });
+    const user = await users.findById(ctx.state.session.accountId);
+    if (!user?.passwordHash) {
+      // No password to ask for: sudo mode's recent sign-in stands in for it, as when setting one.
+      if (!steps.recentSignIn(ctx))
+        return steps.redirect(ctx, '/account/delete', { error: { key: 'account.delete.sign_in_again', field: 'confirm' } });
+    } else {
+      const checked = await steps.checkPassword(ctx, 'password', 'delete_account');
+      if (!checked.ok) {
+        return steps.redirect(ctx, '/account/delete', {
+          error: checked.retryAfterSeconds
+            ? { key: 'account.too_many', values: { minutes: Math.ceil(checked.retryAfterSeconds / 60) }, field: 'password' }
+            : { key: 'account.password.wrong', field: 'password' },
+        });
+      }
     }
     await ownAccount.deletion.deleteAccount(ctx.state.session.accountId, ctx.state.actor);
     // The session is gone with the account; the cookie that named it names nothing now.

@@ -223,6 +223,22 @@ describe('a person without a password', () => {
     const without = await submit(running, agent, '/account/password', { new_password: 'yet another passphrase' });
     expect(without.shown.body).toContain('That is not your current password.');
   });
+
+  test('deletes their account without a password while the sign-in is recent', async () => {
+    const { userId, agent } = await signedIn(running, 'delete-nopassword@example.com');
+    await running.db.prisma.user.update({ where: { id: userId }, data: { passwordHash: null } });
+    const identity = await link(running, userId);
+    const confirm = await agent.request(`${running.url}/account/delete`);
+    expect(confirm.status).toBe(200);
+    expect(confirm.body).not.toContain('id="password"');
+    const page = await agent.request(`${running.url}/account/delete`);
+    const posted = await agent.request(`${running.url}/account/delete`, { form: { csrf: csrfFrom(page.body) } });
+    expect(posted.status).toBe(303);
+    expect(posted.location).toBe(`${running.url}/account/deleted`);
+    expect(await running.db.prisma.user.count({ where: { id: userId } })).toBe(0);
+    // Its links went with it.
+    expect(await identityRow(identity.id)).toBeNull();
+  });
 });
 
 describe('sudo mode (a sign-in more than RECENT_SIGN_IN_SECONDS ago)', () => {
@@ -277,5 +293,11 @@ describe('sudo mode (a sign-in more than RECENT_SIGN_IN_SECONDS ago)', () => {
     expect(set.shown.status).toBe(200);
     expect(set.shown.body).toContain('sign out and sign in again to set a password here');
     expect((await sudo.db.prisma.user.findUnique({ where: { id: userId } }))!.passwordHash).toBeNull();
+
+    // Nor a deletion: the sign-in is not recent and there is no password to ask for.
+    const deletion = await submit(sudo, agent, '/account/delete', {}, '/account/delete');
+    expect(deletion.posted.location).toBe(`${sudo.url}/account/delete`);
+    expect(deletion.shown.body).toContain('sign out and sign in again to delete your account');
+    expect(await sudo.db.prisma.user.count({ where: { id: userId } })).toBe(1);
   });
 });

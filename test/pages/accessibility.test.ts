@@ -491,6 +491,39 @@ browserTest(
   240_000,
 );
 
+browserTest(
+  'signing in through another identity provider: the buttons under the form, and a failed callback',
+  async () => {
+    const problems: string[] = [];
+    // An OAuth 2.0 connection: nothing is fetched until someone uses it.
+    await running.server.services.federation.connections.create(
+      {
+        name: 'example-corp',
+        type: 'oauth2',
+        display_name: 'Example Corp',
+        authorization_url: 'https://id.example.com/authorize',
+        token_url: 'https://id.example.com/token',
+        userinfo_url: 'https://id.example.com/userinfo',
+        client_id: 'portcullis',
+        client_secret: 'the upstream client secret',
+        position: 1,
+      },
+      { type: 'admin' },
+    );
+    const { context, page } = await person(problems);
+    await page.goto(await authorizationUrl());
+    await page.getByRole('button', { name: 'Continue with Example Corp' }).waitFor();
+    problems.push(...(await audit(page, 'login-connections')).map((line) => `login-connections: ${line}`));
+    // A callback that belongs to no sign-in: the error page, 400.
+    const response = await page.goto(`${running.url}/federation/example-corp/callback?code=x&state=not-ours`);
+    if (response?.status() !== 400) problems.push(`federation error: status ${response?.status()}`);
+    problems.push(...(await audit(page, 'federation-error')).map((line) => `federation-error: ${line}`));
+    await context.close();
+    expect(problems).toEqual([]);
+  },
+  180_000,
+);
+
 browserTest.each(['#ffeb3b', '#3451b2'])(
   'a brand colour (BRAND_COLOR=%s): links readable and buttons keep a 3:1 edge in both schemes',
   async (color) => {

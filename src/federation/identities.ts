@@ -52,6 +52,19 @@ export interface IdentitySummary {
   lastUsedAt: Date | null;
 }
 
+/** A linked identity in the wire's names (the admin API's and the CLI's --json): never a token. */
+export function identitySummaryView(summary: IdentitySummary) {
+  return {
+    id: summary.id,
+    connection: summary.connection,
+    display_name: summary.displayName,
+    email: summary.email,
+    has_tokens: summary.hasTokens,
+    created_at: summary.createdAt.toISOString(),
+    last_used_at: summary.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
 type Writer = Pick<Prisma, 'federatedIdentity'>;
 
 /** Deletes every link of a person's with `writer` (an account deletion's transaction). */

@@ -2,7 +2,14 @@
 // upstream conversation, and the links between upstream and local accounts.
 export { createFederation, signInOfState, type FederationFlow, type FederationOptions, type FederationService } from './service.ts';
 export type { Connection, ConnectionButton } from './connections.ts';
-export { deleteIdentitiesOf, type IdentitySummary, type PendingLink, type Resolution, type UpstreamProfile } from './identities.ts';
+export {
+  deleteIdentitiesOf,
+  identitySummaryView,
+  type IdentitySummary,
+  type PendingLink,
+  type Resolution,
+  type UpstreamProfile,
+} from './identities.ts';
 export { PRESETS, presetNames, type Preset, type PresetName } from './presets.ts';
 export {
   connectionCreateSchema,

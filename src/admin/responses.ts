@@ -22,6 +22,7 @@ export const clientSummary = z.strictObject({
   dpop_bound_access_tokens: z.boolean(),
   profile: z.enum(['fapi2']).nullable().describe('the security profile the client was registered under'),
   require_mfa: z.boolean().describe('every sign-in to the client needs a second factor'),
+  login_connection: z.string().nullable().describe('the one connection people sign in to the client through (null: none)'),
   registered: z.boolean().describe('made by dynamic client registration (RFC 7591), not by an administrator'),
   created_at: instant,
 });
@@ -148,4 +149,53 @@ export const auditEvent = z.strictObject({
 export const auditPage = z.strictObject({
   events: z.array(auditEvent),
   next_cursor: z.string().nullable().describe('pass as cursor for the next page; null on the last'),
+});
+
+/** A connection to an upstream identity provider: every setting but its client secret, which is never shown. */
+export const connectionResponse = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  type: z.enum(['oidc', 'oauth2']),
+  preset: z.string().nullable().describe('the preset it was made from (github, google, microsoft, gitlab)'),
+  display_name: z.string(),
+  issuer: z.string().nullable(),
+  authorization_url: z.string().nullable(),
+  token_url: z.string().nullable(),
+  userinfo_url: z.string().nullable(),
+  client_id: z.string(),
+  token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post']),
+  scope: z.string(),
+  claim_mapping: z.record(z.string(), z.string()).describe('which upstream claim becomes each local field'),
+  trust_email_verified: z.boolean(),
+  create_accounts: z.boolean(),
+  store_tokens: z.boolean(),
+  enabled: z.boolean(),
+  position: z.number().int(),
+  callback_url: z.string().describe('the redirect URI to register upstream'),
+  created_at: instant,
+  updated_at: instant,
+});
+
+export const deletedConnection = z.strictObject({
+  identities: z.number().int().describe('how many linked identities were removed with it'),
+});
+
+/** An account at an upstream identity provider, linked to a person (never the upstream's tokens). */
+export const identitySummary = z.strictObject({
+  id: z.string(),
+  connection: z.string().describe("the connection's name"),
+  display_name: z.string(),
+  email: z.string().nullable().describe('the address the upstream gave at the last sign-in'),
+  has_tokens: z.boolean().describe("the upstream's tokens are kept for this identity (a connection with store_tokens)"),
+  created_at: instant,
+  last_used_at: optionalInstant,
+});
+
+/** The upstream's tokens kept for a linked identity (store_tokens), for an integration that calls the upstream's APIs. */
+export const upstreamTokens = z.strictObject({
+  access_token: z.string(),
+  refresh_token: z.string().optional(),
+  expires_at: z.number().int().optional().describe('seconds since the epoch'),
+  scope: z.string().optional(),
+  id_token: z.string().optional(),
 });

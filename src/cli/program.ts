@@ -7,6 +7,7 @@ import { ConfigError } from '../config/index.ts';
 import { fromDatabaseError, PortcullisError } from '../errors/index.ts';
 import { addApiKeyCommands } from './commands/apikey.ts';
 import { addClientCommands } from './commands/client.ts';
+import { addConnectionCommands } from './commands/connection.ts';
 import { addDemoCommand } from './commands/demo.ts';
 import { addKeysCommands } from './commands/keys.ts';
 import { addManifestCommands } from './commands/manifest.ts';
@@ -30,6 +31,7 @@ const commandGroups = [
   addDemoCommand,
   addApiKeyCommands,
   addUserCommands,
+  addConnectionCommands,
 ];
 
 export function buildProgram(io: CliIo): Command {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { adminRoutes } from '../../src/admin/index.ts';
 import { createAdapterFactory } from '../../src/artifacts/index.ts';
+import { seal } from '../../src/crypto/index.ts';
 import { adminCaller } from '../support/admin.ts';
 import { cli } from '../support/cli.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
@@ -239,6 +240,42 @@ describe('the response schemas', () => {
     await call('PATCH', '/admin/users/{id}', `/admin/users/${user.id}`, { mfa_required: true });
     await call('GET', '/admin/users/{id}/factors', `/admin/users/${user.id}/factors`);
     await call('POST', '/admin/users/{id}/factors/reset', `/admin/users/${user.id}/factors/reset`, { which: 'all' });
+    // Connections (an OAuth 2.0 one needs no upstream), and an identity linked through one with its
+    // upstream tokens kept, sealed as the sign-in seals them.
+    const connection = await call('POST', '/admin/connections', undefined, {
+      name: 'shapes',
+      type: 'oauth2',
+      display_name: 'Shapes',
+      authorization_url: 'https://shapes.example.com/authorize',
+      token_url: 'https://shapes.example.com/token',
+      userinfo_url: 'https://shapes.example.com/me',
+      client_id: 'shapes',
+      client_secret: 'shapes-secret',
+      store_tokens: true,
+    });
+    await call('GET', '/admin/connections');
+    await call('GET', '/admin/connections/{name}', '/admin/connections/shapes');
+    await call('PATCH', '/admin/connections/{name}', '/admin/connections/shapes', { display_name: 'Shapes v2' });
+    const sealingKey = Buffer.from(running.config.keyEncryptionKey).toString('base64url');
+    await running.db.prisma.federatedIdentity.create({
+      data: {
+        id: 'shapes-identity',
+        connectionId: connection.id,
+        subject: 'shapes-subject',
+        userId: user.id,
+        tokens: seal(
+          sealingKey,
+          running.config.hashPepper,
+          'upstream-tokens:shapes-identity',
+          JSON.stringify({ access_token: 'upstream-at' }),
+        ),
+      },
+    });
+    expect(await call('GET', '/admin/users/{id}/identities', `/admin/users/${user.id}/identities`)).toMatchObject([{ has_tokens: true }]);
+    expect(
+      await call('GET', '/admin/users/{id}/identities/{identity}/tokens', `/admin/users/${user.id}/identities/shapes-identity/tokens`),
+    ).toEqual({ access_token: 'upstream-at' });
+    await call('DELETE', '/admin/connections/{name}', '/admin/connections/shapes');
     const resource = await call('POST', '/admin/resources', undefined, {
       audience: 'https://shapes.example.com',
       scope: 'r',

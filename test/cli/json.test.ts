@@ -73,6 +73,33 @@ test('every command prints exactly one JSON document with --json', async () => {
   await command('user require-mfa', ['ada@example.com']);
   await command('user factors', ['ada@example.com']);
   await command('user reset-factors', ['ada@example.com'], ['--only', 'totp']);
+  await command(
+    'connection create',
+    [],
+    [
+      '--name',
+      'plain',
+      '--type',
+      'oauth2',
+      '--display-name',
+      'Plain',
+      '--authorization-url',
+      'https://oauth.example.com/authorize',
+      '--token-url',
+      'https://oauth.example.com/token',
+      '--userinfo-url',
+      'https://oauth.example.com/me',
+      '--client-id',
+      'c',
+      '--client-secret-stdin',
+    ],
+    'a secret\n',
+  );
+  await command('connection list');
+  await command('connection show', ['plain']);
+  await command('connection update', ['plain'], ['--disable']);
+  await command('user identities', ['ada@example.com']);
+  await command('connection delete', ['plain']);
   await command('export');
   await command('apply', [], ['-f', '-'], 'portcullis: 1\n');
 

@@ -3,6 +3,7 @@ import type { AdminRoute } from '../route.ts';
 import { apiKeyRoutes } from './apiKeys.ts';
 import { auditRoutes } from './audit.ts';
 import { clientRoutes } from './clients.ts';
+import { connectionRoutes } from './connections.ts';
 import { grantRoutes } from './grants.ts';
 import { resourceRoutes } from './resources.ts';
 import { registrationTokenRoutes } from './registrationTokens.ts';
@@ -13,6 +14,7 @@ export const adminRoutes: readonly AdminRoute[] = [
   ...clientRoutes,
   ...registrationTokenRoutes,
   ...userRoutes,
+  ...connectionRoutes,
   ...resourceRoutes,
   ...apiKeyRoutes,
   ...signingKeyRoutes,

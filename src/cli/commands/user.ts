@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../../audit/index.ts';
 import { NotFoundError, PortcullisError } from '../../errors/index.ts';
+import { identitySummaryView } from '../../federation/index.ts';
 import { parseInput } from '../../oauth/index.ts';
 import { parseDuration } from '../../limits/index.ts';
 import type { Services } from '../../services.ts';
@@ -121,6 +122,20 @@ export function addUserCommands(program: Command, io: CliIo): void {
           return factorSummaryView(await services.factors.reset(id, which, CLI_ACTOR));
         }),
       human: (left) => `removed; what is left:\n${describeFactors(left)}`,
+    },
+  );
+
+  printed(
+    user
+      .command('identities <user>')
+      .description("a person's accounts at other identity providers, linked through connections (by email or id)"),
+    {
+      run: (_options: object, who: string) =>
+        withServices(io, async (services) => {
+          const { id } = who.includes('@') ? await userByEmail(services, who) : await services.users.get(who);
+          return (await services.federation.identities.list(id)).map(identitySummaryView);
+        }),
+      human: (identities) => table(identities, ['connection', 'display_name', 'email', 'has_tokens', 'created_at', 'last_used_at', 'id']),
     },
   );
 }

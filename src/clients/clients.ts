@@ -46,6 +46,8 @@ export interface ClientSummary {
   profile: ClientProfile | null;
   /** Every sign-in to the client needs a second factor. */
   require_mfa: boolean;
+  /** The one connection people sign in through (null: the login page as usual). */
+  login_connection: string | null;
   /** Made by dynamic client registration (RFC 7591). */
   registered: boolean;
   created_at: string;
@@ -108,6 +110,7 @@ function summarize(row: ClientRow): ClientSummary {
     dpop_bound_access_tokens: metadata.dpop_bound_access_tokens === true,
     profile: metadata.profile ?? null,
     require_mfa: metadata.require_mfa === true,
+    login_connection: metadata.login_connection ?? null,
     registered: row.registered,
     created_at: row.createdAt.toISOString(),
   };
@@ -273,7 +276,8 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
     },
 
     /**
-     * Changes a client's name, redirect URIs, scope or whether it requires a second factor. The changes are merged into the stored
+     * Changes a client's name, redirect URIs, scope, whether it requires a second factor, or the one
+     * connection it is signed in to through. The changes are merged into the stored
      * settings and the merged client must pass the rules of creation.
      */
     async update(clientId: string, input: ClientUpdateInput, actor: Actor): Promise<ClientSummary> {
@@ -288,6 +292,8 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
         post_logout_redirect_uris: changes.post_logout_redirect_uris ?? current.post_logout_redirect_uris,
         scope: changes.scope ?? current.scope,
         require_mfa: changes.require_mfa ?? current.require_mfa,
+        // null clears it; absent keeps it.
+        login_connection: changes.login_connection === undefined ? current.login_connection : changes.login_connection,
       });
       const updated = await prisma.client.update({
         where: { id: clientId },

@@ -222,9 +222,9 @@ export function createClientRegistration({ prisma, pepper, audit, hashSecret, ne
         'cannot be added by an update: the client was registered without it',
       );
       try {
-        // Whether sign-ins need a second factor is the administrator's setting, not the client's:
-        // RFC 7592's whole replacement keeps it as it is.
-        await clients.replace(clientId, { ...input, require_mfa: current.require_mfa }, actor);
+        // Whether sign-ins need a second factor, and through which connection alone, are the
+        // administrator's settings, not the client's: RFC 7592's whole replacement keeps them as they are.
+        await clients.replace(clientId, { ...input, require_mfa: current.require_mfa, login_connection: current.login_connection }, actor);
       } catch (error) {
         throw inRfcTerms(error);
       }

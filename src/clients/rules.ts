@@ -117,6 +117,7 @@ export function clientMetadata(settings: ClientSettings): StoredClientFields {
     ...(fapi2 ? { profile: 'fapi2' as const } : {}),
     // Written only when on, like the flags above: a client made before the setting reads as off.
     ...(settings.require_mfa ? { require_mfa: true } : {}),
+    ...(settings.login_connection ? { login_connection: settings.login_connection } : {}),
   };
 }
 
@@ -157,6 +158,7 @@ export function settingsOf(row: { name: string; public: boolean }, stored: Store
     dpop_bound_access_tokens: stored.dpop_bound_access_tokens === true,
     profile: stored.profile,
     require_mfa: stored.require_mfa === true,
+    login_connection: stored.login_connection ?? null,
   };
 }
 
@@ -183,6 +185,8 @@ export interface ClientDefinition {
   profile?: ClientProfile;
   /** Present (true) only when every sign-in to the client needs a second factor, as `profile` only when there is one. */
   require_mfa?: true;
+  /** Present only when the client is signed in to through one connection alone. */
+  login_connection?: string;
 }
 
 /** A stored client (or metadata just made by the rules) as its definition. */
@@ -203,6 +207,7 @@ export function definitionOf(clientId: string, row: { name: string; public: bool
     dpop_bound_access_tokens: stored.dpop_bound_access_tokens === true,
     ...(stored.profile ? { profile: stored.profile } : {}),
     ...(stored.require_mfa === true ? { require_mfa: true as const } : {}),
+    ...(stored.login_connection ? { login_connection: stored.login_connection } : {}),
   };
 }
 

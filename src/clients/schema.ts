@@ -3,6 +3,7 @@
 // validates requests with these schemas and documents them in OpenAPI; the CLI maps its flags
 // onto the same fields; the service parses with them. Each limit and default is written here once.
 import { z } from 'zod';
+import { connectionName } from '../federation/index.ts';
 import { graceSeconds, scopeText, text, uriText } from '../oauth/index.ts';
 
 export const supportedGrantTypes = [
@@ -28,6 +29,10 @@ const grantType = z.enum(supportedGrantTypes, {
 const clientName = text(200).trim().min(1, 'is required').describe('display name, shown on the consent page');
 const uris = z.array(uriText);
 const requireMfa = z.boolean().describe('every sign-in to this client needs a second factor (an authenticator app or a passkey)');
+/** Only the syntax: whether the connection exists is asked at each sign-in (it may be made after the client, or deleted). */
+const loginConnection = connectionName
+  .nullable()
+  .describe('the one connection people sign in to this client through (no password or passkey form); null: none');
 /** A JWK Set: the keys' shape and that none is private are the service's rule (validateJwks). */
 const jwkSet = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
 
@@ -55,6 +60,7 @@ export const clientCreateSchema = z.object({
     .optional()
     .describe('fapi2: the FAPI 2.0 Security Profile (private_key_jwt, PAR, DPoP, PKCE S256)'),
   require_mfa: requireMfa.default(false),
+  login_connection: loginConnection.optional(),
 });
 /** What a caller passes to `clients.create` (defaults may be left out). */
 export type ClientCreateInput = z.input<typeof clientCreateSchema>;
@@ -65,6 +71,8 @@ export const clientUpdateSchema = z.object({
   post_logout_redirect_uris: uris.optional(),
   scope: scopeText.optional(),
   require_mfa: requireMfa.optional(),
+  /** null clears it. */
+  login_connection: loginConnection.optional(),
 });
 export type ClientUpdateInput = z.input<typeof clientUpdateSchema>;
 
@@ -115,6 +123,7 @@ const storedClientFields = {
   dpop_bound_access_tokens: z.boolean().optional(),
   profile: z.enum(clientProfiles).optional(),
   require_mfa: z.boolean().optional(),
+  login_connection: z.string().optional(),
   application_type: z.enum(['web', 'native']).optional(),
 };
 export const storedClientMetadataSchema = z.looseObject(storedClientFields);

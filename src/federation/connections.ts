@@ -8,8 +8,8 @@ import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
 import { seal, unseal } from '../crypto/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
-import { normalizeScope, parseInput, scopeWords } from '../oauth/index.ts';
-import { PRESETS, type Preset, type PresetName } from './presets.ts';
+import { parseInput } from '../oauth/index.ts';
+import { checkedDefinition, connectionDefinition, definitionOfView, type ConnectionDefinition } from './definition.ts';
 import {
   connectionCreateSchema,
   connectionUpdateSchema,
@@ -40,8 +40,6 @@ export interface ConnectionButton {
   name: string;
   displayName: string;
 }
-
-const DEFAULT_MAPPING: ClaimMapping = { subject: 'sub', email: 'email', name: 'name', email_verified: 'email_verified' };
 
 export interface ConnectionOptions {
   prisma: Prisma;
@@ -111,72 +109,48 @@ export function createConnections({ prisma, audit, upstreams, sealingKey, pepper
     };
   }
 
-  /** An upstream URL: absolute http(s), https in production, no fragment. */
-  function checkedUrl(field: string, value: string | undefined): string | undefined {
-    if (value === undefined) return undefined;
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      throw new InputError(field, 'must be an absolute URL');
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InputError(field, 'must be an https: URL');
-    if (production && url.protocol !== 'https:') throw new InputError(field, 'must be an https: URL in production');
-    if (url.hash) throw new InputError(field, 'must not have a fragment');
-    if (url.username || url.password) throw new InputError(field, 'must not carry a user name or password');
-    return value;
-  }
-
-  interface Settled {
-    type: ConnectionType;
-    displayName: string;
-    issuer: string | null;
-    authorizationUrl: string | null;
-    tokenUrl: string | null;
-    userinfoUrl: string | null;
-    scope: string;
-    claimMapping: ClaimMapping;
-    trustEmailVerified: boolean;
-    tokenEndpointAuthMethod: string;
-  }
-
-  /** The rules across fields: each type's endpoints, the scope, the mapping. */
-  function settle(fields: Settled): Settled {
-    const issuerUrl = checkedUrl('issuer', fields.issuer ?? undefined) ?? null;
-    const authorizationUrl = checkedUrl('authorization_url', fields.authorizationUrl ?? undefined) ?? null;
-    const tokenUrl = checkedUrl('token_url', fields.tokenUrl ?? undefined) ?? null;
-    const userinfoUrl = checkedUrl('userinfo_url', fields.userinfoUrl ?? undefined) ?? null;
-    const scope = normalizeScope(fields.scope, 'scope');
-    if (fields.type === 'oidc') {
-      if (!issuerUrl) throw new InputError('issuer', 'is required for an OpenID Connect connection');
-      for (const [field, value] of [
-        ['authorization_url', authorizationUrl],
-        ['token_url', tokenUrl],
-        ['userinfo_url', userinfoUrl],
-      ] as const)
-        if (value) throw new InputError(field, 'is for OAuth 2.0 connections: an OpenID Connect one takes its endpoints from discovery');
-      if (!scopeWords(scope).includes('openid')) throw new InputError('scope', 'must include openid for an OpenID Connect connection');
-    } else {
-      if (!authorizationUrl) throw new InputError('authorization_url', 'is required for an OAuth 2.0 connection');
-      if (!tokenUrl) throw new InputError('token_url', 'is required for an OAuth 2.0 connection');
-      if (!userinfoUrl) throw new InputError('userinfo_url', 'is required for an OAuth 2.0 connection');
-    }
-    if (!fields.claimMapping.subject) throw new InputError('claim_mapping', 'subject must name an upstream claim');
-    return { ...fields, issuer: issuerUrl, authorizationUrl, tokenUrl, userinfoUrl, scope };
-  }
+  /** A definition's settings as the Connection table's columns (all but the id, name, secret and preset). */
+  const columnsOf = (definition: ConnectionDefinition) => ({
+    type: definition.type,
+    displayName: definition.display_name,
+    issuer: definition.issuer,
+    authorizationUrl: definition.authorization_url,
+    tokenUrl: definition.token_url,
+    userinfoUrl: definition.userinfo_url,
+    clientId: definition.client_id,
+    tokenEndpointAuthMethod: definition.token_endpoint_auth_method,
+    scope: definition.scope,
+    claimMapping: definition.claim_mapping,
+    trustEmailVerified: definition.trust_email_verified,
+    createAccounts: definition.create_accounts,
+    storeTokens: definition.store_tokens,
+    enabled: definition.enabled,
+    position: definition.position,
+  });
 
   /** OpenID Connect: the discovery document must be there and name the same issuer. */
-  async function checkUpstream(id: string, fields: Settled, clientId: string, clientSecret: string): Promise<void> {
-    if (fields.type !== 'oidc') return;
+  async function checkUpstream(id: string, definition: ConnectionDefinition, clientSecret: string): Promise<void> {
+    if (definition.type !== 'oidc') return;
     try {
-      await upstreams.check({ id, ...fields, clientId, clientSecret, version: 'check' });
+      await upstreams.check({
+        id,
+        type: definition.type,
+        issuer: definition.issuer,
+        authorizationUrl: null,
+        tokenUrl: null,
+        userinfoUrl: null,
+        clientId: definition.client_id,
+        clientSecret,
+        tokenEndpointAuthMethod: definition.token_endpoint_auth_method,
+        version: 'check',
+      });
     } catch (error) {
       const problem = error instanceof UpstreamError ? error : undefined;
       const unexpectedIssuer = /issuer/i.test(problem?.message ?? '') && problem?.problem === 'bad_response';
       throw new InputError(
         'issuer',
         unexpectedIssuer
-          ? `its discovery document (${fields.issuer}/.well-known/openid-configuration) names another issuer`
+          ? `its discovery document (${definition.issuer}/.well-known/openid-configuration) names another issuer`
           : `its discovery document could not be read: ${problem?.message ?? 'unknown error'}`,
       );
     }
@@ -188,59 +162,25 @@ export function createConnections({ prisma, audit, upstreams, sealingKey, pepper
     return found;
   }
 
-  const presetOf = (name: string | undefined): Preset | undefined => (name ? PRESETS[name as PresetName] : undefined);
-
   return {
     callbackUrl,
 
     async create(input: ConnectionCreateInput, actor: Actor): Promise<ConnectionView> {
-      const valid = parseInput(connectionCreateSchema, input);
-      const preset = presetOf(valid.preset);
-      const type = valid.type ?? preset?.type;
-      if (!type) throw new InputError('type', 'is required (oidc or oauth2), unless a preset gives it');
-      if (preset && valid.type && valid.type !== preset.type)
-        throw new InputError('type', `must be ${preset.type} for the ${valid.preset} preset`);
-      const displayName = valid.display_name ?? preset?.displayName;
-      if (!displayName) throw new InputError('display_name', 'is required');
-      const issuerValue = valid.issuer ?? preset?.issuer;
-      if (!issuerValue && preset?.issuerHint)
-        throw new InputError('issuer', `is required for the ${valid.preset} preset: ${preset.issuerHint}`);
-      const settled = settle({
-        type,
-        displayName,
-        issuer: issuerValue ?? null,
-        authorizationUrl: valid.authorization_url ?? preset?.authorizationUrl ?? null,
-        tokenUrl: valid.token_url ?? preset?.tokenUrl ?? null,
-        userinfoUrl: valid.userinfo_url ?? preset?.userinfoUrl ?? null,
-        scope: valid.scope ?? preset?.scope ?? (type === 'oidc' ? 'openid email profile' : ''),
-        claimMapping: { ...(preset?.claimMapping ?? DEFAULT_MAPPING), ...valid.claim_mapping } as ClaimMapping,
-        trustEmailVerified: valid.trust_email_verified ?? preset?.trustEmailVerified ?? false,
-        tokenEndpointAuthMethod: valid.token_endpoint_auth_method ?? preset?.tokenEndpointAuthMethod ?? 'client_secret_basic',
-      });
-      if (await prisma.connection.findUnique({ where: { name: valid.name }, select: { id: true } }))
-        throw new ConflictError(`a connection named ${valid.name} already exists`);
+      const { client_secret: secret, ...settings } = parseInput(connectionCreateSchema, input);
+      const definition = connectionDefinition(settings, { production });
+      if (await prisma.connection.findUnique({ where: { name: definition.name }, select: { id: true } }))
+        throw new ConflictError(`a connection named ${definition.name} already exists`);
       const id = crypto.randomUUID();
-      await checkUpstream(id, settled, valid.client_id, valid.client_secret);
+      await checkUpstream(id, definition, secret);
       const created = await prisma.connection.create({
-        data: {
-          id,
-          name: valid.name,
-          preset: valid.preset ?? null,
-          ...settled,
-          clientId: valid.client_id,
-          clientSecret: sealSecret(id, valid.client_secret),
-          createAccounts: valid.create_accounts,
-          storeTokens: valid.store_tokens,
-          enabled: valid.enabled,
-          position: valid.position,
-        },
+        data: { id, name: definition.name, preset: definition.preset, ...columnsOf(definition), clientSecret: sealSecret(id, secret) },
       });
       await audit.record({
         type: 'connection.created',
         ...actorFields(actor),
-        subject: valid.name,
+        subject: definition.name,
         outcome: 'success',
-        details: { type, ...(valid.preset ? { preset: valid.preset } : {}) },
+        details: { type: definition.type, ...(definition.preset ? { preset: definition.preset } : {}) },
       });
       return view(created);
     },
@@ -255,43 +195,28 @@ export function createConnections({ prisma, audit, upstreams, sealingKey, pepper
     },
 
     async update(name: string, input: ConnectionUpdateInput, actor: Actor): Promise<ConnectionView> {
-      const valid = parseInput(connectionUpdateSchema, input);
+      const { client_secret: secret, claim_mapping: mapping, ...changes } = parseInput(connectionUpdateSchema, input);
       const current = await row(name);
-      const type = current.type as ConnectionType;
-      const settled = settle({
-        type,
-        displayName: valid.display_name ?? current.displayName,
-        issuer: valid.issuer ?? current.issuer,
-        authorizationUrl: valid.authorization_url ?? current.authorizationUrl,
-        tokenUrl: valid.token_url ?? current.tokenUrl,
-        userinfoUrl: valid.userinfo_url ?? current.userinfoUrl,
-        scope: valid.scope ?? current.scope,
-        claimMapping: { ...(current.claimMapping as ClaimMapping), ...valid.claim_mapping } as ClaimMapping,
-        trustEmailVerified: valid.trust_email_verified ?? current.trustEmailVerified,
-        tokenEndpointAuthMethod: valid.token_endpoint_auth_method ?? current.tokenEndpointAuthMethod,
-      });
-      const clientId = valid.client_id ?? current.clientId;
-      if (valid.issuer !== undefined || valid.client_id !== undefined || valid.client_secret !== undefined)
-        await checkUpstream(current.id, settled, clientId, valid.client_secret ?? '');
+      const before = definitionOfView(view(current));
+      // What is not given stays; a claim mapping changes only the fields it names.
+      const definition = checkedDefinition(
+        { ...before, ...changes, claim_mapping: { ...before.claim_mapping, ...mapping } as ClaimMapping },
+        { production },
+      );
+      if (changes.issuer !== undefined || changes.client_id !== undefined || secret !== undefined)
+        await checkUpstream(current.id, definition, secret ?? '');
       const updated = await prisma.connection.update({
         where: { id: current.id },
-        data: {
-          ...settled,
-          clientId,
-          ...(valid.client_secret !== undefined ? { clientSecret: sealSecret(current.id, valid.client_secret) } : {}),
-          ...(valid.create_accounts !== undefined ? { createAccounts: valid.create_accounts } : {}),
-          ...(valid.store_tokens !== undefined ? { storeTokens: valid.store_tokens } : {}),
-          ...(valid.enabled !== undefined ? { enabled: valid.enabled } : {}),
-          ...(valid.position !== undefined ? { position: valid.position } : {}),
-        },
+        data: { ...columnsOf(definition), ...(secret !== undefined ? { clientSecret: sealSecret(current.id, secret) } : {}) },
       });
-      const changed = Object.keys(valid).filter((key) => key !== 'client_secret');
+      const changed = [...Object.keys(changes), ...(mapping ? ['claim_mapping'] : [])];
       await audit.record({
         type: 'connection.updated',
         ...actorFields(actor),
         subject: name,
         outcome: 'success',
-        details: { fields: changed, ...(valid.client_secret !== undefined ? { client_secret: 'replaced' } : {}) },
+        // Never the secret: only that it was replaced.
+        details: { fields: changed, ...(secret !== undefined ? { client_secret: 'replaced' } : {}) },
       });
       return view(updated);
     },

@@ -3,6 +3,15 @@
 export { createFederation, signInOfState, type FederationFlow, type FederationOptions, type FederationService } from './service.ts';
 export type { Connection, ConnectionButton } from './connections.ts';
 export {
+  checkedDefinition,
+  connectionDefinition,
+  defaultsOf,
+  definitionOfView,
+  presetOf,
+  type ConnectionDefinition,
+  type ConnectionSettings,
+} from './definition.ts';
+export {
   deleteIdentitiesOf,
   identitySummaryView,
   type IdentitySummary,

@@ -30,14 +30,14 @@ export const problemStatus: Record<UpstreamProblem, number> = {
 };
 
 export class UpstreamError extends Error {
-  constructor(
-    readonly problem: UpstreamProblem,
-    message: string,
-    /** The upstream's own error code (access_denied, invalid_grant, …), when it sent one. */
-    readonly upstreamError?: string,
-  ) {
+  readonly problem: UpstreamProblem;
+  /** The upstream's own error code (access_denied, invalid_grant, …), when it sent one. */
+  readonly upstreamError: string | undefined;
+  constructor(problem: UpstreamProblem, message: string, upstreamError?: string) {
     super(message);
     this.name = 'UpstreamError';
+    this.problem = problem;
+    this.upstreamError = upstreamError;
   }
 }
 

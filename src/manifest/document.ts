@@ -1,9 +1,11 @@
-// The document's entries as `portcullis export` writes them: each API and client described whole
-// by its service (ResourceDefinition, ClientDefinition), with what is a default left out so the
-// file reads as what was chosen. Applying an entry gives back the same definition, which is what
+// The document's entries as `portcullis export` writes them: each API, connection and client
+// described whole (ResourceDefinition, ConnectionDefinition, ClientDefinition), with what is a
+// default left out so the file reads as what was chosen. Applying an entry gives back the same definition, which is what
 // makes export → apply → export give the same document.
 import type { ClientDefinition } from '../clients/index.ts';
 import type { ResourceDefinition } from '../resources/index.ts';
+import type { ConnectionDefinition } from '../federation/index.ts';
+import { connectionEntry } from './connections.ts';
 import { MANIFEST_VERSION, type ManifestDocument } from './schema.ts';
 
 type ResourceEntry = NonNullable<ManifestDocument['resources']>[number];
@@ -40,11 +42,16 @@ export function clientEntry(client: ClientDefinition): ClientEntry {
     ...(client.require_pushed_authorization_requests && !client.profile ? { require_pushed_authorization_requests: true } : {}),
     ...(client.dpop_bound_access_tokens && !client.profile ? { dpop_bound_access_tokens: true } : {}),
     ...(client.require_mfa ? { require_mfa: true } : {}),
+    ...(client.login_connection ? { login_connection: client.login_connection } : {}),
   };
 }
 
-/** The whole document, in a stable order (by audience, by client id) so that two exports compare line by line. */
-export function manifestDocument(resources: ResourceDefinition[], clients: ClientDefinition[]): ManifestDocument {
+/** The whole document, in a stable order (by audience, by name, by client id) so that two exports compare line by line. */
+export function manifestDocument(
+  resources: ResourceDefinition[],
+  clients: ClientDefinition[],
+  connections: ConnectionDefinition[] = [],
+): ManifestDocument {
   const byKey =
     <T>(key: (item: T) => string) =>
     (one: T, other: T) =>
@@ -52,6 +59,8 @@ export function manifestDocument(resources: ResourceDefinition[], clients: Clien
   return {
     portcullis: MANIFEST_VERSION,
     resources: [...resources].sort(byKey((resource) => resource.audience)).map(resourceEntry),
+    // Never a secret: the connection service keeps it sealed, and the file says where it is.
+    connections: [...connections].sort(byKey((connection) => connection.name)).map(connectionEntry),
     clients: [...clients].sort(byKey((client) => client.client_id)).map(clientEntry),
   };
 }

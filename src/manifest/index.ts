@@ -1,5 +1,5 @@
 // Configuration as code: the document `portcullis export` writes and `portcullis apply` reads
-// (API resources and clients, never a secret), checked whole with the line of each problem,
+// (API resources, connections and clients, never a secret), checked whole with the line of each problem,
 // planned as a diff against the server, and applied through the services.
 export { exportManifest, manifestYaml, type ExportServices } from './export.ts';
 export { planManifest, type Action, type Change, type FieldChange, type ManifestServices, type Plan, type PlanOptions } from './plan.ts';

@@ -2,25 +2,43 @@
 // rules of creation, the references between entries and to what the server has, the secrets it
 // names) and compared with the server, entry by entry and field by field. Nothing is changed
 // until all of it passed; then the changes run through the services, in dependency order: APIs
-// before the clients that name them, deletions last (clients before the APIs they named).
+// before the clients that name them, connections before the clients signed in to through them,
+// deletions last (clients before the connections and APIs they named).
+import crypto from 'node:crypto';
 import type { Actor } from '../audit/index.ts';
 import { clientDefinition, replacedFields, usesSecret, type ClientDefinition, type ClientService } from '../clients/index.ts';
+import { constantTimeEqual } from '../crypto/index.ts';
 import { InputError } from '../errors/index.ts';
+import {
+  connectionDefinition,
+  definitionOfView,
+  type ConnectionDefinition,
+  type ConnectionView,
+  type FederationService,
+} from '../federation/index.ts';
 import { scopeWords } from '../oauth/index.ts';
 import { resourceDefinition, type ResourceDefinition, type ResourceService } from '../resources/index.ts';
+import { changedConnectionFields, connectionEntry, connectionUpdate, type ComparedField } from './connections.ts';
 import { clientEntry, resourceEntry } from './document.ts';
-import { manifestSchema, type Manifest, type ManifestClient } from './schema.ts';
+import { manifestSchema, type Manifest, type ManifestClient, type ManifestConnection } from './schema.ts';
 import { readSecret, type ReadSecret } from './secrets.ts';
-import type { ManifestSource, ValuePath } from './source.ts';
+import { ManifestError, type ManifestSource, type ValuePath } from './source.ts';
 
-/** What the plan reads and changes: the client and resource services. */
+type ConnectionService = FederationService['connections'];
+
+/** What the plan reads and changes: the client, resource and connection services. */
 export interface ManifestServices {
   clients: Pick<ClientService, 'definitions' | 'create' | 'replace' | 'secretMatches' | 'setSecret' | 'delete'>;
   resources: Pick<ResourceService, 'definitions' | 'create' | 'replace' | 'delete' | 'deletionBlocker'>;
+  /**
+   * The connections (src/federation). Without it the plan manages none: a file's connections are
+   * refused and --prune deletes none. (Optional only while a caller has no connection service to give.)
+   */
+  connections: Pick<ConnectionService, 'list' | 'create' | 'update' | 'delete' | 'byId'>;
 }
 
 export interface PlanOptions {
-  /** Delete the clients and APIs the file does not name (by default they are left alone, and the plan says so). */
+  /** Delete the clients, connections and APIs the file does not name (by default they are left alone, and the plan says so). */
   prune?: boolean;
   /** Where `from_env` secrets are read. */
   env: Record<string, string | undefined>;
@@ -37,8 +55,8 @@ export interface FieldChange {
 }
 export interface Change {
   action: Action;
-  kind: 'resource' | 'client';
-  /** The audience of an API, the client_id of a client. */
+  kind: 'resource' | 'client' | 'connection';
+  /** The audience of an API, the client_id of a client, the name of a connection. */
   id: string;
   fields?: FieldChange[];
 }
@@ -83,12 +101,27 @@ export async function planManifest(source: ManifestSource, services: ManifestSer
     clients.map((client) => client.definition.client_id),
   );
 
-  const [serverResources, serverClients] = await Promise.all([services.resources.definitions(), services.clients.definitions()]);
+  const connections = manifest.connections.map((entry, i) => checkConnection(source, entry, i));
+  refuseDuplicates(
+    source,
+    'connections',
+    'name',
+    connections.map((connection) => connection.definition.name),
+  );
+  const connectionService = services.connections;
+
+  const [serverResources, serverClients, serverConnections] = await Promise.all([
+    services.resources.definitions(),
+    services.clients.definitions(),
+    connectionService.list(),
+  ]);
   const currentResources = new Map(
     serverResources.filter((resource) => resource.audience !== options.own.audience).map((resource) => [resource.audience, resource]),
   );
   const currentClients = new Map(serverClients.map((client) => [client.client_id, client]));
+  const currentConnections = new Map(serverConnections.map((connection) => [connection.name, connection]));
   checkReferences(source, resources, clients, [...currentResources.values()], options);
+  checkConnectionReferences(source, clients, connections, [...currentConnections.keys()], options);
 
   const steps: Step[] = [];
   for (const [i, next] of resources.entries()) {
@@ -106,6 +139,9 @@ export async function planManifest(source: ManifestSource, services: ManifestSer
         ? { change: change('update', fields), run: (actor) => services.resources.replace(entry, actor) }
         : noop(change('unchanged')),
     );
+  }
+  for (const [i, checked] of connections.entries()) {
+    steps.push(await connectionStep(source, connectionService, checked, i, currentConnections.get(checked.definition.name), options));
   }
   for (const [i, { definition: next, settings, reference }] of clients.entries()) {
     const at: ValuePath = ['clients', i];
@@ -165,11 +201,20 @@ export async function planManifest(source: ManifestSource, services: ManifestSer
   // What the file leaves out: deleted only when asked (clients first: they may name the APIs).
   const namedClients = new Set(clients.map((client) => client.definition.client_id));
   const namedResources = new Set(resources.map((resource) => resource.audience));
+  const namedConnections = new Set(connections.map((connection) => connection.definition.name));
   for (const clientId of [...currentClients.keys()].filter((id) => !namedClients.has(id))) {
     steps.push(
       options.prune
         ? { change: changeOf('delete', 'client', clientId), run: (actor) => services.clients.delete(clientId, actor) }
         : noop(changeOf('not_in_file', 'client', clientId)),
+    );
+  }
+  // A connection's deletion also deletes the links to it (the local accounts stay).
+  for (const name of [...currentConnections.keys()].filter((id) => !namedConnections.has(id))) {
+    steps.push(
+      options.prune
+        ? { change: changeOf('delete', 'connection', name), run: (actor) => connectionService.delete(name, actor) }
+        : noop(changeOf('not_in_file', 'connection', name)),
     );
   }
   for (const audience of [...currentResources.keys()].filter((id) => !namedResources.has(id))) {
@@ -208,8 +253,9 @@ function checkSchema(source: ManifestSource): Manifest {
 }
 
 function whatIs(valuePath: ValuePath): string {
-  if (valuePath.length === 0) return 'the file (portcullis, resources, clients)';
+  if (valuePath.length === 0) return 'the file (portcullis, resources, connections, clients)';
   if (valuePath.at(-1) === 'client_secret') return 'a secret reference (from_env or from_file)';
+  if (valuePath[0] === 'connections') return 'a connection';
   return valuePath[0] === 'resources' ? 'an API resource' : 'a client';
 }
 
@@ -246,7 +292,7 @@ function checkClient(source: ManifestSource, entry: ManifestClient, i: number): 
   }
 }
 
-function refuseDuplicates(source: ManifestSource, list: 'resources' | 'clients', key: string, values: string[]): void {
+function refuseDuplicates(source: ManifestSource, list: 'resources' | 'clients' | 'connections', key: string, values: string[]): void {
   const seen = new Map<string, number>();
   for (const [i, value] of values.entries()) {
     const first = seen.get(value);
@@ -284,9 +330,10 @@ function secretOf(
   at: ValuePath,
   reference: NonNullable<ManifestClient['client_secret']>,
   env: PlanOptions['env'],
+  kind: 'client' | 'connection' = 'client',
 ): ReadSecret {
   try {
-    return readSecret(reference, env, source.folder);
+    return readSecret(reference, env, source.folder, kind);
   } catch (error) {
     throw source.error(at, error instanceof Error ? error.message : String(error), 'client_secret');
   }
@@ -302,4 +349,110 @@ function changedFields(before: ResourceDefinition, after: ResourceDefinition): F
   return fields
     .filter((field) => !same(before[field], after[field]))
     .map((field) => ({ field, from: before[field] ?? null, to: after[field] ?? null }));
+}
+
+interface CheckedConnection {
+  definition: ConnectionDefinition;
+  settings: Omit<ManifestConnection, 'client_secret'>;
+  reference: ManifestConnection['client_secret'];
+}
+
+function checkConnection(source: ManifestSource, entry: ManifestConnection, i: number): CheckedConnection {
+  const { client_secret: reference, ...settings } = entry;
+  try {
+    return {
+      // https in production is the service's check, when the connection is saved.
+      definition: connectionDefinition(settings, { production: false }),
+      settings,
+      reference,
+    };
+  } catch (error) {
+    if (error instanceof InputError) throw source.error(['connections', i], reasonOf(error), error.field);
+    throw error;
+  }
+}
+
+/** A client signed in to through one connection alone must name one the file has, or the server keeps: a typo would lock everyone out of it. */
+function checkConnectionReferences(
+  source: ManifestSource,
+  clients: CheckedClient[],
+  connections: CheckedConnection[],
+  serverConnections: string[],
+  options: PlanOptions,
+): void {
+  const names = new Set([...connections.map((connection) => connection.definition.name), ...(options.prune ? [] : serverConnections)]);
+  const where = options.prune ? 'in the file' : 'in the file or on the server';
+  for (const [i, { definition }] of clients.entries()) {
+    if (definition.login_connection !== undefined && !names.has(definition.login_connection))
+      throw source.error(['clients', i], `no connection is named ${definition.login_connection} (${where})`, 'login_connection');
+  }
+}
+
+/** Whether `secret` is the connection's (unsealed by its service; compared as digests, so that not even the length shows). */
+async function connectionSecretMatches(connections: NonNullable<ManifestServices['connections']>, current: ConnectionView, secret: string) {
+  const digest = (value: string) => crypto.createHash('sha256').update(value).digest('hex');
+  const found = await connections.byId(current.id);
+  return found !== undefined && constantTimeEqual(digest(found.clientSecret), digest(secret));
+}
+
+/**
+ * A connection's step: created (with the secret the file names), updated field by field (and its
+ * secret when the file names one that differs), or unchanged. The service checks an OpenID Connect
+ * issuer's discovery document when it saves: a refusal then still names the entry's line.
+ */
+async function connectionStep(
+  source: ManifestSource,
+  connections: NonNullable<ManifestServices['connections']>,
+  { definition: next, settings, reference }: CheckedConnection,
+  i: number,
+  current: ConnectionView | undefined,
+  options: PlanOptions,
+): Promise<Step> {
+  const at: ValuePath = ['connections', i];
+  const name = next.name;
+  const change = (action: Action, fields?: FieldChange[]) => changeOf(action, 'connection', name, fields);
+  const secret = reference ? secretOf(source, at, reference, options.env, 'connection') : undefined;
+  const atEntry =
+    (run: (actor: Actor) => Promise<unknown>) =>
+    async (actor: Actor): Promise<unknown> => {
+      try {
+        return await run(actor);
+      } catch (error) {
+        if (error instanceof InputError && !(error instanceof ManifestError)) throw source.error(at, reasonOf(error), error.field);
+        throw error;
+      }
+    };
+  if (!current) {
+    if (!secret) {
+      throw source.error(
+        at,
+        'a new connection needs client_secret: { from_env: NAME } or { from_file: PATH }: the secret the upstream gave for its client_id',
+        'client_secret',
+      );
+    }
+    const fields = [
+      ...created(connectionEntry(next)).filter((field) => field.field !== 'name'),
+      { field: 'client_secret', to: secret.shown },
+    ];
+    return {
+      change: change('create', fields),
+      run: atEntry((actor) => connections.create({ ...settings, client_secret: secret.value }, actor)),
+    };
+  }
+  const before = definitionOfView(current);
+  let changed: ComparedField[];
+  try {
+    changed = changedConnectionFields(before, next);
+  } catch (error) {
+    if (error instanceof InputError) throw source.error(at, reasonOf(error), error.field);
+    throw error;
+  }
+  const secretChanges = secret !== undefined && !(await connectionSecretMatches(connections, current, secret.value));
+  const fields = [
+    ...changed.map((field) => ({ field, from: before[field], to: next[field] })),
+    ...(secretChanges ? [{ field: 'client_secret', from: '(set)', to: secret.shown }] : []),
+  ];
+  if (!fields.length) return noop(change('unchanged'));
+  const update = connectionUpdate(next, changed, secretChanges ? secret.value : undefined);
+  return { change: change('update', fields), run: atEntry((actor) => connections.update(name, update, actor)) };
 }

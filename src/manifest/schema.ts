@@ -1,9 +1,11 @@
 // The configuration document (`portcullis export` writes it, `portcullis apply` reads it): a
-// version, the API resources and the clients, each entry in the input names of its service
-// (resourceCreateSchema, clientCreateSchema) plus what the file adds: a client's id, and a
-// reference to where its secret is. Strict everywhere: an unknown field is refused, with its line.
+// version, the API resources, the connections and the clients, each entry in the input names of its
+// service (resourceCreateSchema, connectionCreateSchema, clientCreateSchema) plus what the file adds:
+// a client's id, and a reference to where a client's or a connection's secret is. Strict everywhere:
+// an unknown field is refused, with its line.
 import { z } from 'zod';
 import { clientCreateSchema, clientIdText } from '../clients/index.ts';
+import { connectionCreateSchema } from '../federation/index.ts';
 import { text } from '../oauth/index.ts';
 import { resourceCreateSchema } from '../resources/index.ts';
 
@@ -14,7 +16,7 @@ export const MANIFEST_VERSION = 1;
 const environmentName = text(200).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name (letters, digits, _)');
 
 /**
- * Where a client's secret is read at apply time: never the secret itself. `from_file` is
+ * Where a client's (or a connection's) secret is read at apply time: never the secret itself. `from_file` is
  * relative to the file's folder (a Docker or Kubernetes secret, a vault agent's output).
  */
 export const secretReferenceSchema = z
@@ -38,6 +40,18 @@ export const manifestClientSchema = clientCreateSchema
   .strict();
 export type ManifestClient = z.output<typeof manifestClientSchema>;
 
+/** A connection: its service's create input, with the upstream's client secret read from where the file says. */
+export const manifestConnectionSchema = connectionCreateSchema
+  .extend({
+    client_secret: secretReferenceSchema
+      .optional()
+      .describe(
+        "where the secret the upstream gave is read (needed to create the connection; given later, it replaces the server's when it differs)",
+      ),
+  })
+  .strict();
+export type ManifestConnection = z.output<typeof manifestConnectionSchema>;
+
 export const manifestSchema = z.strictObject({
   portcullis: z.literal(MANIFEST_VERSION, {
     error: (issue) =>
@@ -46,6 +60,7 @@ export const manifestSchema = z.strictObject({
         : `must be ${MANIFEST_VERSION}, the version of the format this server reads`,
   }),
   resources: z.array(manifestResourceSchema).default([]),
+  connections: z.array(manifestConnectionSchema).default([]),
   clients: z.array(manifestClientSchema).default([]),
 });
 export type Manifest = z.output<typeof manifestSchema>;

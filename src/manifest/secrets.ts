@@ -1,9 +1,11 @@
-// A client's secret, read where the file says it is (an environment variable, a file) at apply
-// time. The value goes only to the client service, which keeps its keyed hash; what is printed
-// and refused names the reference, never the value.
+// A client's or a connection's secret, read where the file says it is (an environment variable, a
+// file) at apply time. The value goes only to its service (the client service keeps its keyed hash,
+// the connection service seals it); what is printed and refused names the reference, never the value.
 import fs from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { clientSecretSetSchema } from '../clients/index.ts';
+import { connectionCreateSchema } from '../federation/index.ts';
 import { InputError } from '../errors/index.ts';
 import { parseInput } from '../oauth/index.ts';
 import type { SecretReference } from './schema.ts';
@@ -14,12 +16,26 @@ export interface ReadSecret {
   shown: string;
 }
 
-/** The secret `reference` names; throws a message (with no secret in it) when it cannot be read or is too weak. */
-export function readSecret(reference: SecretReference, env: Record<string, string | undefined>, folder: string): ReadSecret {
+/**
+ * The rule of each kind of secret: a client's is one Portcullis checks, so it must be strong; a
+ * connection's is one the upstream made (its length is the upstream's choice).
+ */
+const SECRET_RULES = {
+  client: clientSecretSetSchema,
+  connection: z.object({ client_secret: connectionCreateSchema.shape.client_secret }),
+} as const;
+
+/** The secret `reference` names; throws a message (with no secret in it) when it cannot be read or breaks its kind's rule. */
+export function readSecret(
+  reference: SecretReference,
+  env: Record<string, string | undefined>,
+  folder: string,
+  kind: keyof typeof SECRET_RULES = 'client',
+): ReadSecret {
   const { value, shown, where } =
     reference.from_env !== undefined ? fromEnvironment(reference.from_env, env) : fromFile(reference.from_file!, folder);
   try {
-    parseInput(clientSecretSetSchema, { client_secret: value });
+    parseInput(SECRET_RULES[kind], { client_secret: value });
   } catch (error) {
     if (error instanceof InputError)
       throw new Error(`the secret in ${where} ${error.message.slice('client_secret: '.length)}`, { cause: error });

@@ -19,6 +19,7 @@ export const PORTCULLIS_METADATA = [
   'previous_secret_expires_at',
   'profile',
   'require_mfa',
+  'login_connection',
 ] as const;
 
 /** oidc-provider's Client (its type is not exported by name). */
@@ -35,6 +36,8 @@ export interface PortcullisClient {
   profile?: 'fapi2';
   /** Every sign-in to this client needs a second factor (an administrator's setting, src/clients). */
   requireMfa: boolean;
+  /** The one connection every sign-in to this client goes through (an administrator's setting, src/clients). */
+  loginConnection?: string;
   /** The HMAC of the current secret. */
   secretHash?: string;
   /** The HMAC of the secret before the last rotation, while its grace period lasts. */
@@ -55,6 +58,7 @@ function readClient(client: Client): PortcullisClient {
     alwaysIssueRefreshToken: client.always_issue_refresh_token === true,
     profile: client.profile === 'fapi2' ? 'fapi2' : undefined,
     requireMfa: client.require_mfa === true,
+    loginConnection: stringOf(client.login_connection),
     secretHash: client.clientSecret,
     previousSecretHash: stringOf(client.previous_secret_hash),
     previousSecretExpiresAt: typeof expiresAt === 'number' ? expiresAt : undefined,

@@ -32,6 +32,13 @@ function recorder(resources: ResourceDefinition[], clients: ClientDefinition[], 
       setSecret: async (clientId) => call(`clients.setSecret ${clientId}`)(),
       delete: async (clientId) => call(`clients.delete ${clientId}`)(),
     },
+    connections: {
+      list: async () => [],
+      create: async (input) => call(`connections.create ${input.name}`)(),
+      update: async (name) => call(`connections.update ${name}`)(),
+      delete: async (name) => call(`connections.delete ${name}`)(),
+      byId: async () => undefined,
+    },
   };
   return { services, calls };
 }

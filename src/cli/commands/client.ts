@@ -36,10 +36,19 @@ const CLIENT_FLAGS = {
   dpop_bound_access_tokens: '--require-dpop',
   profile: '--profile',
   require_mfa: '--require-mfa',
+  login_connection: '--login-connection',
   grace_seconds: '--grace',
 } as const satisfies FlagsOf<ClientCreateInput & ClientSecretRotateInput>;
 
-type UpdateOptions = { name?: string; redirectUri?: string[]; postLogoutRedirectUri?: string[]; scope?: string; requireMfa?: boolean };
+type UpdateOptions = {
+  name?: string;
+  redirectUri?: string[];
+  postLogoutRedirectUri?: string[];
+  scope?: string;
+  requireMfa?: boolean;
+  /** false: --no-login-connection. */
+  loginConnection?: string | false;
+};
 
 type CreateOptions = {
   name: string;
@@ -56,6 +65,7 @@ type CreateOptions = {
   requireDpop?: boolean;
   profile?: string;
   requireMfa?: boolean;
+  loginConnection?: string;
 };
 
 export function addClientCommands(program: Command, io: CliIo): void {
@@ -81,7 +91,8 @@ export function addClientCommands(program: Command, io: CliIo): void {
       .addOption(
         new Option('--profile <profile>', 'a security profile: fapi2 (private_key_jwt, PAR, DPoP, PKCE S256)').choices(clientProfiles),
       )
-      .option('--require-mfa', 'every sign-in to this client needs a second factor (an authenticator app or a passkey)'),
+      .option('--require-mfa', 'every sign-in to this client needs a second factor (an authenticator app or a passkey)')
+      .option('--login-connection <name>', 'the one connection people sign in to this client through (no password or passkey form)'),
     {
       run: (options: CreateOptions) => withServices(io, (services) => services.clients.create(createInput(options), CLI_ACTOR)),
       human: (created) =>
@@ -107,13 +118,15 @@ export function addClientCommands(program: Command, io: CliIo): void {
   printed(
     client
       .command('update <client_id>')
-      .description("change a client's name, redirect URIs, scope, or whether sign-ins need a second factor")
+      .description("change a client's name, redirect URIs, scope, whether sign-ins need a second factor, or its one connection")
       .option('--name <name>', 'display name')
       .option('--redirect-uri <uri>', 'the redirect URIs, replacing the current ones (repeat)', collect)
       .option('--post-logout-redirect-uri <uri>', 'where logout may return the user, replacing the current ones (repeat)', collect)
       .option('--scope <scopes>', 'space-separated scopes the client may ask for (replaces the current scope)')
       .option('--require-mfa', 'every sign-in to this client needs a second factor')
-      .option('--no-require-mfa', 'sign-ins need a second factor only when the person or MFA=required says so'),
+      .option('--no-require-mfa', 'sign-ins need a second factor only when the person or MFA=required says so')
+      .option('--login-connection <name>', 'the one connection people sign in to this client through')
+      .option('--no-login-connection', 'people sign in to this client on the login page as usual'),
     {
       run: (options: UpdateOptions, clientId: string) =>
         withServices(io, (services) => services.clients.update(clientId, updateInput(options), CLI_ACTOR)),
@@ -160,6 +173,7 @@ function createInput(options: CreateOptions): ClientCreateInput {
     dpop_bound_access_tokens: options.requireDpop,
     profile: options.profile,
     require_mfa: options.requireMfa,
+    login_connection: options.loginConnection,
   });
 }
 
@@ -171,6 +185,8 @@ function updateInput(options: UpdateOptions): ClientUpdateInput {
     post_logout_redirect_uris: options.postLogoutRedirectUri,
     scope: options.scope,
     require_mfa: options.requireMfa,
+    // --no-login-connection is commander's false: the service's null, which clears it.
+    login_connection: options.loginConnection === false ? null : options.loginConnection,
   };
 }
 

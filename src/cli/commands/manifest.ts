@@ -37,12 +37,14 @@ export function addManifestCommands(program: Command, io: CliIo): void {
   printed(
     program
       .command('export')
-      .description('print the configuration (API resources and clients, never a secret) as YAML, or as JSON with --json')
+      .description('print the configuration (API resources, connections and clients, never a secret) as YAML, or as JSON with --json')
       .addOption(new Option('--yaml', 'print YAML (the default)').conflicts('json')),
     {
       run: async () => {
         const { exportManifest, manifestYaml } = await manifestRoom();
-        const document = await withServices(io, (services, config) => exportManifest(services, adminAudience(config.issuer)));
+        const document = await withServices(io, (services, config) =>
+          exportManifest({ ...services, connections: services.federation.connections }, adminAudience(config.issuer)),
+        );
         // Rendered here, where the room is loaded; `human` only prints it.
         return { document, yaml: manifestYaml(document).trimEnd() };
       },
@@ -57,7 +59,7 @@ export function addManifestCommands(program: Command, io: CliIo): void {
       .description('make the server match a configuration file: print the plan, then make its changes')
       .requiredOption('-f, --file <path>', 'the file, YAML or JSON ("-": standard input)')
       .option('--dry-run', 'print the plan and change nothing')
-      .option('--prune', 'also delete the clients and API resources the file does not name (by default they are left alone)'),
+      .option('--prune', 'also delete the clients, connections and API resources the file does not name (by default they are left alone)'),
     {
       run: async (options: ApplyOptions): Promise<Applied> => {
         // The file is read and parsed before the database is opened: a bad file changes nothing anywhere.
@@ -65,11 +67,15 @@ export function addManifestCommands(program: Command, io: CliIo): void {
         const { parseSource, planManifest } = await manifestRoom();
         const source = parseSource(options.file, text, process.cwd());
         return withServices(io, async (services, config) => {
-          const plan = await planManifest(source, services, {
-            prune: options.prune === true,
-            env: io.env,
-            own: { audience: adminAudience(config.issuer), scopes: Object.values(ADMIN_SCOPES) },
-          });
+          const plan = await planManifest(
+            source,
+            { ...services, connections: services.federation.connections },
+            {
+              prune: options.prune === true,
+              env: io.env,
+              own: { audience: adminAudience(config.issuer), scopes: Object.values(ADMIN_SCOPES) },
+            },
+          );
           const pending = plan.summary.create + plan.summary.update + plan.summary.delete;
           if (!options.dryRun && pending > 0) {
             let made = 0;

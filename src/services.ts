@@ -85,10 +85,22 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
       lockSeconds: config.login.lockSeconds,
     },
   });
+  const federation = createFederation({
+    prisma: db.prisma,
+    audit,
+    sealingKey,
+    pepper: config.hashPepper,
+    issuer: config.issuer,
+    production: config.production,
+    timeoutSeconds: config.federationTimeoutSeconds,
+  });
   const users = createUserService({
     prisma: db.prisma,
     audit,
     onAccessChanged: () => apiKeys.forgetCached(),
+    onAddressProvenByReset: async (id, actor) => {
+      await federation.identities.endUnprovenLinks(id, actor);
+    },
     unverifiedAllowed: config.mail.deliverable,
   });
   // Item 1: a feature that needs mail does not work without it; with SIGNUP=closed the server
@@ -149,15 +161,7 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
       views,
     }),
     /** Sign-in through other identity providers: connections, the upstream flow, linked identities (src/federation). */
-    federation: createFederation({
-      prisma: db.prisma,
-      audit,
-      sealingKey,
-      pepper: config.hashPepper,
-      issuer: config.issuer,
-      production: config.production,
-      timeoutSeconds: config.federationTimeoutSeconds,
-    }),
+    federation,
     resources,
     apiKeys,
     limits,

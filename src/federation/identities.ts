@@ -37,6 +37,11 @@ export type Resolution =
   | { kind: 'account'; userId: string; created: boolean }
   /** An account with this address exists and is not linked: its owner must sign in to it to link. */
   | { kind: 'link'; pending: PendingLink }
+  /**
+   * The account's address is only the upstream's word (it does not vouch for it, and nobody proved
+   * it): the person proves it in this sign-in, with the code mailed to it, before the link counts.
+   */
+  | { kind: 'prove'; userId: string; identityId: string; email: string }
   /** No way in: no account and none may be made, no address to make one with, or the account is disabled. */
   | { kind: 'refused'; reason: 'no_account' | 'no_email' | 'disabled' };
 
@@ -135,6 +140,23 @@ export function createIdentities({ prisma, audit, sealingKey, pepper }: Identity
       }
       if (user.disabled) return { kind: 'refused', reason: 'disabled' };
       await touch(linked.id, connection, profile, tokens);
+      if (!linked.addressProven) {
+        // Still the upstream's word only. While the account waits for its address, the code mailed
+        // to it proves it; once someone else proved the address (a link, a reset), only a sign-in
+        // to the account does (the link step), as for any other account with this address.
+        const account = await prisma.user.findUnique({ where: { id: linked.userId }, select: { email: true, emailVerified: true } });
+        if (account && !account.emailVerified) return { kind: 'prove', userId: linked.userId, identityId: linked.id, email: account.email };
+        return {
+          kind: 'link',
+          pending: {
+            connectionId: connection.id,
+            connectionName: connection.name,
+            displayName: connection.displayName,
+            profile: { ...profile, ...(account ? { email: account.email } : {}) },
+            ...(connection.storeTokens ? { tokens } : {}),
+          },
+        };
+      }
       return { kind: 'account', userId: linked.userId, created: false };
     }
     if (profile.email) {
@@ -176,6 +198,8 @@ export function createIdentities({ prisma, audit, sealingKey, pepper }: Identity
           email: profile.email ?? null,
           lastUsedAt: new Date(),
           tokens: connection.storeTokens ? sealTokens(identityId, tokens) : null,
+          // The account's address is only the upstream's word: a later proof by mail ends this link.
+          addressProven: profile.emailVerified,
         },
       });
     });
@@ -187,6 +211,7 @@ export function createIdentities({ prisma, audit, sealingKey, pepper }: Identity
       outcome: 'success',
       details: { connection: connection.name, email_verified: profile.emailVerified },
     });
+    if (!profile.emailVerified) return { kind: 'prove', userId, identityId, email: profile.email };
     return { kind: 'account', userId, created: true };
   }
 
@@ -214,7 +239,11 @@ export function createIdentities({ prisma, audit, sealingKey, pepper }: Identity
         where: { connectionId_subject: { connectionId: connection.id, subject: pending.profile.subject } },
       });
       if (taken && taken.userId !== userId) throw new ConflictError('this upstream account is linked to another account');
-      if (taken) return;
+      if (taken) {
+        // The person signed in to the account: the link its unproven address made is theirs now.
+        if (!taken.addressProven) await prisma.federatedIdentity.update({ where: { id: taken.id }, data: { addressProven: true } });
+        return;
+      }
       await prisma.federatedIdentity.create({
         data: {
           id,
@@ -250,6 +279,35 @@ export function createIdentities({ prisma, audit, sealingKey, pepper }: Identity
         createdAt: row.createdAt,
         lastUsedAt: row.lastUsedAt,
       }));
+    },
+
+    /** The person typed the code mailed to the account's address in the sign-in this link came with: it is theirs. */
+    async markProven(userId: string, identityId: string): Promise<boolean> {
+      const { count } = await prisma.federatedIdentity.updateMany({ where: { id: identityId, userId }, data: { addressProven: true } });
+      return count === 1;
+    },
+
+    /**
+     * The person proved their address by a mailed reset: links that made the account on an address
+     * nobody had proved end (whoever held that upstream account may not be the address's owner:
+     * account pre-hijacking). Each is an audit event.
+     */
+    async endUnprovenLinks(userId: string, actor: Actor): Promise<number> {
+      const unproven = await prisma.federatedIdentity.findMany({
+        where: { userId, addressProven: false },
+        include: { connection: { select: { name: true } } },
+      });
+      if (unproven.length === 0) return 0;
+      await prisma.federatedIdentity.deleteMany({ where: { id: { in: unproven.map((identity) => identity.id) } } });
+      for (const identity of unproven)
+        await audit.record({
+          type: 'identity.unlinked',
+          ...actorFields(actor),
+          subject: userId,
+          outcome: 'success',
+          details: { connection: identity.connection.name, reason: 'address_proven_by_reset' },
+        });
+      return unproven.length;
     },
 
     /**

@@ -11,10 +11,14 @@ export { connectionTypes, mappedFields, type ClaimMapping, type ConnectionType }
 
 export const upstreamAuthMethods = ['client_secret_basic', 'client_secret_post'] as const;
 
+const RESERVED_NAMES = ['cancel', 'code'];
+
 /** A connection's name: in the callback URL and the `connection` authorization parameter. */
 export const connectionName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1 to 63 lowercase letters, digits and hyphens, starting with a letter or digit')
+  // The sign-in's own steps live beside the connections' paths (/interaction/UID/federation/code).
+  .refine((name) => !RESERVED_NAMES.includes(name), 'is a name Portcullis keeps for itself (cancel, code)')
   .describe('the name in the callback URL and the connection authorization parameter');
 
 const claimName = text(100).min(1, 'is required');

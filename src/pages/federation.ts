@@ -13,7 +13,10 @@ import { constantTimeEqual } from '../crypto/index.ts';
 import { problemStatus, signInOfState, UpstreamError, type Connection, type UpstreamProblem } from '../federation/index.ts';
 import { ACR } from '../oidc/index.ts';
 import { federationStateOf, keepFederationState, type FederationState } from './federationState.ts';
-import { errorPage, requestLanguage } from './respond.ts';
+import { csrfToken } from './csrf.ts';
+import { createFlash } from './flash.ts';
+import { formText } from './form.ts';
+import { errorPage, html, requestLanguage } from './respond.ts';
 import type { SecondFactorSteps } from './secondFactor.ts';
 import type { SignInPolicy } from './signInPolicy.ts';
 import type { InteractionState, PageDependencies } from './state.ts';
@@ -24,11 +27,31 @@ type Context = RouterContext<InteractionState>;
 type Refusal = 'no_account' | 'no_email' | 'disabled' | 'unverified' | 'unknown_connection';
 
 export function createFederationSteps(
-  { provider, federation, audit, views, emailVerification, users }: PageDependencies,
+  {
+    provider,
+    federation,
+    audit,
+    views,
+    emailVerification,
+    users,
+    selfService,
+    mailDeliverable,
+    csrfKey,
+    flashReads,
+    issuer,
+  }: PageDependencies,
   secondFactor: SecondFactorSteps,
   policy: SignInPolicy,
 ) {
   const pagePath = (uid: string) => `/interaction/${uid}`;
+  const flashes = createFlash({ key: csrfKey, reads: flashReads, secure: issuer.startsWith('https:') });
+  const visitor = (ctx: Context) => ({ ip: ctx.ip, lang: requestLanguage(ctx), userAgent: ctx.get('user-agent').slice(0, 300) });
+
+  function redirectToPage(ctx: Context): void {
+    ctx.status = 303;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.redirect(pagePath(ctx.state.interaction.uid));
+  }
 
   const event = (ctx: Context | RouterContext, connection: string) => ({
     type: 'login',
@@ -90,7 +113,13 @@ export function createFederationSteps(
       return fail(ctx, connection.name, error.problem, error.message);
     }
     // A new attempt replaces any earlier one (and any link that waited): one flow per sign-in.
-    await keepFederationState(interaction, { ...federationStateOf(interaction), ...extra, flow: begun.flow, link: undefined });
+    await keepFederationState(interaction, {
+      ...federationStateOf(interaction),
+      ...extra,
+      flow: begun.flow,
+      link: undefined,
+      prove: undefined,
+    });
     ctx.status = 303;
     ctx.set('Cache-Control', 'no-store');
     ctx.redirect(begun.url);
@@ -212,25 +241,88 @@ export function createFederationSteps(
       const { connection, profile, tokens } = answer;
       const resolution = await federation.identities.resolve(connection, profile, tokens);
       if (resolution.kind === 'refused') return fail(ctx, name, resolution.reason);
+      if (resolution.kind === 'prove') {
+        // The upstream does not vouch for the address: the code of a verification mail, typed here, proves it.
+        if (!mailDeliverable) return fail(ctx, name, 'unverified');
+        await selfService.resendVerification(resolution.email, visitor(ctx));
+        const base = event(ctx, name);
+        await audit.record({
+          ...base,
+          actorId: resolution.userId,
+          subject: resolution.userId,
+          type: 'login.federation',
+          outcome: 'success',
+          details: { ...base.details, address_proof: 'pending' },
+        });
+        const { userId, identityId, email } = resolution;
+        await keepFederationState(interaction, {
+          ...state,
+          flow: undefined,
+          prove: { userId, identityId, email, connectionId: connection.id, connection: connection.name },
+        });
+        return redirectToPage(ctx);
+      }
       if (resolution.kind === 'link') {
         const base = event(ctx, name);
         await audit.record({ ...base, type: 'login.federation', outcome: 'success', details: { ...base.details, link: 'pending' } });
         await keepFederationState(interaction, { ...state, flow: undefined, link: resolution.pending });
-        ctx.status = 303;
-        ctx.set('Cache-Control', 'no-store');
-        ctx.redirect(pagePath(interaction.uid));
-        return;
+        return redirectToPage(ctx);
       }
       await signInAs(ctx, resolution.userId, connection);
+    } as RouterMiddleware<InteractionState>,
+
+    /** The page that asks for the code mailed to an unproven address, when one is asked for (true when it answered). */
+    async showProof(ctx: Context): Promise<boolean> {
+      const { interaction } = ctx.state;
+      const { prove } = federationStateOf(interaction);
+      if (!prove || interaction.prompt.name !== 'login') return false;
+      const refusal = await flashes.take<{ status: 401 | 429; key: string; minutes?: number }>(
+        ctx,
+        interaction.uid,
+        pagePath(interaction.uid),
+      );
+      const lang = requestLanguage(ctx, interaction.params.ui_locales);
+      const t = views.catalogue.translator(lang);
+      html(
+        ctx,
+        refusal?.status ?? 200,
+        views.render('login-federation-code', {
+          uid: interaction.uid,
+          csrf: csrfToken(csrfKey, 'interaction', interaction.uid),
+          email: prove.email,
+          error: refusal ? t(refusal.key, { count: refusal.minutes ?? 1 }) : undefined,
+          lang,
+        }),
+      );
+      return true;
+    },
+
+    /** POST /interaction/:uid/federation/code: the code of the verification mail; right, the sign-in goes on. */
+    submitCode: async function submitAddressCode(ctx) {
+      const { interaction } = ctx.state;
+      const state = federationStateOf(interaction);
+      const { prove } = state;
+      if (!prove) return redirectToPage(ctx);
+      const refuse = (refusal: { status: 401 | 429; key: string; minutes?: number }) => {
+        flashes.set(ctx, interaction.uid, refusal, pagePath(interaction.uid));
+        redirectToPage(ctx);
+      };
+      const outcome = await selfService.verifyByCode(prove.email, formText(ctx, 'code').slice(0, 20), visitor(ctx));
+      if (!outcome.ok && 'retryAfterSeconds' in outcome)
+        return refuse({ status: 429, key: 'login.federation.code.limited', minutes: Math.ceil(outcome.retryAfterSeconds / 60) });
+      if (!outcome.ok || outcome.userId !== prove.userId) return refuse({ status: 401, key: 'login.federation.code.wrong' });
+      await federation.identities.markProven(prove.userId, prove.identityId);
+      await keepFederationState(interaction, { ...state, prove: undefined });
+      const connection = await federation.connections.byId(prove.connectionId);
+      if (!connection?.enabled) return fail(ctx, prove.connection, 'unknown_connection');
+      await signInAs(ctx, prove.userId, connection);
     } as RouterMiddleware<InteractionState>,
 
     /** POST /interaction/:uid/federation/cancel: the person does not want the upstream identity linked. */
     cancelLink: async function cancelLink(ctx) {
       const { interaction } = ctx.state;
-      await keepFederationState(interaction, { ...federationStateOf(interaction), link: undefined });
-      ctx.status = 303;
-      ctx.set('Cache-Control', 'no-store');
-      ctx.redirect(pagePath(interaction.uid));
+      await keepFederationState(interaction, { ...federationStateOf(interaction), link: undefined, prove: undefined });
+      redirectToPage(ctx);
     } as RouterMiddleware<InteractionState>,
   };
 }

@@ -10,6 +10,8 @@ import type { InteractionState, PageDependencies } from './state.ts';
 export interface FederationState {
   flow?: FederationFlow;
   link?: PendingLink;
+  /** An account made (or linked) on an address the upstream does not vouch for: the code mailed to it is asked for. */
+  prove?: { userId: string; identityId: string; email: string; connectionId: string; connection: string };
   /** The app's `connection` parameter was followed once; after a failure the login page offers everything. */
   hintFollowed?: true;
 }

@@ -62,6 +62,8 @@ export function createLoginPage(
   async function showPage(ctx: RouterContext<InteractionState>): Promise<void> {
     // Past the password already (or signed in and asked for a second factor): that step's page.
     if (await secondFactor.show(ctx)) return;
+    // An address an upstream does not vouch for, waiting for its mailed code.
+    if (await federationSteps.showProof(ctx)) return;
     // An app's connection=NAME, or a client whose only way in is a connection: straight upstream.
     if (await federationSteps.autoStart(ctx)) return;
     const { uid } = ctx.state.interaction;

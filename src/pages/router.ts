@@ -97,6 +97,7 @@ export function createInteractionRoutes(dependencies: PageDependencies): Koa.Mid
   signIn.post<object, object>('/interaction/:uid/continue', ...step, secondFactor.proceed);
   // Sign-in through another identity provider (federation.ts): a button, the upstream's callback, the link step.
   signIn.post<object, object>('/interaction/:uid/federation/cancel', ...step, federation.cancelLink);
+  signIn.post<object, object>('/interaction/:uid/federation/code', ...step, federation.submitCode);
   signIn.post<object, object>('/interaction/:uid/federation/:name', ...step, federation.start);
   signIn.get<object, object>('/interaction/:uid/federation/:name/callback', errors, loadInteraction, federation.callback);
   signIn.get<object, object>('/federation/:name/callback', errors, federation.relay);

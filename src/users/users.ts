@@ -97,12 +97,18 @@ export function createUserService({
   prisma,
   audit,
   onAccessChanged,
+  onAddressProvenByReset,
   unverifiedAllowed = true,
 }: {
   prisma: Prisma;
   audit: AuditLog;
   /** Told after a person's access changed (disabled, enabled, password reset): cached key checks must go. */
   onAccessChanged?: (id: string) => void;
+  /**
+   * Told after a person proved their address by a mailed reset link: what was linked to the account
+   * on an address nobody had proved (an upstream identity, src/federation) is ended.
+   */
+  onAddressProvenByReset?: (id: string, actor: Actor) => Promise<void>;
   /**
    * Whether an account may be made unverified: not when mail cannot reach people (production
    * without SMTP_URL), as its owner could never confirm the address.
@@ -185,6 +191,7 @@ export function createUserService({
       changes += 1;
       accounts.delete(id);
       const ended = await endAccess(id);
+      await onAddressProvenByReset?.(id, actor);
       await audit.record({
         type: 'user.password_reset',
         ...actorFields(actor),

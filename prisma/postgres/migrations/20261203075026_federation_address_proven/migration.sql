@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "FederatedIdentity" ADD COLUMN     "addressProven" BOOLEAN NOT NULL DEFAULT true;
+

@@ -12,6 +12,7 @@
 // the field's) data-error-cancelled (the person cancelled, or it timed out) and data-error-failed
 // (anything else), and optionally data-error-registered (this authenticator already holds a passkey
 // for the account), in the form's [data-passkey-message] live region (made when there is none).
+// The autofill's own failures show nothing: it runs before the person asked for anything.
 (() => {
   const webauthn = globalThis.SimpleWebAuthnBrowser;
 
@@ -118,9 +119,10 @@
       if (!supported || !optionsJSON) return;
       try {
         send(autofillForm, await webauthn.startAuthentication({ optionsJSON, useBrowserAutofill: true }));
-      } catch (error) {
-        if (error && (error.name === 'AbortError' || error.code === 'ERROR_CEREMONY_ABORTED')) return;
-        showError(autofillForm, autofill, error);
+      } catch {
+        // The person asked for nothing yet (the autofill waits in the background): a failure here,
+        // cancelled or refused (an origin WebAuthn does not allow, such as an IP address), is not
+        // theirs to read. The passkey button still says what went wrong when they press it.
       }
     });
   }

@@ -105,6 +105,17 @@ export function profileOf(connection: Connection, claims: Record<string, unknown
   };
 }
 
+/** A link that waits for the person to sign in to the account (the upstream's tokens kept only when the connection asks). */
+function pendingLink(connection: Connection, profile: UpstreamProfile, tokens: UpstreamResult['tokens']): PendingLink {
+  return {
+    connectionId: connection.id,
+    connectionName: connection.name,
+    displayName: connection.displayName,
+    profile,
+    ...(connection.storeTokens ? { tokens } : {}),
+  };
+}
+
 export interface IdentityOptions {
   prisma: Prisma;
   audit: AuditLog;
@@ -146,33 +157,13 @@ export function createIdentities({ prisma, audit, sealingKey, pepper }: Identity
         // to the account does (the link step), as for any other account with this address.
         const account = await prisma.user.findUnique({ where: { id: linked.userId }, select: { email: true, emailVerified: true } });
         if (account && !account.emailVerified) return { kind: 'prove', userId: linked.userId, identityId: linked.id, email: account.email };
-        return {
-          kind: 'link',
-          pending: {
-            connectionId: connection.id,
-            connectionName: connection.name,
-            displayName: connection.displayName,
-            profile: { ...profile, ...(account ? { email: account.email } : {}) },
-            ...(connection.storeTokens ? { tokens } : {}),
-          },
-        };
+        return { kind: 'link', pending: pendingLink(connection, { ...profile, ...(account ? { email: account.email } : {}) }, tokens) };
       }
       return { kind: 'account', userId: linked.userId, created: false };
     }
     if (profile.email) {
       const existing = await prisma.user.findUnique({ where: { email: profile.email }, select: { id: true } });
-      if (existing) {
-        return {
-          kind: 'link',
-          pending: {
-            connectionId: connection.id,
-            connectionName: connection.name,
-            displayName: connection.displayName,
-            profile,
-            ...(connection.storeTokens ? { tokens } : {}),
-          },
-        };
-      }
+      if (existing) return { kind: 'link', pending: pendingLink(connection, profile, tokens) };
     }
     if (!connection.createAccounts) return { kind: 'refused', reason: 'no_account' };
     if (!profile.email) return { kind: 'refused', reason: 'no_email' };

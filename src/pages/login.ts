@@ -92,8 +92,9 @@ export function createLoginPage(
         csrf: csrfToken(csrfKey, 'interaction', uid),
         error: error ? t(error.key, error.values ?? {}) : undefined,
         unverified: error?.unverified === true,
-        // What was typed, or else the app's login_hint (OpenID Connect Core section 3.1.2.1).
-        email: email ?? loginHint(params.login_hint),
+        // What was typed, else the address of an account an upstream identity waits to be linked
+        // to, else the app's login_hint (OpenID Connect Core section 3.1.2.1).
+        email: email ?? federationSteps.pendingLink(ctx)?.email ?? loginHint(params.login_hint),
         signupUrl: signup === 'open' && mailDeliverable ? `/signup?interaction=${encodeURIComponent(uid)}` : undefined,
         forgotUrl: mailDeliverable ? `/forgot-password?interaction=${encodeURIComponent(uid)}` : undefined,
         // Passwordless sign-in with a passkey (a button, and the browser's autofill), unless MFA=off.

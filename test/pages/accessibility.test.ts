@@ -524,6 +524,64 @@ browserTest(
   180_000,
 );
 
+browserTest(
+  'after an upstream sign-in: the link step (the login page with its notice) and the code of an address nobody vouched for',
+  async () => {
+    // The upstream: another Portcullis, with Ada (whose address has an account here too) and Grace.
+    const upstream = await startServer();
+    const problems: string[] = [];
+    try {
+      for (const email of [EMAIL, 'grace@example.com'])
+        await upstream.server.services.users.create({ email, password: PASSWORD, name: 'Upstream person' }, { type: 'admin' });
+      const registered = await upstream.server.services.clients.create(
+        {
+          name: 'Portcullis downstream',
+          grant_types: ['authorization_code'],
+          redirect_uris: [`${running.url}/federation/upstream-id/callback`],
+        },
+        { type: 'admin' },
+      );
+      await running.server.services.federation.connections.create(
+        {
+          name: 'upstream-id',
+          type: 'oidc',
+          display_name: 'Upstream ID',
+          issuer: upstream.url,
+          client_id: registered.client_id,
+          client_secret: registered.client_secret!,
+        },
+        { type: 'admin' },
+      );
+      const throughUpstream = async (email: string) => {
+        const { context, page } = await person(problems);
+        await page.goto(await authorizationUrl());
+        await page.getByRole('button', { name: 'Continue with Upstream ID' }).click();
+        await page.locator('#email').fill(email);
+        await page.locator('#password').fill(PASSWORD);
+        await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+        await page.getByRole('button', { name: 'Allow' }).click();
+        return { context, page };
+      };
+      const ada = await throughUpstream(EMAIL);
+      await ada.page.getByText('An account with this address already exists here').waitFor();
+      problems.push(...(await audit(ada.page, 'login-link-step')).map((line) => `login-link-step: ${line}`));
+      await ada.context.close();
+      const grace = await throughUpstream('grace@example.com');
+      await grace.page.getByRole('heading', { name: 'Confirm your email address' }).waitFor();
+      problems.push(...(await audit(grace.page, 'login-federation-code')).map((line) => `login-federation-code: ${line}`));
+      await grace.page.locator('#code').fill('000000');
+      await grace.page.getByRole('button', { name: 'Confirm' }).click();
+      await grace.page.getByRole('alert').waitFor();
+      problems.push(...(await audit(grace.page, 'login-federation-code-wrong')).map((line) => `login-federation-code-wrong: ${line}`));
+      await grace.context.close();
+    } finally {
+      await upstream.stop();
+    }
+    expect(problems).toEqual([]);
+  },
+  240_000,
+);
+
 browserTest.each(['#ffeb3b', '#3451b2'])(
   'a brand colour (BRAND_COLOR=%s): links readable and buttons keep a 3:1 edge in both schemes',
   async (color) => {

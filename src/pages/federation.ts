@@ -281,6 +281,7 @@ export function createFederationSteps(
         interaction.uid,
         pagePath(interaction.uid),
       );
+      if (refusal?.minutes) ctx.set('Retry-After', String(refusal.minutes * 60));
       const lang = requestLanguage(ctx, interaction.params.ui_locales);
       const t = views.catalogue.translator(lang);
       html(

@@ -55,9 +55,13 @@ async function upstreamPerson(name = 'Up Stream'): Promise<{ email: string; sub:
   return { email, sub: await upstream.createUser(email, UPSTREAM_PASSWORD, name) };
 }
 
+/** Every upstream client secret a connection here was given (none may be readable anywhere but upstream). */
+const upstreamSecrets: string[] = [];
+
 /** A connection to the upstream named `name`, with a client registered upstream for its callback. */
 async function connect(server: RunningServer, name: string, extra: Record<string, unknown> = {}) {
   const registered = await upstream.createClient(`${server.url}/federation/${name}/callback`, `Downstream ${name}`);
+  upstreamSecrets.push(registered.secret);
   return server.server.services.federation.connections.create(
     {
       name,
@@ -740,5 +744,25 @@ describe('two instances on one database', () => {
       httpServer.close();
       await db.close();
     }
+  });
+});
+
+describe('secrets, after every flow above', () => {
+  test('no audit event, log line or column holds an upstream client secret, code or token in readable form', async () => {
+    expect(upstreamSecrets.length).toBeGreaterThan(3);
+    const events = JSON.stringify(await prisma().auditEvent.findMany());
+    const logged = logs.join('\n');
+    const connections = await prisma().connection.findMany();
+    const identities = JSON.stringify(await prisma().federatedIdentity.findMany());
+    for (const secret of upstreamSecrets) {
+      expect(events).not.toContain(secret);
+      expect(logged).not.toContain(secret);
+      expect(identities).not.toContain(secret);
+      for (const connection of connections) expect(connection.clientSecret).not.toContain(secret);
+    }
+    // The request log names paths, never a query: no upstream code, state or token is logged.
+    expect(logged).toContain('/federation/');
+    expect(logged).not.toMatch(/"access_token"|"refresh_token"|"id_token"|[?&]code=|code_verifier/);
+    expect(events).not.toMatch(/access_token|refresh_token|id_token|code_verifier|[?&]code=/);
   });
 });

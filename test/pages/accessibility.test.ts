@@ -531,7 +531,7 @@ browserTest(
     const upstream = await startServer();
     const problems: string[] = [];
     try {
-      for (const email of [EMAIL, 'grace@example.com'])
+      for (const email of [EMAIL, 'hedy@example.com'])
         await upstream.server.services.users.create({ email, password: PASSWORD, name: 'Upstream person' }, { type: 'admin' });
       const registered = await upstream.server.services.clients.create(
         {
@@ -566,7 +566,7 @@ browserTest(
       await ada.page.getByText('An account with this address already exists here').waitFor();
       problems.push(...(await audit(ada.page, 'login-link-step')).map((line) => `login-link-step: ${line}`));
       await ada.context.close();
-      const grace = await throughUpstream('grace@example.com');
+      const grace = await throughUpstream('hedy@example.com');
       await grace.page.getByRole('heading', { name: 'Confirm your email address' }).waitFor();
       problems.push(...(await audit(grace.page, 'login-federation-code')).map((line) => `login-federation-code: ${line}`));
       await grace.page.locator('#code').fill('000000');

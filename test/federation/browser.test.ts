@@ -72,7 +72,18 @@ async function throughUpstream(page: Page, email: string): Promise<void> {
   await page.fill('#email', email);
   await page.fill('#password', UPSTREAM_PASSWORD);
   await page.click('form[action$="/login"] button[type=submit]');
-  await page.waitForSelector('form[action$="/confirm"]');
+  try {
+    await page.waitForSelector('form[action$="/confirm"]', { timeout: 20_000 });
+  } catch (error) {
+    // Where it stopped instead, to be read in the failure (and seen, in the screenshot folder).
+    fs.mkdirSync(screenshotDirectory, { recursive: true });
+    await page.screenshot({ path: `${screenshotDirectory}/federation-stopped-upstream.png`, fullPage: true }).catch(() => undefined);
+    const text = await page
+      .locator('main')
+      .innerText()
+      .catch(() => '(no main)');
+    throw new Error(`no upstream consent page: at ${page.url()}: ${text.replace(/\s+/g, ' ').slice(0, 400)}`, { cause: error });
+  }
   expect(new URL(page.url()).origin).toBe(upstream!.url);
 }
 

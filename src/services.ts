@@ -1,6 +1,7 @@
 // The service layer, assembled once from a config and a database. The CLI, the admin API and
 // the pages all receive this object, so every rule lives in one place.
 import pino, { type Logger } from 'pino';
+import { createOrganizationService, createRoleService } from './access/index.ts';
 import { createAccountTokens, createOwnAccount, createSelfService } from './accounts/index.ts';
 import { createApiKeyService } from './apikeys/index.ts';
 import { createFlashReads } from './artifacts/index.ts';
@@ -64,6 +65,17 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
     audit,
     withoutPersonalKeys: (audience) => audience === adminAudience(config.issuer),
   });
+  // Who may get which scopes (src/access): read on every token for an API with rbac, cached for a second.
+  const roles = createRoleService({ prisma: db.prisma, audit });
+  const organizations = createOrganizationService({
+    prisma: db.prisma,
+    audit,
+    pepper: config.hashPepper,
+    issuer: config.issuer,
+    outbox,
+    views,
+    creation: config.organizations.creation,
+  });
   const apiKeys = createApiKeyService({
     prisma: db.prisma,
     pepper: config.hashPepper,
@@ -72,6 +84,10 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
     auditAggregates,
     resources,
     userKeyDays: config.userApiKeyDays,
+    organizations: {
+      exists: async (id) => Boolean(await organizations.findById(id)),
+      managesKeys: async (userId, organizationId) => Boolean((await organizations.membership(userId, organizationId))?.manageKeys),
+    },
     ...(metrics ? { onVerify: metrics.apiKeyVerified } : {}),
   });
   // One Redis connection (when configured) for every limit: API keys, endpoints, logins.
@@ -162,6 +178,10 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
     }),
     /** Sign-in through other identity providers: connections, the upstream flow, linked identities (src/federation). */
     federation,
+    /** Roles: named sets of API scopes held by people and clients (src/access). */
+    roles,
+    /** Organizations, their members, the template of organization roles, invitations (src/access). */
+    organizations,
     resources,
     apiKeys,
     limits,

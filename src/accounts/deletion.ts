@@ -91,6 +91,9 @@ export function createDeletion({ prisma, pepper, audit, auditAggregates, grants,
             data: { details: { ...details, previous_email: pseudonymOf(pepper, details.previous_email) } },
           });
         }
+        // The roles and memberships that named the person go with them.
+        await tx.userRole.deleteMany({ where: { userId } });
+        await tx.organizationMember.deleteMany({ where: { userId } });
         await tx.user.delete({ where: { id: userId } });
       });
       const ended = await sessions.endAllBut(userId, undefined);

@@ -27,6 +27,7 @@
 //   set), counted before anything is looked up, so a limit tells nothing about an account
 //   either. Typed codes are limited too: wrong ones per address per day, whether or not the
 //   address has a sign-up waiting, and all tries per source.
+import { giveDefaultRoles } from '../access/index.ts';
 import crypto from 'node:crypto';
 import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
 import { hashPassword } from '../crypto/index.ts';
@@ -438,6 +439,7 @@ export function createSelfService({
           await tx.user.create({
             data: { id, email: row.email, name, passwordHash, emailVerified: true, emailVerifiedAt: new Date(), locale: visitor.lang },
           });
+          await giveDefaultRoles(tx as Prisma, id);
           return { id, tookOver: false };
         })
         // The address got an account since the invitation was sent (the unique email refused it).
@@ -531,6 +533,7 @@ export function createSelfService({
     try {
       const written = await inTransaction(async (tx) => {
         await tx.user.create({ data: { id, email, name, passwordHash, emailVerified: false, locale: visitor.lang } });
+        await giveDefaultRoles(tx as Prisma, id);
         return writeVerification(tx, { id, email }, visitor.lang, intent);
       });
       if (!written) return;

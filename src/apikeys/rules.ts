@@ -24,6 +24,13 @@ export interface KeySettings {
   expiresInSeconds: number | undefined;
   ownerUserId: string | null;
   ownerClientId: string | null;
+  organizationId: string | null;
+}
+
+/** What the key rules ask of organizations (src/access): whether one exists, whether a person manages its keys. */
+export interface KeyOrganizations {
+  exists(organizationId: string): Promise<boolean>;
+  managesKeys(userId: string, organizationId: string): Promise<boolean>;
 }
 
 const DAY_SECONDS = 86_400;
@@ -42,7 +49,16 @@ export function personalKeyLifetimes(days: PersonalKeyDays): { days: number; sel
  * The owner a key gets. A person acting for themselves makes keys only of their own: the owner is
  * them whatever is asked, and naming someone else is refused rather than quietly replaced.
  */
-function ownerOf(input: { owner_user_id?: string | undefined; owner_client_id?: string | undefined }, actor: Actor) {
+function ownerOf(
+  input: { owner_user_id?: string | undefined; owner_client_id?: string | undefined; organization_id?: string | undefined },
+  actor: Actor,
+) {
+  if (input.organization_id !== undefined) {
+    // An organization's key is the organization's: no person or client owns it besides.
+    if (input.owner_user_id !== undefined) throw new InputError('owner_user_id', "an organization's key has no other owner");
+    if (input.owner_client_id !== undefined) throw new InputError('owner_client_id', "an organization's key has no other owner");
+    return { ownerUserId: null, ownerClientId: null };
+  }
   if (actor.type === 'user' && input.owner_user_id !== undefined && input.owner_user_id !== actor.id)
     throw new InputError('owner_user_id', 'a person may make keys only of their own');
   const ownerUserId = actor.type === 'user' ? actor.id : (input.owner_user_id ?? null);
@@ -80,11 +96,23 @@ export function createKeyRules({
   prisma,
   resources,
   userKeyDays,
+  organizations,
 }: {
   prisma: Prisma;
   resources: ResourceService;
   userKeyDays: PersonalKeyDays;
+  organizations?: KeyOrganizations;
 }) {
+  /** The organization a key is for exists, and a person making one manages its keys. */
+  async function checkOrganization(organizationId: string | undefined, actor: Actor): Promise<string | null> {
+    if (organizationId === undefined) return null;
+    if (!organizations || !(await organizations.exists(organizationId)))
+      throw new InputError('organization_id', `no organization has the id ${organizationId}`);
+    if (actor.type === 'user' && !(await organizations.managesKeys(actor.id, organizationId)))
+      throw new InputError('organization_id', 'your roles in this organization do not manage its keys');
+    return organizationId;
+  }
+
   async function resourcesOf(audiences: string[]): Promise<ApiResourceSummary[]> {
     const found: ApiResourceSummary[] = [];
     for (const audience of audiences) {
@@ -124,7 +152,9 @@ export function createKeyRules({
       const audiences = [...new Set(valid.audiences)];
       const named = await resourcesOf(audiences);
       checkAudienceScopes(scopes, named);
-      if (actor.type === 'user') checkPersonalScopes(scopes, named);
+      const organizationId = await checkOrganization(valid.organization_id, actor);
+      if (actor.type === 'user' && !organizationId) checkPersonalScopes(scopes, named);
+      if (organizationId && named.length === 0) throw new InputError('audiences', 'choose the API the key is for');
       await checkOwnerExists(owner);
       return {
         name: valid.name,
@@ -133,6 +163,7 @@ export function createKeyRules({
         rateLimit: valid.rate_limit === undefined ? null : parseRateLimit(valid.rate_limit).canonical,
         expiresInSeconds: lifetimeOf(valid.expires_in_seconds, owner.ownerUserId),
         ...owner,
+        organizationId,
       };
     },
 

@@ -23,6 +23,7 @@ export const apiKeyCreateSchema = z.object({
     .describe("lifetime (default: none, or USER_API_KEY_DEFAULT_DAYS for a person's key)"),
   owner_user_id: optionalText(text(200)).describe('the person the key acts for'),
   owner_client_id: optionalText(text(200)).describe('the client the key identifies'),
+  organization_id: optionalText(text(200)).describe('the organization that owns the key (then it has no other owner)'),
   rate_limit: optionalText(
     text(40).refine((value) => value === '' || isRateLimit(value), 'is not a rate such as 100/1m (at most one day per window)'),
   ).describe('requests allowed per window, e.g. 100/1m'),

@@ -12,7 +12,7 @@ import { isStorableText, parseInput } from '../oauth/index.ts';
 import { sourceOf } from '../limits/index.ts';
 import type { ResourceService } from '../resources/index.ts';
 import { generateApiKey, parseApiKey } from './format.ts';
-import { createKeyRules, type KeySettings, type PersonalKeyDays } from './rules.ts';
+import { createKeyRules, type KeyOrganizations, type KeySettings, type PersonalKeyDays } from './rules.ts';
 import { apiKeyRotateSchema, type ApiKeyCreateInput, type ApiKeyRotateInput } from './schema.ts';
 
 export interface ApiKeySummary {
@@ -20,6 +20,8 @@ export interface ApiKeySummary {
   name: string;
   display_prefix: string;
   owner: { type: 'user' | 'client'; id: string } | null;
+  /** The organization that owns the key (then `owner` is null), or null. */
+  organization_id: string | null;
   scope: string;
   audiences: string[];
   rate_limit: string | null;
@@ -46,6 +48,7 @@ function summarize(row: Row, expiresAt: Date | null = row.expiresAt): ApiKeySumm
     name: row.name,
     display_prefix: row.displayPrefix,
     owner: row.ownerUserId ? { type: 'user', id: row.ownerUserId } : row.ownerClientId ? { type: 'client', id: row.ownerClientId } : null,
+    organization_id: row.organizationId,
     scope: (row.scopes as string[]).join(' '),
     audiences: row.audiences as string[],
     rate_limit: row.rateLimit,
@@ -67,6 +70,8 @@ export interface ApiKeyServiceOptions {
   resources: ResourceService;
   /** Lifetimes of keys owned by people, in days (USER_API_KEY_DEFAULT_DAYS, _MAX_DAYS): they always expire. */
   userKeyDays: PersonalKeyDays;
+  /** Organizations, for the keys they own (src/access). */
+  organizations?: KeyOrganizations;
   /** Told the outcome of every verification (for metrics). */
   onVerify?: (outcome: 'valid' | Exclude<Verification, { ok: true }>['reason']) => void;
 }
@@ -79,6 +84,7 @@ export function createApiKeyService({
   auditAggregates,
   resources,
   userKeyDays,
+  organizations,
   onVerify,
 }: ApiKeyServiceOptions) {
   const cache = new Map<string, { row: Row | null; ownerDisabled: boolean; at: number }>();
@@ -88,7 +94,12 @@ export function createApiKeyService({
    * Whether the key's owner still exists and may act: a key never outlives its owner, and a
    * disabled person's keys stop while they are disabled.
    */
-  async function ownerIsLive(row: { ownerUserId: string | null; ownerClientId: string | null }): Promise<boolean> {
+  async function ownerIsLive(row: {
+    ownerUserId: string | null;
+    ownerClientId: string | null;
+    organizationId: string | null;
+  }): Promise<boolean> {
+    if (row.organizationId) return Boolean(await organizations?.exists(row.organizationId));
     if (row.ownerUserId) {
       const user = await prisma.user.findUnique({ where: { id: row.ownerUserId }, select: { disabled: true } });
       return Boolean(user && !user.disabled);
@@ -105,7 +116,7 @@ export function createApiKeyService({
     row.expiresAt ?? (row.ownerUserId ? new Date(row.createdAt.getTime() + userKeyDays.max * 86_400_000) : null);
   const summary = (row: Row) => summarize(row, expiryOf(row));
 
-  const rules = createKeyRules({ prisma, resources, userKeyDays });
+  const rules = createKeyRules({ prisma, resources, userKeyDays, ...(organizations ? { organizations } : {}) });
 
   async function insert(settings: KeySettings, db: Pick<Prisma, 'apiKey'> = prisma, expiresAt?: Date | null) {
     const key = generateApiKey(prefix);
@@ -117,6 +128,7 @@ export function createApiKeyService({
         keyHash: keyedHash(pepper, key),
         ownerUserId: settings.ownerUserId,
         ownerClientId: settings.ownerClientId,
+        organizationId: settings.organizationId,
         scopes: settings.scopes,
         audiences: settings.audiences,
         rateLimit: settings.rateLimit,
@@ -130,7 +142,13 @@ export function createApiKeyService({
   /** A key by id; a person acting for themselves finds only their own (anyone else's is not found). */
   async function findFor(id: string, actor: Actor): Promise<Row> {
     const row = typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id) ? await prisma.apiKey.findUnique({ where: { id } }) : null;
-    if (!row || (actor.type === 'user' && row.ownerUserId !== actor.id)) throw new NotFoundError(`API key ${id}`);
+    // A person finds their own keys, and those of the organizations whose keys their roles manage.
+    const theirs =
+      actor.type !== 'user' ||
+      (row !== null &&
+        (row.ownerUserId === actor.id ||
+          (row.organizationId !== null && Boolean(await organizations?.managesKeys(actor.id, row.organizationId)))));
+    if (!row || !theirs) throw new NotFoundError(`API key ${id}`);
     return row;
   }
 
@@ -142,6 +160,7 @@ export function createApiKeyService({
       audiences: old.audiences as string[],
       ...(old.ownerUserId ? { owner_user_id: old.ownerUserId } : {}),
       ...(old.ownerClientId ? { owner_client_id: old.ownerClientId } : {}),
+      ...(old.organizationId ? { organization_id: old.organizationId } : {}),
       ...(old.rateLimit ? { rate_limit: old.rateLimit } : {}),
     };
   }
@@ -185,9 +204,12 @@ export function createApiKeyService({
       return { ...summary(row), key };
     },
 
-    async list(filter: { ownerUserId?: string } = {}): Promise<ApiKeySummary[]> {
+    async list(filter: { ownerUserId?: string; organizationId?: string } = {}): Promise<ApiKeySummary[]> {
       const rows = await prisma.apiKey.findMany({
-        where: filter.ownerUserId ? { ownerUserId: filter.ownerUserId } : {},
+        where: {
+          ...(filter.ownerUserId ? { ownerUserId: filter.ownerUserId } : {}),
+          ...(filter.organizationId ? { organizationId: filter.organizationId } : {}),
+        },
         orderBy: { createdAt: 'asc' },
       });
       return rows.map(summary);
@@ -292,7 +314,9 @@ export function createApiKeyService({
       }
       const used = usage.get(row.id);
       usage.set(row.id, { count: (used?.count ?? 0) + 1, last: new Date(now) });
-      return { ok: true, key: { ...summary(row), subject: row.ownerUserId ?? row.ownerClientId ?? `apikey:${row.id}` } };
+      const subject =
+        row.ownerUserId ?? row.ownerClientId ?? (row.organizationId ? `organization:${row.organizationId}` : `apikey:${row.id}`);
+      return { ok: true, key: { ...summary(row), subject } };
     },
 
     /**
@@ -305,7 +329,7 @@ export function createApiKeyService({
       if (!isStorableText(id)) return false;
       const row = await prisma.apiKey.findUnique({
         where: { id },
-        select: { revokedAt: true, expiresAt: true, createdAt: true, ownerUserId: true, ownerClientId: true },
+        select: { revokedAt: true, expiresAt: true, createdAt: true, ownerUserId: true, ownerClientId: true, organizationId: true },
       });
       return Boolean(row && !row.revokedAt && (expiryOf(row)?.getTime() ?? Infinity) > Date.now() && (await ownerIsLive(row)));
     },

@@ -48,6 +48,8 @@ export interface ClientSummary {
   require_mfa: boolean;
   /** The one connection people sign in through (null: the login page as usual). */
   login_connection: string | null;
+  /** The organization the client belongs to (null: none). */
+  organization_id: string | null;
   /** Made by dynamic client registration (RFC 7591). */
   registered: boolean;
   created_at: string;
@@ -111,6 +113,7 @@ function summarize(row: ClientRow): ClientSummary {
     profile: metadata.profile ?? null,
     require_mfa: metadata.require_mfa === true,
     login_connection: metadata.login_connection ?? null,
+    organization_id: metadata.organization_id ?? null,
     registered: row.registered,
     created_at: row.createdAt.toISOString(),
   };
@@ -174,6 +177,12 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
     if (!found) throw new InputError('default_resource', `no API resource has audience ${audience}`);
   }
 
+  async function requireOrganization(id: string | undefined): Promise<void> {
+    if (id === undefined) return;
+    const found = isStorableText(id) ? await prisma.organization.findUnique({ where: { id }, select: { id: true } }) : null;
+    if (!found) throw new InputError('organization_id', `no organization has the id ${id}`);
+  }
+
   const hashSecret = (secret: string) => SECRET_HASH_PREFIX + keyedHash(pepper, secret);
 
   const service = {
@@ -191,6 +200,7 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
         throw new InputError('client_secret', `a client that authenticates with ${metadata.token_endpoint_auth_method} has no secret`);
       }
       await requireResource(metadata.default_resource);
+      await requireOrganization(metadata.organization_id);
       const clientId = chosen.client_id ?? newClientId();
       if (chosen.client_id !== undefined && (await prisma.client.findUnique({ where: { id: clientId }, select: { id: true } }))) {
         throw new ConflictError(`a client with id ${clientId} already exists`);
@@ -204,6 +214,7 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
           public: settings.public,
           metadata: json(metadata),
           secretHash: secret ? hashSecret(secret) : null,
+          organizationId: metadata.organization_id ?? null,
         },
       });
       await audit.record({
@@ -237,9 +248,14 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
       const fields = replacedFields(definitionOf(clientId, row, stored), definitionOf(clientId, settings, metadata));
       if (fields.length === 0) return summarize(row);
       await requireResource(metadata.default_resource);
+      await requireOrganization(metadata.organization_id);
       const updated = await prisma.client.update({
         where: { id: clientId },
-        data: { name: metadata.client_name, metadata: json({ ...unnamedMetadata(stored), ...metadata }) },
+        data: {
+          name: metadata.client_name,
+          metadata: json({ ...unnamedMetadata(stored), ...metadata }),
+          organizationId: metadata.organization_id ?? null,
+        },
       });
       cache.delete(clientId);
       await audit.record({ type: 'client.updated', ...actorFields(actor), subject: clientId, outcome: 'success', details: { fields } });
@@ -294,12 +310,18 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
         require_mfa: changes.require_mfa ?? current.require_mfa,
         // null clears it; absent keeps it.
         login_connection: changes.login_connection === undefined ? current.login_connection : changes.login_connection,
+        organization_id: changes.organization_id === undefined ? current.organization_id : changes.organization_id,
       });
+      await requireOrganization(metadata.organization_id);
       const updated = await prisma.client.update({
         where: { id: clientId },
         // Stored metadata no surface sets (see storedClientMetadataSchema) is kept; the named
         // fields are the rules' anew, so a flag turned off (require_mfa) does not linger.
-        data: { name: metadata.client_name, metadata: json({ ...unnamedMetadata(stored), ...metadata }) },
+        data: {
+          name: metadata.client_name,
+          metadata: json({ ...unnamedMetadata(stored), ...metadata }),
+          organizationId: metadata.organization_id ?? null,
+        },
       });
       cache.delete(clientId);
       await audit.record({
@@ -324,6 +346,7 @@ export function createClientService({ prisma, pepper, audit, onDeleted }: Client
         const owned = await tx.apiKey.findMany({ where: { ownerClientId: clientId, revokedAt: null }, select: { id: true } });
         await tx.providerArtifact.deleteMany({ where: { clientId } });
         await tx.apiKey.updateMany({ where: { id: { in: owned.map((key) => key.id) } }, data: { revokedAt: new Date() } });
+        await tx.clientRole.deleteMany({ where: { clientId } });
         await tx.client.delete({ where: { id: clientId } });
         return owned;
       });

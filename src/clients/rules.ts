@@ -118,6 +118,7 @@ export function clientMetadata(settings: ClientSettings): StoredClientFields {
     // Written only when on, like the flags above: a client made before the setting reads as off.
     ...(settings.require_mfa ? { require_mfa: true } : {}),
     ...(settings.login_connection ? { login_connection: settings.login_connection } : {}),
+    ...(settings.organization_id ? { organization_id: settings.organization_id } : {}),
   };
 }
 
@@ -159,6 +160,7 @@ export function settingsOf(row: { name: string; public: boolean }, stored: Store
     profile: stored.profile,
     require_mfa: stored.require_mfa === true,
     login_connection: stored.login_connection ?? null,
+    organization_id: stored.organization_id ?? null,
   };
 }
 
@@ -187,6 +189,8 @@ export interface ClientDefinition {
   require_mfa?: true;
   /** Present only when the client is signed in to through one connection alone. */
   login_connection?: string;
+  /** Present only when the client belongs to an organization. */
+  organization_id?: string;
 }
 
 /** A stored client (or metadata just made by the rules) as its definition. */
@@ -208,6 +212,7 @@ export function definitionOf(clientId: string, row: { name: string; public: bool
     ...(stored.profile ? { profile: stored.profile } : {}),
     ...(stored.require_mfa === true ? { require_mfa: true as const } : {}),
     ...(stored.login_connection ? { login_connection: stored.login_connection } : {}),
+    ...(stored.organization_id ? { organization_id: stored.organization_id } : {}),
   };
 }
 

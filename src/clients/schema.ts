@@ -4,7 +4,7 @@
 // onto the same fields; the service parses with them. Each limit and default is written here once.
 import { z } from 'zod';
 import { connectionName } from '../federation/index.ts';
-import { graceSeconds, scopeText, text, uriText } from '../oauth/index.ts';
+import { graceSeconds, identifier, scopeText, text, uriText } from '../oauth/index.ts';
 
 export const supportedGrantTypes = [
   'client_credentials',
@@ -33,6 +33,10 @@ const requireMfa = z.boolean().describe('every sign-in to this client needs a se
 const loginConnection = connectionName
   .nullable()
   .describe('the one connection people sign in to this client through (no password or passkey form); null: none');
+/** The organization the client belongs to: its client-credentials tokens and its keys carry `organization_id`. */
+const organizationId = identifier
+  .nullable()
+  .describe('the organization the client belongs to (machine-to-machine access for that tenant); null: none');
 /** A JWK Set: the keys' shape and that none is private are the service's rule (validateJwks). */
 const jwkSet = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
 
@@ -61,6 +65,7 @@ export const clientCreateSchema = z.object({
     .describe('fapi2: the FAPI 2.0 Security Profile (private_key_jwt, PAR, DPoP, PKCE S256)'),
   require_mfa: requireMfa.default(false),
   login_connection: loginConnection.optional(),
+  organization_id: organizationId.optional(),
 });
 /** What a caller passes to `clients.create` (defaults may be left out). */
 export type ClientCreateInput = z.input<typeof clientCreateSchema>;
@@ -73,6 +78,8 @@ export const clientUpdateSchema = z.object({
   require_mfa: requireMfa.optional(),
   /** null clears it. */
   login_connection: loginConnection.optional(),
+  /** null clears it. */
+  organization_id: organizationId.optional(),
 });
 export type ClientUpdateInput = z.input<typeof clientUpdateSchema>;
 
@@ -124,6 +131,7 @@ const storedClientFields = {
   profile: z.enum(clientProfiles).optional(),
   require_mfa: z.boolean().optional(),
   login_connection: z.string().optional(),
+  organization_id: z.string().optional(),
   application_type: z.enum(['web', 'native']).optional(),
 };
 export const storedClientMetadataSchema = z.looseObject(storedClientFields);

@@ -286,6 +286,26 @@ export const configVariables = {
     schema: z.coerce.number().int().min(1).max(120).default(10),
     example: '10',
   }),
+  ORGANIZATION_CREATION: variable({
+    description:
+      'Who may make an organization: `admins` (the default: `portcullis organization create` or the admin API) or `people` too, from the account page (the maker becomes its member with ORGANIZATION_OWNER_ROLES).',
+    schema: z.enum(['admins', 'people']).default('admins'),
+    example: 'admins',
+  }),
+  ORGANIZATION_OWNER_ROLES: variable({
+    description:
+      'The organization roles (names, comma-separated) a person who made an organization holds in it; each must be a role of the organization template when one is made.',
+    schema: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean),
+      ),
+    example: 'owner',
+  }),
   SIGNUP: variable({
     description:
       'Who may make an account: `closed` (only administrators, with `portcullis user create` or the admin API), `invite` (also people an administrator invited: `portcullis user invite`), `open` (anyone, from the sign-up page linked on the login page). Defaults to open in development and closed otherwise. invite and open need mail (SMTP_URL) in production.',
@@ -521,6 +541,7 @@ function buildConfig(values: RawConfig) {
     emailVerification: values.EMAIL_VERIFICATION,
     mfa: values.MFA,
     federationTimeoutSeconds: values.FEDERATION_TIMEOUT_SECONDS,
+    organizations: { creation: values.ORGANIZATION_CREATION, ownerRoles: values.ORGANIZATION_OWNER_ROLES },
     mail: {
       smtpUrl: values.SMTP_URL,
       from: values.MAIL_FROM,

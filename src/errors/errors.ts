@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'not_found'
   /** ConflictError: the thing exists already, or changed under the caller. */
   | 'conflict'
+  /** The caller may not do this here (a person making an organization where only administrators may). */
+  | 'forbidden'
   /** The admin API was sent a body that is not JSON. */
   | 'unsupported_media_type'
   /** KeyRotationError (src/keys): a rotation that would publish or retire a key too early. */

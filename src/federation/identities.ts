@@ -3,6 +3,7 @@
 // allows it. It links to an existing account only when the person proves they own it (they sign in
 // to it once, in the same sign-in), never because an email matches: an upstream that lets anyone
 // claim any address would otherwise hand out the accounts of those addresses.
+import { giveDefaultRoles } from '../access/index.ts';
 import crypto from 'node:crypto';
 import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
 import { seal, unseal } from '../crypto/index.ts';
@@ -180,6 +181,7 @@ export function createIdentities({ prisma, audit, sealingKey, pepper }: Identity
           emailVerifiedAt: profile.emailVerified ? new Date() : null,
         },
       });
+      await giveDefaultRoles(tx as Prisma, userId);
       await tx.federatedIdentity.create({
         data: {
           id: identityId,

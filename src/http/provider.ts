@@ -5,7 +5,7 @@ import type { Config } from '../config/index.ts';
 import { isDatabaseError, type Database } from '../db/index.ts';
 import { keySetVersion, loadSigningKeys } from '../keys/index.ts';
 import type { Metrics } from '../metrics/index.ts';
-import { createLiveProvider, createProvider, type LiveProvider } from '../oidc/index.ts';
+import { createAccessRules, createLiveProvider, createProvider, type LiveProvider } from '../oidc/index.ts';
 import type { Services } from '../services.ts';
 import type { Views } from '../templates/index.ts';
 import { answerOversizeBodies, BODY_ERROR_EVENTS } from './middleware.ts';
@@ -27,7 +27,7 @@ export function startLiveProvider({ config, db, services, views, metrics, logger
   return createLiveProvider({
     async build() {
       const keys = await loadSigningKeys(db.prisma, config.keyEncryptionKey);
-      const { clients, users, resources, apiKeys, limits, grants, factors } = services;
+      const { clients, users, resources, apiKeys, limits, grants, factors, roles, organizations } = services;
       const provider = createProvider({
         config,
         statements: db.statements,
@@ -40,6 +40,8 @@ export function startLiveProvider({ config, db, services, views, metrics, logger
         rateLimiter: limits.rateLimiter,
         findGrantId: (accountId, clientId) => grants.latestFor(accountId, clientId),
         grantIsLive: (grantRef) => grants.isLive(grantRef),
+        access: createAccessRules({ roles, organizations }),
+        organizations,
         personPolicy: async (accountId) => ({
           mfaRequired: (await users.findById(accountId))?.mfaRequired ?? false,
           hasSecondFactor: await factors.hasSecondFactor(accountId),

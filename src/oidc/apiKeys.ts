@@ -9,6 +9,7 @@ import type { RateLimiter } from '../limits/index.ts';
 import { scopeWords } from '../oauth/index.ts';
 import type { ResourceService } from '../resources/index.ts';
 import { portcullisClient } from './clientMetadata.ts';
+import type { AccessRules } from './access.ts';
 import { bindToDpopKey, verifyDpopProof } from './dpop.ts';
 
 /** The `subject_token_type` that names a Portcullis API key in a token exchange. */
@@ -64,6 +65,7 @@ export function apiKeyIntrospection(apiKeys: ApiKeyService, rateLimiter: RateLim
       scope: key.scope,
       sub: key.subject,
       ...(key.owner?.type === 'client' ? { client_id: key.owner.id } : {}),
+      ...(key.organization_id ? { organization_id: key.organization_id } : {}),
       ...(key.audiences.length ? { aud: key.audiences.length === 1 ? key.audiences[0] : key.audiences } : {}),
       iat: Math.floor(Date.parse(key.created_at) / 1000),
       ...(key.expires_at ? { exp: Math.floor(Date.parse(key.expires_at) / 1000) } : {}),
@@ -83,6 +85,7 @@ export function createApiKeyExchange(
   rateLimiter: RateLimiter,
   resources: ResourceService,
   resourceServer: (resource: NonNullable<Awaited<ReturnType<ResourceService['findByAudience']>>>) => object,
+  access: Pick<AccessRules, 'permitted'>,
 ) {
   return async function exchangeApiKey(ctx: KoaContextWithOIDC): Promise<void> {
     // DPoP first (RFC 9449 sections 4.3, 5, 5.2, 11.1): a bad, replayed or missing-but-required
@@ -113,10 +116,22 @@ export function createApiKeyExchange(
     // At most what the key carries, the API accepts, and the exchanging client was registered for.
     const clientScope = portcullisClient(ctx.oidc.client!).allowedScope;
     const resourceScope = scopeWords(resource.scope);
-    const grantable = new Set(scopeWords(key.scope).filter((scope) => resourceScope.includes(scope) && clientScope.has(scope)));
+    // An API with rbac: a key speaks for its owner, so it carries at most what the owner's roles give now.
+    const permitted = key.owner ? await access.permitted(resource, key.owner) : undefined;
+    const grantable = new Set(
+      scopeWords(key.scope).filter(
+        (scope) => resourceScope.includes(scope) && clientScope.has(scope) && (!permitted || permitted.has(scope)),
+      ),
+    );
     const requested = typeof params.scope === 'string' ? [...new Set(scopeWords(params.scope))] : [...grantable];
     const refused = requested.find((scope) => !grantable.has(scope));
-    if (refused !== undefined) throw new errors.InvalidScope('requested scope is wider than the API key allows', refused);
+    if (refused !== undefined) {
+      const byRoles = permitted && scopeWords(key.scope).includes(refused) && !permitted.has(refused);
+      throw new errors.InvalidScope(
+        byRoles ? "requested scope is not given by the key owner's roles" : 'requested scope is wider than the API key allows',
+        refused,
+      );
+    }
 
     const scope = requested.join(' ') || undefined;
     const { provider, client } = ctx.oidc;
@@ -126,7 +141,11 @@ export function createApiKeyExchange(
     const ttl = Math.max(1, Math.min(resource.access_token_ttl, keyLeft));
     token.resourceServer = new provider.ResourceServer(resource.audience, resourceServer({ ...resource, access_token_ttl: ttl }) as never);
     // Read by the JWT customizer (src/oidc/provider.ts): the token speaks for the key's owner.
-    Object.assign(token, { apiKeySubject: key.subject, apiKeyId: key.id });
+    Object.assign(token, {
+      apiKeySubject: key.subject,
+      apiKeyId: key.id,
+      ...(key.organization_id ? { organizationId: key.organization_id } : {}),
+    });
     // A proof binds the JWT to its key: cnf.jkt, token_type DPoP (RFC 9449 sections 5, 6.1).
     bindToDpopKey(token, dpop);
     ctx.oidc.entity('ClientCredentials', token);

@@ -13,6 +13,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { scopeWords } from '../oauth/index.ts';
 import type { ResourceService } from '../resources/index.ts';
 import { portcullisClient } from './clientMetadata.ts';
+import type { AccessRules } from './access.ts';
 import { bindToDpopKey, verifyDpopProof } from './dpop.ts';
 import { resourceServerInfo } from './resourceServers.ts';
 
@@ -20,7 +21,11 @@ export const clientCredentialsParameters = new Set(['scope', 'resource']);
 /** `resource` may repeat in a request; the grant refuses more than one, with invalid_target. */
 export const clientCredentialsDuplicates = new Set(['resource']);
 
-export function createClientCredentialsGrant(resources: ResourceService, signing: () => { alg: string; kid: string }) {
+export function createClientCredentialsGrant(
+  resources: ResourceService,
+  signing: () => { alg: string; kid: string },
+  access: Pick<AccessRules, 'permitted'>,
+) {
   return async function clientCredentialsGrant(ctx: KoaContextWithOIDC): Promise<void> {
     const client = ctx.oidc.client!;
     const { allowedScope: clientScope, defaultResource } = portcullisClient(client);
@@ -38,15 +43,22 @@ export function createClientCredentialsGrant(resources: ResourceService, signing
     const resource = audience === undefined ? undefined : await resources.findByAudience(audience);
     if (audience !== undefined && !resource) throw new errors.InvalidTarget('resource is not a registered API');
 
-    const grantable = resource ? new Set(scopeWords(resource.scope).filter((scope) => clientScope.has(scope))) : clientScope;
+    // An API with rbac gives the client only what its roles give.
+    const permitted = resource ? await access.permitted(resource, { type: 'client', id: client.clientId }) : undefined;
+    const grantable = resource
+      ? new Set(scopeWords(resource.scope).filter((scope) => clientScope.has(scope) && (!permitted || permitted.has(scope))))
+      : clientScope;
     const param = ctx.oidc.params?.scope;
     const requested = typeof param === 'string' ? [...new Set(scopeWords(param))] : [...grantable];
     const refused = requested.find((scope) => !grantable.has(scope));
     if (refused !== undefined) {
+      const accepted = resource && scopeWords(resource.scope).includes(refused);
       throw new errors.InvalidScope(
-        resource && clientScope.has(refused)
-          ? 'requested scope is not accepted by the resource'
-          : 'requested scope is not allowed for this client',
+        !clientScope.has(refused)
+          ? 'requested scope is not allowed for this client'
+          : !accepted
+            ? 'requested scope is not accepted by the resource'
+            : "requested scope is not given by the client's roles",
         refused,
       );
     }

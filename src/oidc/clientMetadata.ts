@@ -20,6 +20,7 @@ export const PORTCULLIS_METADATA = [
   'profile',
   'require_mfa',
   'login_connection',
+  'organization_id',
 ] as const;
 
 /** oidc-provider's Client (its type is not exported by name). */
@@ -38,6 +39,8 @@ export interface PortcullisClient {
   requireMfa: boolean;
   /** The one connection every sign-in to this client goes through (an administrator's setting, src/clients). */
   loginConnection?: string;
+  /** The organization the client belongs to: its client-credentials tokens carry organization_id. */
+  organizationId?: string;
   /** The HMAC of the current secret. */
   secretHash?: string;
   /** The HMAC of the secret before the last rotation, while its grace period lasts. */
@@ -59,6 +62,7 @@ function readClient(client: Client): PortcullisClient {
     profile: client.profile === 'fapi2' ? 'fapi2' : undefined,
     requireMfa: client.require_mfa === true,
     loginConnection: stringOf(client.login_connection),
+    organizationId: stringOf(client.organization_id),
     secretHash: client.clientSecret,
     previousSecretHash: stringOf(client.previous_secret_hash),
     previousSecretExpiresAt: typeof expiresAt === 'number' ? expiresAt : undefined,

@@ -37,6 +37,8 @@ import { unauthorizedClientForGrantType } from './standardErrors.ts';
 import { createDeviceFlow, DEVICE_AUTHORIZATION_PATH, DEVICE_CODE_GRANT, DEVICE_PATH } from './deviceFlow.ts';
 import { createRegistration } from './registration.ts';
 import { ACR, interactionPolicyWithStepUp, type PersonPolicy } from './authentication.ts';
+import { accountOf, refuseUnpermittedScope, type AccessRules } from './access.ts';
+import { ORGANIZATION_RESOURCE_PREFIX, ORGANIZATIONS_SCOPE, type OrganizationService } from '../access/index.ts';
 
 export interface ProviderDependencies {
   config: Config;
@@ -61,6 +63,10 @@ export interface ProviderDependencies {
   grantIsLive: (grantRef: string) => Promise<boolean>;
   /** What the sign-in policy knows of a person (src/oidc/authentication.ts): an administrator's mark, a second factor. */
   personPolicy: (accountId: string) => Promise<PersonPolicy>;
+  /** Which scopes roles give, and organizations as resources (src/oidc/access.ts). */
+  access: AccessRules;
+  /** A person's organizations, for the ID token's `organizations` claims. */
+  organizations: Pick<OrganizationService, 'organizationsOf'>;
 }
 
 /** Seconds a client assertion's iat may be ahead of this server's clock (FAPI 2.0 section 5.3.2.1). */
@@ -83,6 +89,9 @@ export const openIdClaims = {
   profile: ['name'],
   email: ['email', 'email_verified'],
 };
+
+/** The claims of the organizations scope: the person's organizations' ids, and `ORG_ID:ROLE` for each role held. */
+export const organizationClaims = { [ORGANIZATIONS_SCOPE]: ['organizations', 'organization_roles'] };
 
 // oidc-provider's default paths for its POST endpoints (Portcullis does not change `routes`).
 const TOKEN_PATH = '/token';
@@ -143,10 +152,19 @@ export function createProvider({
   onRefreshTokenReuse,
   grantIsLive,
   personPolicy,
+  access,
+  organizations,
 }: ProviderDependencies): Provider {
   const accessTokenTtl = (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
     token.resourceServer?.accessTokenTTL ?? config.lifetimes.accessToken;
 
+  const organizationClaimsOf = async (userId: string) => {
+    const mine = await organizations.organizationsOf(userId);
+    return {
+      organizations: mine.map((organization) => organization.id),
+      organization_roles: mine.flatMap((organization) => organization.roles.map((role) => `${organization.id}:${role}`)),
+    };
+  };
   const deviceFlow = createDeviceFlow({ views, rateLimiter, failureLimit: config.deviceCodeFailureLimit });
   // RFC 7591 and 7592 when CLIENT_REGISTRATION=on (src/oidc/registration.ts).
   const registration = createRegistration({ config, clients, openIdScopes: ['offline_access', ...Object.keys(openIdClaims)] });
@@ -174,16 +192,42 @@ export function createProvider({
           // token, a password reset, a disabled account, the person revoking the app).
           const { grantId } = token as { grantId?: string };
           if (grantId) Object.assign(jwt.payload, { grant_ref: artifactIdHash(config.hashPepper, grantId) });
+          // An organization's token names it (src/oidc/access.ts); an API that asks for them
+          // gets the names of the subject's roles that give its scopes.
+          const audience = (token as { resourceServer?: { audience?: string } }).resourceServer?.audience;
+          const { kind, organizationId } = token as unknown as { kind?: string; organizationId?: string };
+          if (audience?.startsWith(ORGANIZATION_RESOURCE_PREFIX)) {
+            Object.assign(jwt.payload, { organization_id: audience.slice(ORGANIZATION_RESOURCE_PREFIX.length) });
+          } else if (organizationId) {
+            // A token exchanged for an organization's API key (src/oidc/apiKeys.ts).
+            Object.assign(jwt.payload, { organization_id: organizationId });
+          } else if (kind === 'ClientCredentials' && !apiKeySubject && !exchangedClaims && _ctx?.oidc?.client) {
+            // A client that belongs to an organization speaks for it (machine-to-machine access for that tenant).
+            const owner = portcullisClient(_ctx.oidc.client).organizationId;
+            if (owner) Object.assign(jwt.payload, { organization_id: owner });
+          }
+          if (audience && !audience.startsWith(ORGANIZATION_RESOURCE_PREFIX) && !apiKeySubject && !exchangedClaims) {
+            const resource = await resources.findByAudience(audience);
+            if (resource?.roles_claim) {
+              const { accountId, clientId } = token as { accountId?: string; clientId?: string };
+              const holder = accountId
+                ? { type: 'user' as const, id: accountId }
+                : clientId
+                  ? { type: 'client' as const, id: clientId }
+                  : undefined;
+              if (holder) Object.assign(jwt.payload, { roles: await access.rolesOn(resource, holder) });
+            }
+          }
         },
       },
     },
     // Signed in this thread with node:crypto rather than on the thread pool (src/oidc/localSigning.ts).
     jwks: localSigningKeys(keys.privateJwks) as Configuration['jwks'],
-    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    scopes: ['openid', 'offline_access', 'profile', 'email', ORGANIZATIONS_SCOPE],
     // How the person signed in goes with the openid scope, so every ID token says it (auth_time
     // always, acr and amr: RFC 8176), and the userinfo answer says the same as the token it was
     // asked with (findAccount below).
-    claims: { ...openIdClaims, openid: [...openIdClaims.openid, 'acr', 'amr', 'auth_time'] },
+    claims: { ...openIdClaims, ...organizationClaims, openid: [...openIdClaims.openid, 'acr', 'amr', 'auth_time'] },
     // The authentication context classes (src/oidc/authentication.ts); without second factors only the password's.
     acrValues: config.mfa === 'off' ? [ACR.password] : [ACR.password, ACR.mfa],
     // An access token of a person's sign-in says how they signed in (RFC 9068 section 2.2.1), in
@@ -313,13 +357,28 @@ export function createProvider({
       resourceIndicators: {
         enabled: true,
         defaultResource: async (_ctx, client) => portcullisClient(client).defaultResource ?? undefined!,
-        getResourceServerInfo: async (_ctx, indicator, client) => {
+        getResourceServerInfo: async (ctx, indicator, client) => {
+          const { allowedScope } = portcullisClient(client);
+          const organizationServer = await access.organizationServer(ctx, indicator, allowedScope, (audience, scope) =>
+            resourceServerInfo(
+              {
+                audience,
+                scope,
+                access_token_ttl: config.lifetimes.accessToken,
+              } as Parameters<typeof resourceServerInfo>[0],
+              keys.signing,
+            ),
+          );
+          if (organizationServer) return organizationServer;
           const resource = await resources.findByAudience(indicator);
           if (!resource) throw new errors.InvalidTarget('resource is not a registered API');
-          // A client gets at most the API scopes it was registered for.
-          const { allowedScope } = portcullisClient(client);
+          // A client gets at most the API scopes it was registered for; with rbac, a person at
+          // most what their roles give (once they are known: nothing is issued before).
+          const accountId = accountOf(ctx);
+          const permitted = accountId ? await access.permitted(resource, { type: 'user', id: accountId }) : undefined;
+          if (permitted) refuseUnpermittedScope(ctx, resource, permitted);
           const scope = scopeWords(resource.scope)
-            .filter((item) => allowedScope.has(item))
+            .filter((item) => allowedScope.has(item) && (!permitted || permitted.has(item)))
             .join(' ');
           return resourceServerInfo({ ...resource, scope }, keys.signing);
         },
@@ -373,7 +432,7 @@ export function createProvider({
       if (!user || user.disabled) return undefined;
       return {
         accountId: user.id,
-        async claims(use) {
+        async claims(use, scope) {
           // The userinfo answer says how the person signed in as its access token does (extraTokenClaims).
           const extra =
             use === 'userinfo' ? (ctx?.oidc?.entities?.AccessToken as { extra?: Record<string, unknown> } | undefined)?.extra : undefined;
@@ -383,6 +442,7 @@ export function createProvider({
             email_verified: user.emailVerified,
             ...(user.name ? { name: user.name } : {}),
             ...(extra ? { acr: extra.acr, amr: extra.amr, auth_time: extra.auth_time } : {}),
+            ...(scope.split(' ').includes(ORGANIZATIONS_SCOPE) ? await organizationClaimsOf(user.id) : {}),
           };
         },
       };
@@ -417,19 +477,20 @@ export function createProvider({
   registration.attach(provider);
   provider.registerGrantType(
     'client_credentials',
-    createClientCredentialsGrant(resources, () => keys.signing),
+    createClientCredentialsGrant(resources, () => keys.signing, access),
     clientCredentialsParameters,
     clientCredentialsDuplicates,
   );
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
     createTokenExchangeGrant({
-      apiKey: createApiKeyExchange(apiKeys, rateLimiter, resources, (resource) => resourceServerInfo(resource, keys.signing)),
+      apiKey: createApiKeyExchange(apiKeys, rateLimiter, resources, (resource) => resourceServerInfo(resource, keys.signing), access),
       person: createPersonTokenExchange({
         issuer: config.issuer,
         publicJwks: keys.publicJwks as never,
         resources,
         resourceServer: (resource) => resourceServerInfo(resource, keys.signing),
+        access,
         // Called per request, after jwtIsLive (below) is defined.
         isLive: (payload) => jwtIsLive(payload),
         onExchanged: onTokenExchanged,

@@ -9,6 +9,7 @@
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { scopeWords } from '../oauth/index.ts';
+import type { AccessRules } from './access.ts';
 import type { ApiResourceSummary, ResourceService } from '../resources/index.ts';
 import { ACCESS_TOKEN_TYPE, API_KEY_TOKEN_TYPE } from './apiKeys.ts';
 import { portcullisClient, type Client } from './clientMetadata.ts';
@@ -119,6 +120,8 @@ export interface PersonTokenExchangeDependencies {
   resourceServer: (resource: ApiResourceSummary) => object;
   /** Whether the grant, person and client behind a verified token are still live (as introspection asks). */
   isLive: (payload: Record<string, unknown>) => Promise<boolean>;
+  /** An API with rbac gives the person only what their roles give (src/oidc/access.ts). */
+  access: Pick<AccessRules, 'permitted'>;
   onExchanged?: (exchange: PersonTokenExchange) => void;
 }
 
@@ -137,6 +140,7 @@ export function createPersonTokenExchange({
   resources,
   resourceServer,
   isLive,
+  access,
   onExchanged,
 }: PersonTokenExchangeDependencies): Grant {
   const keys = createLocalJWKSet(publicJwks);
@@ -233,7 +237,12 @@ export function createPersonTokenExchange({
     // client was registered for. Nothing in common is invalid_scope, not an empty token.
     const clientScope = portcullisClient(client).allowedScope;
     const resourceScope = new Set(scopeWords(resource.scope));
-    const grantable = new Set(scopeWords(subject.scope).filter((scope) => resourceScope.has(scope) && clientScope.has(scope)));
+    const permitted = await access.permitted(resource, { type: 'user', id: subject.sub });
+    const grantable = new Set(
+      scopeWords(subject.scope).filter(
+        (scope) => resourceScope.has(scope) && clientScope.has(scope) && (!permitted || permitted.has(scope)),
+      ),
+    );
     const asked = [...new Set(scopeWords(params.scope))];
     const requested = asked.length ? asked : [...grantable];
     if (requested.length === 0) {

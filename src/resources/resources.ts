@@ -24,6 +24,10 @@ export interface ApiResourceSummary {
    * this API (RFC 8693, src/oidc/tokenExchange.ts), sorted. Empty: none may.
    */
   exchange_clients: string[];
+  /** Role-based access (src/access): people, clients and keys get only the scopes their roles give. */
+  rbac: boolean;
+  /** Its access tokens carry a `roles` claim. */
+  roles_claim: boolean;
   access_token_ttl: number;
   created_at: string;
 }
@@ -43,6 +47,9 @@ export interface ResourceDefinition {
   personal_key_scope: string;
   /** Sorted, without repeats; left out when none may exchange (as `name` is when there is none). */
   exchange_clients?: string[];
+  /** Left out when false, as in a file that never mentions them. */
+  rbac?: boolean;
+  roles_claim?: boolean;
 }
 
 /** The personal-key scopes, normalised: a subset of what the API accepts. */
@@ -77,6 +84,8 @@ export function resourceDefinition(input: ResourceCreateInput): ResourceDefiniti
     ttl: valid.ttl,
     personal_key_scope: personalScopeWithin(scope, valid.personal_key_scope),
     ...(valid.exchange_clients.length ? { exchange_clients: exchangeClientList(valid.exchange_clients) } : {}),
+    ...(valid.rbac ? { rbac: true } : {}),
+    ...(valid.roles_claim ? { roles_claim: true } : {}),
   };
 }
 
@@ -87,6 +96,8 @@ function definitionOfRow(row: {
   accessTokenTtl: number;
   personalKeyScope: string;
   exchangeClients: string;
+  rbac: boolean;
+  rolesClaim: boolean;
 }): ResourceDefinition {
   const exchangeClients = exchangeClientsOfRow(row.exchangeClients);
   return {
@@ -96,6 +107,8 @@ function definitionOfRow(row: {
     ttl: row.accessTokenTtl,
     personal_key_scope: row.personalKeyScope,
     ...(exchangeClients.length ? { exchange_clients: exchangeClients } : {}),
+    ...(row.rbac ? { rbac: true } : {}),
+    ...(row.rolesClaim ? { roles_claim: true } : {}),
   };
 }
 
@@ -109,6 +122,8 @@ function summarize(row: {
   scope: string;
   personalKeyScope: string;
   exchangeClients: string;
+  rbac: boolean;
+  rolesClaim: boolean;
   accessTokenTtl: number;
   createdAt: Date;
 }): ApiResourceSummary {
@@ -119,6 +134,8 @@ function summarize(row: {
     scope: row.scope,
     personal_key_scope: row.personalKeyScope,
     exchange_clients: exchangeClientsOfRow(row.exchangeClients),
+    rbac: row.rbac,
+    roles_claim: row.rolesClaim,
     access_token_ttl: row.accessTokenTtl,
     created_at: row.createdAt.toISOString(),
   };
@@ -195,6 +212,8 @@ export function createResourceService({
           scope,
           personalKeyScope,
           exchangeClients: exchangeClients.join(' '),
+          rbac: valid.rbac,
+          rolesClaim: valid.roles_claim,
           accessTokenTtl: valid.ttl,
           name: valid.name?.trim() || null,
         },
@@ -205,7 +224,13 @@ export function createResourceService({
         ...actorFields(actor),
         subject: audience,
         outcome: 'success',
-        details: { scope, personal_key_scope: personalKeyScope, ...(exchangeClients.length ? { exchange_clients: exchangeClients } : {}) },
+        details: {
+          scope,
+          personal_key_scope: personalKeyScope,
+          ...(exchangeClients.length ? { exchange_clients: exchangeClients } : {}),
+          ...(valid.rbac ? { rbac: true } : {}),
+          ...(valid.roles_claim ? { roles_claim: true } : {}),
+        },
       });
       return summarize(row);
     },
@@ -218,8 +243,8 @@ export function createResourceService({
      */
     async update(selector: ResourceSelector, input: ResourceUpdateInput, actor: Actor): Promise<ApiResourceSummary> {
       const valid = parseInput(resourceUpdateSchema, input);
-      if (valid.personal_key_scope === undefined && valid.exchange_clients === undefined) {
-        throw new InputError('personal_key_scope', 'is required, unless exchange_clients is given');
+      if (Object.values(valid).every((value) => value === undefined)) {
+        throw new InputError('personal_key_scope', 'is required, unless exchange_clients, rbac or roles_claim is given');
       }
       const row = await find(selector);
       const personalKeyScope =
@@ -230,6 +255,8 @@ export function createResourceService({
         data: {
           ...(personalKeyScope === undefined ? {} : { personalKeyScope }),
           ...(exchangeClients === undefined ? {} : { exchangeClients: exchangeClients.join(' ') }),
+          ...(valid.rbac === undefined ? {} : { rbac: valid.rbac }),
+          ...(valid.roles_claim === undefined ? {} : { rolesClaim: valid.roles_claim }),
         },
       });
       cache.delete(row.audience);
@@ -241,6 +268,8 @@ export function createResourceService({
         details: {
           ...(personalKeyScope === undefined ? {} : { personal_key_scope: personalKeyScope }),
           ...(exchangeClients === undefined ? {} : { exchange_clients: exchangeClients }),
+          ...(valid.rbac === undefined ? {} : { rbac: valid.rbac }),
+          ...(valid.roles_claim === undefined ? {} : { roles_claim: valid.roles_claim }),
         },
       });
       return summarize(updated);
@@ -276,6 +305,8 @@ export function createResourceService({
           accessTokenTtl: next.ttl,
           personalKeyScope,
           exchangeClients: exchangeClients.join(' '),
+          rbac: next.rbac === true,
+          rolesClaim: next.roles_claim === true,
         },
       });
       cache.delete(row.audience);

@@ -18,6 +18,9 @@ const exchangeClients = z
   .max(MAX_EXCHANGE_CLIENTS, `must name at most ${MAX_EXCHANGE_CLIENTS} clients`)
   .describe("clients that may exchange a person's access token for a token for this API (RFC 8693; empty: none)");
 
+const rbac = z.boolean().describe('role-based access: people, clients and keys get only the scopes their roles give');
+const rolesClaim = z.boolean().describe("its access tokens carry `roles`: the subject's roles that give a scope of this API");
+
 export const resourceCreateSchema = z.object({
   audience: uriText.describe('the resource indicator clients ask for (RFC 8707): an absolute URI'),
   scope: scopeText,
@@ -31,12 +34,16 @@ export const resourceCreateSchema = z.object({
   name: text(200).optional(),
   personal_key_scope: personalKeyScope.default(''),
   exchange_clients: exchangeClients.default([]),
+  rbac: rbac.default(false),
+  roles_claim: rolesClaim.default(false),
 });
 export type ResourceCreateInput = z.input<typeof resourceCreateSchema>;
 
-/** Either setting, or both; a list given replaces the one before (the service refuses neither). */
+/** Any of the settings; a list given replaces the one before. */
 export const resourceUpdateSchema = z.object({
   personal_key_scope: personalKeyScope.optional(),
   exchange_clients: exchangeClients.optional(),
+  rbac: rbac.optional(),
+  roles_claim: rolesClaim.optional(),
 });
 export type ResourceUpdateInput = z.input<typeof resourceUpdateSchema>;

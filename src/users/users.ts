@@ -2,6 +2,7 @@
 // login. Passwords are kept only as argon2id hashes (see src/crypto/passwords.ts); what a
 // password may be is one rule (passwordRule.ts), checked here for every surface that sets one:
 // the CLI, the admin API, and the pages through src/accounts.
+import { giveDefaultRoles } from '../access/index.ts';
 import crypto from 'node:crypto';
 import { actorFields, type Actor, type AuditLog } from '../audit/index.ts';
 import { hashPassword, passwordNeedsRehash, verifyPassword } from '../crypto/index.ts';
@@ -164,6 +165,7 @@ export function createUserService({
           emailVerifiedAt: verified ? new Date() : null,
         },
       });
+      await giveDefaultRoles(prisma, id);
       await audit.record({
         type: 'user.created',
         ...actorFields(actor),

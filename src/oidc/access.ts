@@ -14,7 +14,7 @@ import {
   type RoleService,
 } from '../access/index.ts';
 import { scopeWords } from '../oauth/index.ts';
-import type { ApiResourceSummary } from '../resources/index.ts';
+import type { ApiResourceSummary, ResourceService } from '../resources/index.ts';
 
 export interface AccessRules {
   /** The scopes of `resource` the holder may get, or undefined when the API does not restrict them (no rbac). */
@@ -91,13 +91,32 @@ export function createAccessRules({ roles, organizations }: { roles: RoleService
 }
 
 /**
- * At the token endpoint, a scope the request names outright that the person's roles do not give
- * is invalid_scope (RFC 6749 section 5.2), not a silent drop; a refresh that names none gets
- * what the roles give now.
+ * The refresh grant, preceded by one check: a scope the request names outright that the person's
+ * roles do not give (on an API with rbac) is invalid_scope (RFC 6749 section 5.2), said before
+ * oidc-provider uses the refresh token up, so the client keeps it. A refresh that names no scope
+ * gets what the roles give now (getResourceServerInfo filters). Costs a lookup only when `scope`
+ * is sent.
  */
-export function refuseUnpermittedScope(ctx: KoaContextWithOIDC, resource: ApiResourceSummary, permitted: Set<string>): void {
-  if (ctx.oidc.route !== 'token' || typeof ctx.oidc.params?.scope !== 'string') return;
-  const accepted = new Set(scopeWords(resource.scope));
-  const refused = scopeWords(ctx.oidc.params.scope).find((scope) => accepted.has(scope) && !permitted.has(scope));
-  if (refused !== undefined) throw new errors.InvalidScope("requested scope is not given by the person's roles", refused);
+export function refreshScopeCheck(
+  handler: (ctx: KoaContextWithOIDC, next: () => Promise<void>) => Promise<void>,
+  resources: Pick<ResourceService, 'findByAudience'>,
+  access: Pick<AccessRules, 'permitted'>,
+) {
+  return async function checkedRefresh(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+    const { scope, refresh_token: value, resource: named } = (ctx.oidc.params ?? {}) as Record<string, unknown>;
+    if (typeof scope === 'string' && typeof value === 'string') {
+      const token = await ctx.oidc.provider.RefreshToken.find(value, { ignoreExpiration: true });
+      const own = token?.resource;
+      const indicator =
+        typeof named === 'string' ? named : typeof own === 'string' ? own : Array.isArray(own) && own.length === 1 ? own[0] : undefined;
+      const resource = token?.accountId && typeof indicator === 'string' ? await resources.findByAudience(indicator) : undefined;
+      const permitted = resource ? await access.permitted(resource, { type: 'user', id: token!.accountId! }) : undefined;
+      if (resource && permitted) {
+        const accepted = new Set(scopeWords(resource.scope));
+        const refused = scopeWords(scope).find((word) => accepted.has(word) && !permitted.has(word));
+        if (refused !== undefined) throw new errors.InvalidScope("requested scope is not given by the person's roles", refused);
+      }
+    }
+    return handler(ctx, next);
+  };
 }

@@ -37,7 +37,7 @@ import { unauthorizedClientForGrantType } from './standardErrors.ts';
 import { createDeviceFlow, DEVICE_AUTHORIZATION_PATH, DEVICE_CODE_GRANT, DEVICE_PATH } from './deviceFlow.ts';
 import { createRegistration } from './registration.ts';
 import { ACR, interactionPolicyWithStepUp, type PersonPolicy } from './authentication.ts';
-import { accountOf, refuseUnpermittedScope, type AccessRules } from './access.ts';
+import { accountOf, refreshScopeCheck, type AccessRules } from './access.ts';
 import { ORGANIZATION_RESOURCE_PREFIX, ORGANIZATIONS_SCOPE, type OrganizationService } from '../access/index.ts';
 
 export interface ProviderDependencies {
@@ -376,7 +376,6 @@ export function createProvider({
           // most what their roles give (once they are known: nothing is issued before).
           const accountId = accountOf(ctx);
           const permitted = accountId ? await access.permitted(resource, { type: 'user', id: accountId }) : undefined;
-          if (permitted) refuseUnpermittedScope(ctx, resource, permitted);
           const scope = scopeWords(resource.scope)
             .filter((item) => allowedScope.has(item) && (!permitted || permitted.has(item)))
             .join(' ');
@@ -471,7 +470,9 @@ export function createProvider({
   LimitedProvider.prototype.registerGrantType = function registerLimitedGrantType(this: Provider, name, handler, ...rest) {
     // The device flow's polls are paced first (RFC 8628 section 3.5, src/oidc/deviceFlow.ts).
     const paced = name === DEVICE_CODE_GRANT ? deviceFlow.pollingInterval(handler as never) : handler;
-    register.call(this, name, limitedGrant(paced as never, rateLimiter, config.tokenRateLimit), ...rest);
+    // A refresh naming a scope the person's roles do not give is refused before the token is used up.
+    const checked = name === 'refresh_token' ? refreshScopeCheck(paced as never, resources, access) : paced;
+    register.call(this, name, limitedGrant(checked as never, rateLimiter, config.tokenRateLimit), ...rest);
   } as Provider['registerGrantType'];
   const provider: Provider = new LimitedProvider(config.issuer, configuration);
   registration.attach(provider);

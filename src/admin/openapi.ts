@@ -70,7 +70,7 @@ export function openApiDocument(issuer: string) {
       title: 'Portcullis admin API',
       version: '1',
       description:
-        'Manage clients, initial access tokens for dynamic client registration, users, connections to upstream identity providers, API resources, API keys, signing keys, grants and audit events.',
+        'Manage clients, initial access tokens for dynamic client registration, users, connections to upstream identity providers, API resources, API keys, signing keys, grants, audit events, roles, and organizations (with their template of roles, members and invitations).',
     },
     servers: [{ url: issuer }],
     paths,

@@ -23,6 +23,7 @@ export const clientSummary = z.strictObject({
   profile: z.enum(['fapi2']).nullable().describe('the security profile the client was registered under'),
   require_mfa: z.boolean().describe('every sign-in to the client needs a second factor'),
   login_connection: z.string().nullable().describe('the one connection people sign in to the client through (null: none)'),
+  organization_id: z.string().nullable().describe('the organization the client belongs to (null: none)'),
   registered: z.boolean().describe('made by dynamic client registration (RFC 7591), not by an administrator'),
   created_at: instant,
 });
@@ -77,6 +78,8 @@ export const resourceSummary = z.strictObject({
   scope: z.string(),
   personal_key_scope: z.string(),
   exchange_clients: z.array(z.string()).describe("the clients that may exchange a person's access token for this API (RFC 8693)"),
+  rbac: z.boolean().describe('people, clients and API keys get only the scopes their roles give on this API'),
+  roles_claim: z.boolean().describe("this API's access tokens carry a roles claim"),
   access_token_ttl: z.number().int(),
   created_at: instant,
 });
@@ -86,6 +89,7 @@ const apiKeyFields = {
   name: z.string(),
   display_prefix: z.string().describe('the start of the key, to recognise it by'),
   owner: z.strictObject({ type: z.enum(['user', 'client']), id: z.string() }).nullable(),
+  organization_id: z.string().nullable().describe('the organization that owns the key (then owner is null), or null'),
   scope: z.string(),
   audiences: z.array(z.string()),
   rate_limit: z.string().nullable(),
@@ -198,4 +202,67 @@ export const upstreamTokens = z.strictObject({
   expires_at: z.number().int().optional().describe('seconds since the epoch'),
   scope: z.string().optional(),
   id_token: z.string().optional(),
+});
+
+const permissionList = z.array(z.string()).describe('scopes of registered APIs, each AUDIENCE:SCOPE, sorted');
+
+const roleFields = {
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  default: z.boolean().describe('given to every account made from now on'),
+  permissions: permissionList,
+  created_at: instant,
+};
+
+/** A role: a named set of permissions people and clients hold (what an API with rbac reads). */
+export const roleSummary = z.strictObject(roleFields);
+export const roleDetail = z.strictObject({
+  ...roleFields,
+  users: z.number().int().describe('how many people hold it'),
+  clients: z.number().int().describe('how many clients hold it'),
+});
+export const roleAssigned = z.strictObject({ assigned: z.boolean().describe('false: the holder had it already (nothing changed)') });
+export const roleUnassigned = z.strictObject({ unassigned: z.boolean().describe('false: the holder did not have it (nothing changed)') });
+export const roleNames = z.array(z.string()).describe('the names of the roles held, sorted');
+
+const organizationFields = {
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  created_by: z.string().nullable().describe('the person who made it (null: an administrator)'),
+  created_at: instant,
+  resource: z.string().describe('the resource indicator an app names to get a token for this organization'),
+};
+
+export const organizationSummary = z.strictObject(organizationFields);
+export const organizationDetail = z.strictObject({ ...organizationFields, members: z.number().int().describe('how many members it has') });
+
+/** A role of the template every organization offers. */
+export const organizationRoleSummary = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  manage_keys: z.boolean().describe("its holders manage the organization's API keys and invitations"),
+  permissions: permissionList,
+  created_at: instant,
+});
+
+export const memberSummary = z.strictObject({
+  user_id: z.string(),
+  email: z.string().nullable(),
+  roles: z.array(z.string()).describe('organization roles held there, sorted'),
+  joined_at: instant,
+});
+
+/** An invitation to join an organization (never its link, which only the invited address receives). */
+export const organizationInvitation = z.strictObject({
+  id: z.string(),
+  organization_id: z.string(),
+  email: z.string(),
+  roles: z.array(z.string()).describe('organization roles the person gets on accepting'),
+  expires_at: instant,
+  accepted_at: optionalInstant,
+  revoked_at: optionalInstant,
+  created_at: instant,
 });

@@ -12,7 +12,9 @@ import { addDemoCommand } from './commands/demo.ts';
 import { addKeysCommands } from './commands/keys.ts';
 import { addManifestCommands } from './commands/manifest.ts';
 import { addMigrateCommand } from './commands/migrate.ts';
+import { addOrganizationCommands } from './commands/organization.ts';
 import { addResourceCommands } from './commands/resource.ts';
+import { addRoleCommands } from './commands/role.ts';
 import { addServeCommand } from './commands/serve.ts';
 import { addUserCommands } from './commands/user.ts';
 import type { CliIo } from './io.ts';
@@ -31,6 +33,8 @@ const commandGroups = [
   addDemoCommand,
   addApiKeyCommands,
   addUserCommands,
+  addRoleCommands,
+  addOrganizationCommands,
   addConnectionCommands,
 ];
 

@@ -282,7 +282,32 @@ describe('the response schemas', () => {
       name: 'Shapes',
     });
     await call('GET', '/admin/resources');
-    await call('PATCH', '/admin/resources/{id}', `/admin/resources/${resource.id}`, { personal_key_scope: 'r' });
+    await call('PATCH', '/admin/resources/{id}', `/admin/resources/${resource.id}`, { personal_key_scope: 'r', rbac: true });
+    // Roles, and organizations with their template, members and invitations (test/admin/roles.test.ts
+    // and organizations.test.ts go through their rules).
+    await call('POST', '/admin/roles', undefined, { name: 'shapes', permissions: ['https://shapes.example.com:r'] });
+    await call('GET', '/admin/roles');
+    await call('GET', '/admin/roles/{name}', '/admin/roles/shapes');
+    await call('PATCH', '/admin/roles/{name}', '/admin/roles/shapes', { description: 'Shapes' });
+    await call('POST', '/admin/roles/{name}/assignments', '/admin/roles/shapes/assignments', { user_id: user.id });
+    await call('GET', '/admin/users/{id}/roles', `/admin/users/${user.id}/roles`);
+    await call('GET', '/admin/clients/{id}/roles', `/admin/clients/${client.client_id}/roles`);
+    await call('DELETE', '/admin/roles/{name}/assignments', `/admin/roles/shapes/assignments?user_id=${user.id}`);
+    const organization = await call('POST', '/admin/organizations', undefined, { name: 'Shapes' });
+    await call('GET', '/admin/organizations');
+    await call('GET', '/admin/organizations/{id}', `/admin/organizations/${organization.id}`);
+    await call('PATCH', '/admin/organizations/{id}', `/admin/organizations/${organization.id}`, { description: 'Shapes' });
+    await call('POST', '/admin/organization-roles', undefined, { name: 'shapes', permissions: ['https://shapes.example.com:r'] });
+    await call('GET', '/admin/organization-roles');
+    await call('GET', '/admin/organization-roles/{name}', '/admin/organization-roles/shapes');
+    await call('PATCH', '/admin/organization-roles/{name}', '/admin/organization-roles/shapes', { manage_keys: true });
+    const members = `/admin/organizations/${organization.id}/members`;
+    await call('POST', '/admin/organizations/{id}/members', members, { user_id: user.id });
+    await call('GET', '/admin/organizations/{id}/members', members);
+    await call('PATCH', '/admin/organizations/{id}/members/{user_id}', `${members}/${user.id}`, { roles: ['shapes'] });
+    const invitations = `/admin/organizations/${organization.id}/invitations`;
+    await call('POST', '/admin/organizations/{id}/invitations', invitations, { email: 'shapes@example.com', roles: ['shapes'] });
+    await call('GET', '/admin/organizations/{id}/invitations', invitations);
     const key = await call('POST', '/admin/api-keys', undefined, {
       name: 'shapes',
       scope: 'r',

@@ -5,8 +5,10 @@ import { auditRoutes } from './audit.ts';
 import { clientRoutes } from './clients.ts';
 import { connectionRoutes } from './connections.ts';
 import { grantRoutes } from './grants.ts';
+import { organizationRoutes } from './organizations.ts';
 import { resourceRoutes } from './resources.ts';
 import { registrationTokenRoutes } from './registrationTokens.ts';
+import { roleRoutes } from './roles.ts';
 import { signingKeyRoutes } from './signingKeys.ts';
 import { userRoutes } from './users.ts';
 
@@ -16,6 +18,8 @@ export const adminRoutes: readonly AdminRoute[] = [
   ...userRoutes,
   ...connectionRoutes,
   ...resourceRoutes,
+  ...roleRoutes,
+  ...organizationRoutes,
   ...apiKeyRoutes,
   ...signingKeyRoutes,
   ...grantRoutes,

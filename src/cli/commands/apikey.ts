@@ -16,6 +16,7 @@ const APIKEY_FLAGS = {
   expires_in_seconds: '--expires-in',
   owner_user_id: '--owner-user',
   owner_client_id: '--owner-client',
+  organization_id: '--organization',
   rate_limit: '--rate-limit',
   grace_seconds: '--grace',
 } as const satisfies FlagsOf<ApiKeyCreateInput & ApiKeyRotateInput>;
@@ -27,6 +28,7 @@ type CreateOptions = {
   expiresIn?: string;
   ownerUser?: string;
   ownerClient?: string;
+  organization?: string;
   rateLimit?: string;
 };
 
@@ -44,6 +46,7 @@ export function addApiKeyCommands(program: Command, io: CliIo): void {
       .option('--expires-in <duration>', 'lifetime, e.g. 90d, 12h (default: no expiry)')
       .option('--owner-user <id>', 'the user the key acts for')
       .option('--owner-client <id>', 'the client the key identifies')
+      .option('--organization <id>', 'the organization that owns the key (then no user or client does; give --audience)')
       .option('--rate-limit <n/window>', 'requests allowed per window, e.g. 100/1m'),
     {
       run: (options: CreateOptions) => withServices(io, (services) => services.apiKeys.create(createInput(options), CLI_ACTOR)),
@@ -83,6 +86,7 @@ function createInput(options: CreateOptions): ApiKeyCreateInput {
     expires_in_seconds: options.expiresIn === undefined ? undefined : parseDuration(options.expiresIn, 'expires_in_seconds'),
     owner_user_id: options.ownerUser,
     owner_client_id: options.ownerClient,
+    organization_id: options.organization,
     rate_limit: options.rateLimit,
   };
 }

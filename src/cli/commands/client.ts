@@ -37,6 +37,7 @@ const CLIENT_FLAGS = {
   profile: '--profile',
   require_mfa: '--require-mfa',
   login_connection: '--login-connection',
+  organization_id: '--organization',
   grace_seconds: '--grace',
 } as const satisfies FlagsOf<ClientCreateInput & ClientSecretRotateInput>;
 
@@ -48,6 +49,8 @@ type UpdateOptions = {
   requireMfa?: boolean;
   /** false: --no-login-connection. */
   loginConnection?: string | false;
+  /** false: --no-organization. */
+  organization?: string | false;
 };
 
 type CreateOptions = {
@@ -66,6 +69,7 @@ type CreateOptions = {
   profile?: string;
   requireMfa?: boolean;
   loginConnection?: string;
+  organization?: string;
 };
 
 export function addClientCommands(program: Command, io: CliIo): void {
@@ -92,7 +96,8 @@ export function addClientCommands(program: Command, io: CliIo): void {
         new Option('--profile <profile>', 'a security profile: fapi2 (private_key_jwt, PAR, DPoP, PKCE S256)').choices(clientProfiles),
       )
       .option('--require-mfa', 'every sign-in to this client needs a second factor (an authenticator app or a passkey)')
-      .option('--login-connection <name>', 'the one connection people sign in to this client through (no password or passkey form)'),
+      .option('--login-connection <name>', 'the one connection people sign in to this client through (no password or passkey form)')
+      .option('--organization <id>', 'the organization the client belongs to: its client-credentials tokens carry organization_id'),
     {
       run: (options: CreateOptions) => withServices(io, (services) => services.clients.create(createInput(options), CLI_ACTOR)),
       human: (created) =>
@@ -118,7 +123,9 @@ export function addClientCommands(program: Command, io: CliIo): void {
   printed(
     client
       .command('update <client_id>')
-      .description("change a client's name, redirect URIs, scope, whether sign-ins need a second factor, or its one connection")
+      .description(
+        "change a client's name, redirect URIs, scope, whether sign-ins need a second factor, its one connection or its organization",
+      )
       .option('--name <name>', 'display name')
       .option('--redirect-uri <uri>', 'the redirect URIs, replacing the current ones (repeat)', collect)
       .option('--post-logout-redirect-uri <uri>', 'where logout may return the user, replacing the current ones (repeat)', collect)
@@ -126,7 +133,9 @@ export function addClientCommands(program: Command, io: CliIo): void {
       .option('--require-mfa', 'every sign-in to this client needs a second factor')
       .option('--no-require-mfa', 'sign-ins need a second factor only when the person or MFA=required says so')
       .option('--login-connection <name>', 'the one connection people sign in to this client through')
-      .option('--no-login-connection', 'people sign in to this client on the login page as usual'),
+      .option('--no-login-connection', 'people sign in to this client on the login page as usual')
+      .option('--organization <id>', 'the organization the client belongs to')
+      .option('--no-organization', 'the client belongs to no organization'),
     {
       run: (options: UpdateOptions, clientId: string) =>
         withServices(io, (services) => services.clients.update(clientId, updateInput(options), CLI_ACTOR)),
@@ -174,6 +183,7 @@ function createInput(options: CreateOptions): ClientCreateInput {
     profile: options.profile,
     require_mfa: options.requireMfa,
     login_connection: options.loginConnection,
+    organization_id: options.organization,
   });
 }
 
@@ -187,6 +197,7 @@ function updateInput(options: UpdateOptions): ClientUpdateInput {
     require_mfa: options.requireMfa,
     // --no-login-connection is commander's false: the service's null, which clears it.
     login_connection: options.loginConnection === false ? null : options.loginConnection,
+    organization_id: options.organization === false ? null : options.organization,
   };
 }
 

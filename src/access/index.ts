@@ -17,7 +17,7 @@ export {
   type OrganizationService,
   type OrganizationView,
 } from './organizations.ts';
-export { permissionText, scopesOn, type Permission } from './permissions.ts';
+export { permissionOf, permissionText, scopesOn, type Permission, type PermissionApi } from './permissions.ts';
 export {
   createRoleService,
   giveDefaultRoles,

@@ -20,6 +20,28 @@ export function sortedPermissions(permissions: readonly Permission[]): Permissio
   return [...seen.keys()].sort().map((key) => seen.get(key)!);
 }
 
+/** An API as a permission is read against it. */
+export interface PermissionApi {
+  audience: string;
+  scope: string;
+}
+
+/**
+ * The permission `text` names among `apis` (the longest audience that prefixes it, then a colon),
+ * or why it names none: the one rule the services and configuration as code (which reads against
+ * the APIs the server will have after an apply) share.
+ */
+export function permissionOf(text: string, apis: readonly PermissionApi[]): Permission | { problem: string } {
+  let api: PermissionApi | undefined;
+  for (const candidate of apis) {
+    if (text.startsWith(`${candidate.audience}:`) && (!api || candidate.audience.length > api.audience.length)) api = candidate;
+  }
+  if (!api) return { problem: `${text} does not begin with the audience of a registered API and a colon` };
+  const scope = text.slice(api.audience.length + 1);
+  if (!scopeWords(api.scope).includes(scope)) return { problem: `${scope || '(empty)'} is not a scope of ${api.audience}` };
+  return { audience: api.audience, scope };
+}
+
 /**
  * The permissions `texts` name, each a scope a registered API accepts; the first that is not is
  * refused, naming `field` and its place in the list.
@@ -27,17 +49,11 @@ export function sortedPermissions(permissions: readonly Permission[]): Permissio
 export async function readPermissions(prisma: Prisma, texts: readonly string[], field = 'permissions'): Promise<Permission[]> {
   if (texts.length === 0) return [];
   const apis = await prisma.apiResource.findMany({ select: { audience: true, scope: true } });
-  // Longest audience first: `https://api/v2` is tried before `https://api`.
-  apis.sort((one, other) => other.audience.length - one.audience.length);
   return sortedPermissions(
     texts.map((text, index) => {
-      const api = apis.find((candidate) => text.startsWith(`${candidate.audience}:`));
-      if (!api) throw new InputError(`${field}[${index}]`, `${text} does not begin with the audience of a registered API and a colon`);
-      const scope = text.slice(api.audience.length + 1);
-      if (!scopeWords(api.scope).includes(scope)) {
-        throw new InputError(`${field}[${index}]`, `${scope || '(empty)'} is not a scope of ${api.audience}`);
-      }
-      return { audience: api.audience, scope };
+      const read = permissionOf(text, apis);
+      if ('problem' in read) throw new InputError(`${field}[${index}]`, read.problem);
+      return read;
     }),
   );
 }

@@ -1,11 +1,13 @@
-// The document's entries as `portcullis export` writes them: each API, connection and client
-// described whole (ResourceDefinition, ConnectionDefinition, ClientDefinition), with what is a
-// default left out so the file reads as what was chosen. Applying an entry gives back the same definition, which is what
+// The document's entries as `portcullis export` writes them: each API, role, organization role,
+// connection and client described whole (ResourceDefinition, RoleDefinition,
+// OrganizationRoleDefinition, ConnectionDefinition, ClientDefinition), with what is a default left out so the file reads as what was chosen. Applying an entry gives back the same definition, which is what
 // makes export → apply → export give the same document.
+import type { OrganizationRoleDefinition, RoleDefinition } from '../access/index.ts';
 import type { ClientDefinition } from '../clients/index.ts';
 import type { ResourceDefinition } from '../resources/index.ts';
 import type { ConnectionDefinition } from '../federation/index.ts';
 import { connectionEntry } from './connections.ts';
+import { organizationRoleEntry, roleEntry } from './roles.ts';
 import { MANIFEST_VERSION, type ManifestDocument } from './schema.ts';
 
 type ResourceEntry = NonNullable<ManifestDocument['resources']>[number];
@@ -19,6 +21,8 @@ export function resourceEntry(resource: ResourceDefinition): ResourceEntry {
     ttl: resource.ttl,
     ...(resource.personal_key_scope ? { personal_key_scope: resource.personal_key_scope } : {}),
     ...(resource.exchange_clients?.length ? { exchange_clients: resource.exchange_clients } : {}),
+    ...(resource.rbac ? { rbac: true } : {}),
+    ...(resource.roles_claim ? { roles_claim: true } : {}),
   };
 }
 
@@ -43,15 +47,23 @@ export function clientEntry(client: ClientDefinition): ClientEntry {
     ...(client.dpop_bound_access_tokens && !client.profile ? { dpop_bound_access_tokens: true } : {}),
     ...(client.require_mfa ? { require_mfa: true } : {}),
     ...(client.login_connection ? { login_connection: client.login_connection } : {}),
+    // An organization's id is the server's (organizations are data, not in the file): a file that
+    // names one applies only where that organization exists.
+    ...(client.organization_id ? { organization_id: client.organization_id } : {}),
   };
 }
 
+/** What the server has, each kind described whole. */
+export interface ManifestContents {
+  resources: ResourceDefinition[];
+  roles: RoleDefinition[];
+  organizationRoles: OrganizationRoleDefinition[];
+  connections: ConnectionDefinition[];
+  clients: ClientDefinition[];
+}
+
 /** The whole document, in a stable order (by audience, by name, by client id) so that two exports compare line by line. */
-export function manifestDocument(
-  resources: ResourceDefinition[],
-  clients: ClientDefinition[],
-  connections: ConnectionDefinition[] = [],
-): ManifestDocument {
+export function manifestDocument({ resources, roles, organizationRoles, connections, clients }: ManifestContents): ManifestDocument {
   const byKey =
     <T>(key: (item: T) => string) =>
     (one: T, other: T) =>
@@ -59,6 +71,8 @@ export function manifestDocument(
   return {
     portcullis: MANIFEST_VERSION,
     resources: [...resources].sort(byKey((resource) => resource.audience)).map(resourceEntry),
+    roles: [...roles].sort(byKey((role) => role.name)).map(roleEntry),
+    organization_roles: [...organizationRoles].sort(byKey((role) => role.name)).map(organizationRoleEntry),
     // Never a secret: the connection service keeps it sealed, and the file says where it is.
     connections: [...connections].sort(byKey((connection) => connection.name)).map(connectionEntry),
     clients: [...clients].sort(byKey((client) => client.client_id)).map(clientEntry),

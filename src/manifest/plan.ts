@@ -2,9 +2,11 @@
 // rules of creation, the references between entries and to what the server has, the secrets it
 // names) and compared with the server, entry by entry and field by field. Nothing is changed
 // until all of it passed; then the changes run through the services, in dependency order: APIs
-// before the clients that name them, connections before the clients signed in to through them,
-// deletions last (clients before the connections and APIs they named).
+// before the roles whose permissions name them and the clients that name them, connections before
+// the clients signed in to through them, deletions last (clients, connections and roles before
+// the APIs they named).
 import crypto from 'node:crypto';
+import type { OrganizationRoleDefinition, OrganizationService, RoleDefinition, RoleService } from '../access/index.ts';
 import type { Actor } from '../audit/index.ts';
 import { clientDefinition, replacedFields, usesSecret, type ClientDefinition, type ClientService } from '../clients/index.ts';
 import { constantTimeEqual } from '../crypto/index.ts';
@@ -20,13 +22,21 @@ import { scopeWords } from '../oauth/index.ts';
 import { resourceDefinition, type ResourceDefinition, type ResourceService } from '../resources/index.ts';
 import { changedConnectionFields, connectionEntry, connectionUpdate, type ComparedField } from './connections.ts';
 import { clientEntry, resourceEntry } from './document.ts';
-import { manifestSchema, type Manifest, type ManifestClient, type ManifestConnection } from './schema.ts';
+import { changedRoleFields, organizationRoleKind, permissionList, roleKind, type KnownApi, type RoleKind } from './roles.ts';
+import {
+  manifestSchema,
+  type Manifest,
+  type ManifestClient,
+  type ManifestConnection,
+  type ManifestOrganizationRole,
+  type ManifestRole,
+} from './schema.ts';
 import { readSecret, type ReadSecret } from './secrets.ts';
 import { ManifestError, type ManifestSource, type ValuePath } from './source.ts';
 
 type ConnectionService = FederationService['connections'];
 
-/** What the plan reads and changes: the client, resource and connection services. */
+/** What the plan reads and changes: the client, resource, role, organization and connection services. */
 export interface ManifestServices {
   clients: Pick<ClientService, 'definitions' | 'create' | 'replace' | 'secretMatches' | 'setSecret' | 'delete'>;
   resources: Pick<ResourceService, 'definitions' | 'create' | 'replace' | 'delete' | 'deletionBlocker'>;
@@ -35,10 +45,23 @@ export interface ManifestServices {
    * refused and --prune deletes none. (Optional only while a caller has no connection service to give.)
    */
   connections: Pick<ConnectionService, 'list' | 'create' | 'update' | 'delete' | 'byId'>;
+  /**
+   * The roles (src/access). Without it the plan manages none: a file's roles are refused and
+   * --prune deletes none (a caller that configures only resources and clients need not give one).
+   */
+  roles?: Pick<RoleService, 'definitions' | 'create' | 'update' | 'delete'>;
+  /**
+   * The organization template's roles, and whether an organization a client names exists (the
+   * organizations themselves are tenants, data the file never names). Without it, as without roles.
+   */
+  organizations?: Pick<OrganizationService, 'roleDefinitions' | 'createRole' | 'updateRole' | 'deleteRole' | 'findById'>;
 }
 
 export interface PlanOptions {
-  /** Delete the clients, connections and APIs the file does not name (by default they are left alone, and the plan says so). */
+  /**
+   * Delete the clients, connections, roles, organization roles and APIs the file does not name (by
+   * default they are left alone, and the plan says so). A role's deletion takes it from whoever held it.
+   */
   prune?: boolean;
   /** Where `from_env` secrets are read. */
   env: Record<string, string | undefined>;
@@ -55,8 +78,8 @@ export interface FieldChange {
 }
 export interface Change {
   action: Action;
-  kind: 'resource' | 'client' | 'connection';
-  /** The audience of an API, the client_id of a client, the name of a connection. */
+  kind: 'resource' | 'role' | 'organization_role' | 'client' | 'connection';
+  /** The audience of an API, the client_id of a client, the name of a role, an organization role or a connection. */
   id: string;
   fields?: FieldChange[];
 }
@@ -109,19 +132,42 @@ export async function planManifest(source: ManifestSource, services: ManifestSer
     connections.map((connection) => connection.definition.name),
   );
   const connectionService = services.connections;
+  const rolesKind = services.roles && roleKind(services.roles);
+  const templateKind = services.organizations && organizationRoleKind(services.organizations);
+  for (const [section, kind] of [
+    ['roles', rolesKind],
+    ['organization_roles', templateKind],
+  ] as const) {
+    if (!kind && manifest[section].length) throw source.error([section], 'cannot be applied here: the plan was given no service for them');
+    refuseDuplicates(
+      source,
+      section,
+      'name',
+      manifest[section].map((role) => role.name),
+    );
+  }
 
-  const [serverResources, serverClients, serverConnections] = await Promise.all([
+  const [serverResources, serverRoles, serverOrganizationRoles, serverClients, serverConnections] = await Promise.all([
     services.resources.definitions(),
+    rolesKind?.definitions() ?? [],
+    templateKind?.definitions() ?? [],
     services.clients.definitions(),
     connectionService.list(),
   ]);
   const currentResources = new Map(
     serverResources.filter((resource) => resource.audience !== options.own.audience).map((resource) => [resource.audience, resource]),
   );
+  const currentRoles = new Map(serverRoles.map((role) => [role.name, role]));
+  const currentOrganizationRoles = new Map(serverOrganizationRoles.map((role) => [role.name, role]));
   const currentClients = new Map(serverClients.map((client) => [client.client_id, client]));
   const currentConnections = new Map(serverConnections.map((connection) => [connection.name, connection]));
-  checkReferences(source, resources, clients, [...currentResources.values()], options);
+  const apis = resourcesAfter(resources, [...currentResources.values()], options);
+  checkReferences(source, apis, clients, options);
   checkConnectionReferences(source, clients, connections, [...currentConnections.keys()], options);
+  const roles = rolesKind ? manifest.roles.map((entry, i) => checkRole(source, rolesKind, entry, i, apis, options)) : [];
+  const organizationRoles = templateKind
+    ? manifest.organization_roles.map((entry, i) => checkRole(source, templateKind, entry, i, apis, options))
+    : [];
 
   const steps: Step[] = [];
   for (const [i, next] of resources.entries()) {
@@ -140,6 +186,8 @@ export async function planManifest(source: ManifestSource, services: ManifestSer
         : noop(change('unchanged')),
     );
   }
+  if (rolesKind) steps.push(...roleSteps(source, rolesKind, roles, currentRoles));
+  if (templateKind) steps.push(...roleSteps(source, templateKind, organizationRoles, currentOrganizationRoles));
   for (const [i, checked] of connections.entries()) {
     steps.push(await connectionStep(source, connectionService, checked, i, currentConnections.get(checked.definition.name), options));
   }
@@ -152,6 +200,19 @@ export async function planManifest(source: ManifestSource, services: ManifestSer
       throw source.error(at, `a client that authenticates with ${next.token_endpoint_auth_method} has no secret`, 'client_secret');
     }
     const secret = reference ? secretOf(source, at, reference, options.env) : undefined;
+    const organizationId = next.organization_id;
+    if (
+      organizationId !== undefined &&
+      organizationId !== current?.organization_id &&
+      services.organizations &&
+      !(await services.organizations.findById(organizationId))
+    ) {
+      throw source.error(
+        at,
+        `no organization has the id ${organizationId} on this server (organizations are not in the file: make the organization first, then name its id)`,
+        'organization_id',
+      );
+    }
     if (!current) {
       if (usesSecret(next.token_endpoint_auth_method) && !secret) {
         throw source.error(
@@ -217,6 +278,9 @@ export async function planManifest(source: ManifestSource, services: ManifestSer
         : noop(changeOf('not_in_file', 'connection', name)),
     );
   }
+  // A role's deletion takes it from whoever held it (their next tokens lose what it gave).
+  if (rolesKind) steps.push(...pruneSteps(rolesKind, currentRoles, roles, options));
+  if (templateKind) steps.push(...pruneSteps(templateKind, currentOrganizationRoles, organizationRoles, options));
   for (const audience of [...currentResources.keys()].filter((id) => !namedResources.has(id))) {
     if (!options.prune) {
       steps.push(noop(changeOf('not_in_file', 'resource', audience)));
@@ -253,10 +317,15 @@ function checkSchema(source: ManifestSource): Manifest {
 }
 
 function whatIs(valuePath: ValuePath): string {
-  if (valuePath.length === 0) return 'the file (portcullis, resources, connections, clients)';
+  if (valuePath.length === 0) return 'the file (portcullis, resources, roles, organization_roles, connections, clients)';
   if (valuePath.at(-1) === 'client_secret') return 'a secret reference (from_env or from_file)';
-  if (valuePath[0] === 'connections') return 'a connection';
-  return valuePath[0] === 'resources' ? 'an API resource' : 'a client';
+  const sections: Record<string, string> = {
+    resources: 'an API resource',
+    roles: 'a role',
+    organization_roles: 'an organization role',
+    connections: 'a connection',
+  };
+  return sections[String(valuePath[0])] ?? 'a client';
 }
 
 /** An InputError's reason without its field (the refusal names the field with its path). */
@@ -292,7 +361,12 @@ function checkClient(source: ManifestSource, entry: ManifestClient, i: number): 
   }
 }
 
-function refuseDuplicates(source: ManifestSource, list: 'resources' | 'clients' | 'connections', key: string, values: string[]): void {
+function refuseDuplicates(
+  source: ManifestSource,
+  list: 'resources' | 'roles' | 'organization_roles' | 'clients' | 'connections',
+  key: string,
+  values: string[],
+): void {
   const seen = new Map<string, number>();
   for (const [i, value] of values.entries()) {
     const first = seen.get(value);
@@ -302,20 +376,21 @@ function refuseDuplicates(source: ManifestSource, list: 'resources' | 'clients' 
   }
 }
 
-/** Every scope a client may ask for, and its default resource, must be some API's: in the file, on the server (unless pruned), or the admin API. */
-function checkReferences(
-  source: ManifestSource,
-  resources: ResourceDefinition[],
-  clients: CheckedClient[],
-  serverResources: ResourceDefinition[],
-  options: PlanOptions,
-): void {
+/** The APIs the server has once the file is applied: the file's, the server's it keeps (all unless pruned), and the admin API. */
+function resourcesAfter(resources: ResourceDefinition[], serverResources: ResourceDefinition[], options: PlanOptions): KnownApi[] {
   const named = new Set(resources.map((resource) => resource.audience));
   const kept = options.prune ? [] : serverResources.filter((resource) => !named.has(resource.audience));
-  const after = [...resources, ...kept];
-  const scopes = new Set([...options.own.scopes, ...after.flatMap((resource) => scopeWords(resource.scope))]);
-  const audiences = new Set([options.own.audience, ...after.map((resource) => resource.audience)]);
-  const where = options.prune ? 'in the file' : 'in the file or on the server';
+  return [{ audience: options.own.audience, scope: options.own.scopes.join(' ') }, ...resources, ...kept];
+}
+
+/** Where a reference was looked for, as a refusal says it. */
+const lookedIn = (options: PlanOptions) => (options.prune ? 'in the file' : 'in the file or on the server');
+
+/** Every scope a client may ask for, and its default resource, must be some API's: in the file, on the server (unless pruned), or the admin API. */
+function checkReferences(source: ManifestSource, apis: KnownApi[], clients: CheckedClient[], options: PlanOptions): void {
+  const scopes = new Set(apis.flatMap((resource) => scopeWords(resource.scope)));
+  const audiences = new Set(apis.map((resource) => resource.audience));
+  const where = lookedIn(options);
   for (const [i, { definition }] of clients.entries()) {
     const unknown = scopeWords(definition.scope).find((scope) => !scopes.has(scope));
     if (unknown !== undefined) throw source.error(['clients', i], `${unknown} is a scope no API resource accepts (${where})`, 'scope');
@@ -339,16 +414,93 @@ function secretOf(
   }
 }
 
+/**
+ * A change that a service refuses when it is made (what only the database can say) still names
+ * the entry's line: the earlier changes are made, and the message says what to fix.
+ */
+const atEntry =
+  (source: ManifestSource, at: ValuePath, run: (actor: Actor) => Promise<unknown>) =>
+  async (actor: Actor): Promise<unknown> => {
+    try {
+      return await run(actor);
+    } catch (error) {
+      if (error instanceof InputError && !(error instanceof ManifestError)) throw source.error(at, reasonOf(error), error.field);
+      throw error;
+    }
+  };
+
+/** A role's entry as its definition; each permission must be a scope of an API the server has once the file is applied. */
+function checkRole<Entry extends ManifestRole | ManifestOrganizationRole, Definition extends RoleDefinition | OrganizationRoleDefinition>(
+  source: ManifestSource,
+  kind: RoleKind<Entry, Definition>,
+  entry: Entry,
+  i: number,
+  apis: KnownApi[],
+  options: PlanOptions,
+): Definition {
+  const permissions = permissionList(entry.permissions, apis, (j, reason) =>
+    source.error([kind.section, i, 'permissions', j], `${reason} (${lookedIn(options)})`),
+  );
+  return kind.definitionOf(entry, permissions);
+}
+
+/** Each role of the file: created, updated in the fields that differ (a permission list replaces the one before), or unchanged. */
+function roleSteps<Definition extends RoleDefinition | OrganizationRoleDefinition>(
+  source: ManifestSource,
+  kind: RoleKind<never, Definition>,
+  roles: Definition[],
+  current: Map<string, Definition>,
+): Step[] {
+  return roles.map((next, i) => {
+    const at: ValuePath = [kind.section, i];
+    const change = (action: Action, fields?: FieldChange[]) => changeOf(action, kind.kind, next.name, fields);
+    const before = current.get(next.name);
+    if (!before) {
+      const fields = created(kind.entry(next)).filter((field) => field.field !== 'name');
+      return { change: change('create', fields), run: atEntry(source, at, (actor) => kind.create(next, actor)) };
+    }
+    const changed = changedRoleFields(before, next, kind.compared);
+    if (!changed.length) return noop(change('unchanged'));
+    const update = Object.fromEntries(changed.map((field) => [field, next[field]])) as Partial<Definition>;
+    return {
+      change: change(
+        'update',
+        changed.map((field) => ({ field, from: before[field] ?? null, to: next[field] ?? null })),
+      ),
+      run: atEntry(source, at, (actor) => kind.update(next.name, update, actor)),
+    };
+  });
+}
+
+/** The server's roles of a kind the file leaves out: deleted with --prune, otherwise left alone (and said so). */
+function pruneSteps<Definition extends { name: string }>(
+  kind: Pick<RoleKind<never, RoleDefinition | OrganizationRoleDefinition>, 'kind' | 'delete'>,
+  current: Map<string, Definition>,
+  named: Definition[],
+  options: PlanOptions,
+): Step[] {
+  const names = new Set(named.map((role) => role.name));
+  return [...current.keys()]
+    .filter((name) => !names.has(name))
+    .map((name) =>
+      options.prune
+        ? { change: changeOf('delete', kind.kind, name), run: (actor: Actor) => kind.delete(name, actor) }
+        : noop(changeOf('not_in_file', kind.kind, name)),
+    );
+}
+
 /** A new entry's fields, as the file (export) writes them. */
 const created = (entry: object): FieldChange[] => Object.entries(entry).map(([field, to]) => ({ field, to: to as unknown }));
 
 function changedFields(before: ResourceDefinition, after: ResourceDefinition): FieldChange[] {
-  const fields = ['name', 'scope', 'ttl', 'personal_key_scope', 'exchange_clients'] as const;
-  // A list compares by its members (the definitions keep them sorted); an absent list is none.
-  const same = (one: unknown, other: unknown) => JSON.stringify(one ?? null) === JSON.stringify(other ?? null);
+  const fields = ['name', 'scope', 'ttl', 'personal_key_scope', 'exchange_clients', 'rbac', 'roles_claim'] as const;
+  // The definitions write a flag only when it is on, a list only when it has members (kept sorted):
+  // an absent flag is false, anything else absent none.
+  const valueOf = (definition: ResourceDefinition, field: (typeof fields)[number]) =>
+    definition[field] ?? (field === 'rbac' || field === 'roles_claim' ? false : null);
   return fields
-    .filter((field) => !same(before[field], after[field]))
-    .map((field) => ({ field, from: before[field] ?? null, to: after[field] ?? null }));
+    .filter((field) => JSON.stringify(valueOf(before, field)) !== JSON.stringify(valueOf(after, field)))
+    .map((field) => ({ field, from: valueOf(before, field), to: valueOf(after, field) }));
 }
 
 interface CheckedConnection {
@@ -412,16 +564,6 @@ async function connectionStep(
   const name = next.name;
   const change = (action: Action, fields?: FieldChange[]) => changeOf(action, 'connection', name, fields);
   const secret = reference ? secretOf(source, at, reference, options.env, 'connection') : undefined;
-  const atEntry =
-    (run: (actor: Actor) => Promise<unknown>) =>
-    async (actor: Actor): Promise<unknown> => {
-      try {
-        return await run(actor);
-      } catch (error) {
-        if (error instanceof InputError && !(error instanceof ManifestError)) throw source.error(at, reasonOf(error), error.field);
-        throw error;
-      }
-    };
   if (!current) {
     if (!secret) {
       throw source.error(
@@ -436,7 +578,7 @@ async function connectionStep(
     ];
     return {
       change: change('create', fields),
-      run: atEntry((actor) => connections.create({ ...settings, client_secret: secret.value }, actor)),
+      run: atEntry(source, at, (actor) => connections.create({ ...settings, client_secret: secret.value }, actor)),
     };
   }
   const before = definitionOfView(current);
@@ -454,5 +596,5 @@ async function connectionStep(
   ];
   if (!fields.length) return noop(change('unchanged'));
   const update = connectionUpdate(next, changed, secretChanges ? secret.value : undefined);
-  return { change: change('update', fields), run: atEntry((actor) => connections.update(name, update, actor)) };
+  return { change: change('update', fields), run: atEntry(source, at, (actor) => connections.update(name, update, actor)) };
 }

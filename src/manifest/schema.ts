@@ -1,9 +1,13 @@
 // The configuration document (`portcullis export` writes it, `portcullis apply` reads it): a
-// version, the API resources, the connections and the clients, each entry in the input names of its
-// service (resourceCreateSchema, connectionCreateSchema, clientCreateSchema) plus what the file adds:
-// a client's id, and a reference to where a client's or a connection's secret is. Strict everywhere:
-// an unknown field is refused, with its line.
+// version, the API resources, the roles, the organization template's roles, the connections and
+// the clients, each entry in the input names of its service (resourceCreateSchema,
+// roleCreateSchema, organizationRoleCreateSchema, connectionCreateSchema, clientCreateSchema) plus
+// what the file adds: a client's id, and a reference to where a client's or a connection's secret
+// is. Strict everywhere: an unknown field is refused, with its line. Who holds a role, and the
+// organizations with their members, are data the server keeps (people and tenants), not
+// configuration: no file names them.
 import { z } from 'zod';
+import { organizationRoleCreateSchema, roleCreateSchema } from '../access/index.ts';
 import { clientCreateSchema, clientIdText } from '../clients/index.ts';
 import { connectionCreateSchema } from '../federation/index.ts';
 import { text } from '../oauth/index.ts';
@@ -40,6 +44,14 @@ export const manifestClientSchema = clientCreateSchema
   .strict();
 export type ManifestClient = z.output<typeof manifestClientSchema>;
 
+/** A role: a name and the permissions (`AUDIENCE:SCOPE`) it gives; never who holds it. */
+export const manifestRoleSchema = roleCreateSchema.strict();
+export type ManifestRole = z.output<typeof manifestRoleSchema>;
+
+/** A role of the organization template, which every organization offers its members. */
+export const manifestOrganizationRoleSchema = organizationRoleCreateSchema.strict();
+export type ManifestOrganizationRole = z.output<typeof manifestOrganizationRoleSchema>;
+
 /** A connection: its service's create input, with the upstream's client secret read from where the file says. */
 export const manifestConnectionSchema = connectionCreateSchema
   .extend({
@@ -60,6 +72,8 @@ export const manifestSchema = z.strictObject({
         : `must be ${MANIFEST_VERSION}, the version of the format this server reads`,
   }),
   resources: z.array(manifestResourceSchema).default([]),
+  roles: z.array(manifestRoleSchema).default([]),
+  organization_roles: z.array(manifestOrganizationRoleSchema).default([]),
   connections: z.array(manifestConnectionSchema).default([]),
   clients: z.array(manifestClientSchema).default([]),
 });

@@ -186,6 +186,22 @@ export function createResourceService({
     return naming ? `${naming} API key(s) that are not revoked are for ${audience}; revoke them first` : undefined;
   }
 
+  /**
+   * Takes the scopes an API no longer has (all of them when it goes) out of every role and
+   * organization role that gave them, in `tx`: a permission never names a scope that is not
+   * there. Their holders' next tokens follow (the roles' caches hold a second at most). Returns how
+   * many permissions went.
+   */
+  async function dropPermissions(tx: Prisma, audience: string, scopes?: string[]): Promise<number> {
+    if (scopes && scopes.length === 0) return 0;
+    const where = { audience, ...(scopes ? { scope: { in: scopes } } : {}) };
+    const [roles, organizationRoles] = [
+      await tx.rolePermission.deleteMany({ where }),
+      await tx.organizationRolePermission.deleteMany({ where }),
+    ];
+    return roles.count + organizationRoles.count;
+  }
+
   /** The API an update names; a value that cannot be stored names none. */
   async function find(selector: ResourceSelector) {
     const value = 'id' in selector ? selector.id : selector.audience;
@@ -297,18 +313,26 @@ export function createResourceService({
         (field) => !sameValue(before[field], after[field]),
       );
       if (fields.length === 0) return summarize(row);
-      const updated = await prisma.apiResource.update({
-        where: { id: row.id },
-        data: {
-          name: next.name ?? null,
-          scope: next.scope,
-          accessTokenTtl: next.ttl,
-          personalKeyScope,
-          exchangeClients: exchangeClients.join(' '),
-          rbac: next.rbac === true,
-          rolesClaim: next.roles_claim === true,
-        },
-      });
+      const kept = new Set(scopeWords(next.scope));
+      const { updated, permissionsRemoved } = await prisma.$transaction(async (tx) => ({
+        updated: await tx.apiResource.update({
+          where: { id: row.id },
+          data: {
+            name: next.name ?? null,
+            scope: next.scope,
+            accessTokenTtl: next.ttl,
+            personalKeyScope,
+            exchangeClients: exchangeClients.join(' '),
+            rbac: next.rbac === true,
+            rolesClaim: next.roles_claim === true,
+          },
+        }),
+        permissionsRemoved: await dropPermissions(
+          tx as Prisma,
+          row.audience,
+          scopeWords(row.scope).filter((scope) => !kept.has(scope)),
+        ),
+      }));
       cache.delete(row.audience);
       await audit.record({
         type: 'resource.updated',
@@ -320,6 +344,7 @@ export function createResourceService({
           scope: next.scope,
           personal_key_scope: personalKeyScope,
           ...(fields.includes('exchange_clients') ? { exchange_clients: exchangeClients } : {}),
+          ...(permissionsRemoved ? { role_permissions_removed: permissionsRemoved } : {}),
         },
       });
       return summarize(updated);
@@ -335,9 +360,18 @@ export function createResourceService({
       const row = await find(selector);
       const blocker = await deletionBlocker(row.audience);
       if (blocker) throw new ConflictError(blocker);
-      await prisma.apiResource.delete({ where: { id: row.id } });
+      const permissionsRemoved = await prisma.$transaction(async (tx) => {
+        await tx.apiResource.delete({ where: { id: row.id } });
+        return dropPermissions(tx as Prisma, row.audience);
+      });
       cache.delete(row.audience);
-      await audit.record({ type: 'resource.deleted', ...actorFields(actor), subject: row.audience, outcome: 'success' });
+      await audit.record({
+        type: 'resource.deleted',
+        ...actorFields(actor),
+        subject: row.audience,
+        outcome: 'success',
+        ...(permissionsRemoved ? { details: { role_permissions_removed: permissionsRemoved } } : {}),
+      });
     },
 
     /** Creates the resource if it is missing (used for Portcullis's own admin API). */

@@ -121,6 +121,27 @@ describe('default roles', () => {
   });
 });
 
+describe('what goes with its API', () => {
+  test('a scope an API no longer has, or the API itself, goes out of every role and organization role', async () => {
+    const audience = 'https://shrinking.example.com';
+    await services().resources.create({ audience, scope: 'a b' }, CLI_ACTOR);
+    await services().roles.create({ name: 'shrinks', permissions: [`${audience}:a`, `${audience}:b`] }, CLI_ACTOR);
+    await services().organizations.createRole({ name: 'shrinks-too', permissions: [`${audience}:b`] }, CLI_ACTOR);
+    const events = await eventsOf(running, () => services().resources.replace({ audience, scope: 'a' }, CLI_ACTOR));
+    expect((await services().roles.show('shrinks')).permissions).toEqual([`${audience}:a`]);
+    expect((await services().organizations.showRole('shrinks-too')).permissions).toEqual([]);
+    expect(events[0]).toMatchObject({ type: 'resource.updated', details: expect.objectContaining({ role_permissions_removed: 2 }) });
+    // What export writes of the role applies again: nothing names a scope that is gone.
+    expect(
+      await refusedField(
+        services().roles.update('shrinks', { permissions: (await services().roles.show('shrinks')).permissions }, CLI_ACTOR),
+      ),
+    ).toBeUndefined();
+    await services().resources.delete({ audience }, CLI_ACTOR);
+    expect((await services().roles.show('shrinks')).permissions).toEqual([]);
+  });
+});
+
 describe('what goes with its holder', () => {
   test("a deleted person's roles and memberships, a deleted client's roles", async () => {
     await services().roles.create({ name: 'holder' }, CLI_ACTOR);

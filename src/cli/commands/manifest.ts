@@ -1,5 +1,5 @@
 // `portcullis export` and `portcullis apply`: configuration as code (src/manifest/). Export writes
-// the API resources and clients (never a secret) as YAML, or JSON with --json; apply reads such a
+// the API resources, roles, organization roles, connections and clients (never a secret) as YAML, or JSON with --json; apply reads such a
 // file, checks all of it, prints the plan (what it creates, changes field by field, deletes with
 // --prune, and leaves alone), and makes the changes unless --dry-run.
 import fs from 'node:fs';
@@ -37,7 +37,9 @@ export function addManifestCommands(program: Command, io: CliIo): void {
   printed(
     program
       .command('export')
-      .description('print the configuration (API resources, connections and clients, never a secret) as YAML, or as JSON with --json')
+      .description(
+        'print the configuration (API resources, roles, organization roles, connections and clients; never a secret) as YAML, or as JSON with --json',
+      )
       .addOption(new Option('--yaml', 'print YAML (the default)').conflicts('json')),
     {
       run: async () => {
@@ -59,7 +61,10 @@ export function addManifestCommands(program: Command, io: CliIo): void {
       .description('make the server match a configuration file: print the plan, then make its changes')
       .requiredOption('-f, --file <path>', 'the file, YAML or JSON ("-": standard input)')
       .option('--dry-run', 'print the plan and change nothing')
-      .option('--prune', 'also delete the clients, connections and API resources the file does not name (by default they are left alone)'),
+      .option(
+        '--prune',
+        'also delete the clients, connections, roles, organization roles and API resources the file does not name (by default they are left alone)',
+      ),
     {
       run: async (options: ApplyOptions): Promise<Applied> => {
         // The file is read and parsed before the database is opened: a bad file changes nothing anywhere.

@@ -78,6 +78,8 @@ const formHeaders = (authorization: string) => ({ authorization, 'content-type':
 /** What the harness makes in a fresh database through the CLI, before any server runs. */
 interface Provisioned {
   audience: string;
+  /** An API with rbac and the roles claim, whose scope the service holds through a role. */
+  rbacAudience: string;
   service: Record<string, string>;
   exchanger: Record<string, string>;
   app: Record<string, string>;
@@ -113,7 +115,11 @@ async function provision(env: Record<string, string>): Promise<Provisioned> {
   ]);
   await cli(env, ['user', 'create', '--email', 'bench@example.com', '--password-stdin'], 'benchmark passphrase');
   const { key } = await cli(env, ['apikey', 'create', '--name', 'bench', '--scope', 'read', '--audience', audience]);
-  return { audience, service, exchanger, app, apiKey: key! };
+  const rbacAudience = 'https://bench-rbac.example.com';
+  await cli(env, ['resource', 'create', '--audience', rbacAudience, '--scope', 'read', '--rbac', '--roles-claim']);
+  await cli(env, ['role', 'create', 'bench-reader', '--permission', `${rbacAudience}:read`]);
+  await cli(env, ['role', 'assign', 'bench-reader', '--client', service.client_id!]);
+  return { audience, rbacAudience, service, exchanger, app, apiKey: key! };
 }
 
 /** The token requests and values every run of scenarios on one database shares. */
@@ -235,6 +241,15 @@ async function benchPortcullis(databaseUrl: string, label: string, ceiling: Ceil
     await load({ url: `${url}/token`, method: 'POST', headers: formHeaders(auth), body: ccBody, duration: Math.min(3, SECONDS) });
     const ours = comparedLoads(url, auth, ccBody, session.opaque);
     await compare('client credentials (JWT)', ours['client credentials (JWT)']!);
+    // The same grant for an API whose scopes come through roles (a cached lookup of the client's roles, the roles claim).
+    await record('client credentials (JWT, rbac)', () =>
+      load({
+        url: `${url}/token`,
+        method: 'POST',
+        headers: formHeaders(auth),
+        body: `grant_type=client_credentials&resource=${encodeURIComponent(provisioned.rbacAudience)}`,
+      }),
+    );
     await compare('introspection (opaque token)', ours['introspection (opaque token)']!);
     await record('introspection (API key)', () =>
       load({ url: `${url}/token/introspection`, method: 'POST', headers: formHeaders(auth), body: `token=${provisioned.apiKey}` }),

@@ -42,6 +42,7 @@ test('npm run bench runs every scenario and writes RESULTS.md and results.json',
     const scenarios = results.measures.filter((m) => m.target === 'portcullis').map((m) => m.scenario);
     expect(scenarios).toEqual([
       'client credentials (JWT)',
+      'client credentials (JWT, rbac)',
       'introspection (opaque token)',
       'introspection (API key)',
       'API key exchange (JWT)',

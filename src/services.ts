@@ -84,6 +84,7 @@ export function createServices({ config, db, metrics, clusterWorker = false, log
     auditAggregates,
     resources,
     userKeyDays: config.userApiKeyDays,
+    permitted: (resource, holder) => roles.permittedOn(resource, holder),
     organizations: {
       exists: async (id) => Boolean(await organizations.findById(id)),
       managesKeys: async (userId, organizationId) => Boolean((await organizations.membership(userId, organizationId))?.manageKeys),

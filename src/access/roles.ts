@@ -9,7 +9,7 @@ import { createTtlCache } from '../cache/index.ts';
 import type { Prisma } from '../db/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
 import { isStorableText, parseInput } from '../oauth/index.ts';
-import { permissionText, readPermissions, sortedPermissions, type Permission } from './permissions.ts';
+import { permissionText, readPermissions, scopesOn, sortedPermissions, type Permission } from './permissions.ts';
 import {
   roleAssignmentSchema,
   roleCreateSchema,
@@ -266,6 +266,18 @@ export function createRoleService({ prisma, audit }: { prisma: Prisma; audit: Au
         .sort((one, other) => one.name.localeCompare(other.name));
       held.set(key, roles);
       return roles;
+    },
+
+    /**
+     * The scopes of an API the holder's roles give, or undefined when the API does not decide by
+     * roles (no rbac): what every grant and key check on such an API narrows to.
+     */
+    async permittedOn(resource: { audience: string; rbac: boolean }, holder: Holder): Promise<Set<string> | undefined> {
+      if (!resource.rbac) return undefined;
+      return scopesOn(
+        (await service.heldBy(holder)).flatMap((role) => role.permissions),
+        resource.audience,
+      );
     },
 
     /** Forgets what a person or client held (their deletion). */

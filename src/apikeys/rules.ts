@@ -27,6 +27,15 @@ export interface KeySettings {
   organizationId: string | null;
 }
 
+/**
+ * The scopes of an API a person's or client's roles give, or undefined when the API does not
+ * decide by roles (src/access: roles.permittedOn).
+ */
+export type PermittedScopes = (
+  resource: { audience: string; rbac: boolean },
+  holder: { type: 'user' | 'client'; id: string },
+) => Promise<Set<string> | undefined>;
+
 /** What the key rules ask of organizations (src/access): whether one exists, whether a person manages its keys. */
 export interface KeyOrganizations {
   exists(organizationId: string): Promise<boolean>;
@@ -97,12 +106,28 @@ export function createKeyRules({
   resources,
   userKeyDays,
   organizations,
+  permitted,
 }: {
   prisma: Prisma;
   resources: ResourceService;
   userKeyDays: PersonalKeyDays;
   organizations?: KeyOrganizations;
+  permitted?: PermittedScopes;
 }) {
+  /**
+   * A person making a key of their own on an API that decides by roles may put on it only what
+   * their roles give there (checked again at every use: a role taken away narrows the key).
+   */
+  async function checkRoleScopes(scopes: string[], named: ApiResourceSummary[], holder: { type: 'user'; id: string }) {
+    if (!permitted) return;
+    for (const resource of named) {
+      const allowed = await permitted(resource, holder);
+      if (!allowed) continue;
+      const accepted = new Set(scopeWords(resource.scope));
+      const beyond = scopes.find((scope) => accepted.has(scope) && !allowed.has(scope));
+      if (beyond !== undefined) throw new InputError('scope', `${beyond} is not given by your roles for ${resource.audience}`);
+    }
+  }
   /** The organization a key is for exists, and a person making one manages its keys. */
   async function checkOrganization(organizationId: string | undefined, actor: Actor): Promise<string | null> {
     if (organizationId === undefined) return null;
@@ -153,7 +178,10 @@ export function createKeyRules({
       const named = await resourcesOf(audiences);
       checkAudienceScopes(scopes, named);
       const organizationId = await checkOrganization(valid.organization_id, actor);
-      if (actor.type === 'user' && !organizationId) checkPersonalScopes(scopes, named);
+      if (actor.type === 'user' && !organizationId) {
+        checkPersonalScopes(scopes, named);
+        await checkRoleScopes(scopes, named, { type: 'user', id: actor.id });
+      }
       if (organizationId && named.length === 0) throw new InputError('audiences', 'choose the API the key is for');
       await checkOwnerExists(owner);
       return {

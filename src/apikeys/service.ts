@@ -12,7 +12,7 @@ import { isStorableText, parseInput } from '../oauth/index.ts';
 import { sourceOf } from '../limits/index.ts';
 import type { ResourceService } from '../resources/index.ts';
 import { generateApiKey, parseApiKey } from './format.ts';
-import { createKeyRules, type KeyOrganizations, type KeySettings, type PersonalKeyDays } from './rules.ts';
+import { createKeyRules, type KeyOrganizations, type KeySettings, type PermittedScopes, type PersonalKeyDays } from './rules.ts';
 import { apiKeyRotateSchema, type ApiKeyCreateInput, type ApiKeyRotateInput } from './schema.ts';
 
 export interface ApiKeySummary {
@@ -72,6 +72,8 @@ export interface ApiKeyServiceOptions {
   userKeyDays: PersonalKeyDays;
   /** Organizations, for the keys they own (src/access). */
   organizations?: KeyOrganizations;
+  /** What roles give on an API that decides by them (src/access), for people's own keys. */
+  permitted?: PermittedScopes;
   /** Told the outcome of every verification (for metrics). */
   onVerify?: (outcome: 'valid' | Exclude<Verification, { ok: true }>['reason']) => void;
 }
@@ -85,6 +87,7 @@ export function createApiKeyService({
   resources,
   userKeyDays,
   organizations,
+  permitted,
   onVerify,
 }: ApiKeyServiceOptions) {
   const cache = new Map<string, { row: Row | null; ownerDisabled: boolean; at: number }>();
@@ -116,7 +119,13 @@ export function createApiKeyService({
     row.expiresAt ?? (row.ownerUserId ? new Date(row.createdAt.getTime() + userKeyDays.max * 86_400_000) : null);
   const summary = (row: Row) => summarize(row, expiryOf(row));
 
-  const rules = createKeyRules({ prisma, resources, userKeyDays, ...(organizations ? { organizations } : {}) });
+  const rules = createKeyRules({
+    prisma,
+    resources,
+    userKeyDays,
+    ...(organizations ? { organizations } : {}),
+    ...(permitted ? { permitted } : {}),
+  });
 
   async function insert(settings: KeySettings, db: Pick<Prisma, 'apiKey'> = prisma, expiresAt?: Date | null) {
     const key = generateApiKey(prefix);

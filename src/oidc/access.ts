@@ -8,7 +8,6 @@ import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provi
 import {
   ORGANIZATION_PICK_RESOURCE,
   organizationOfResource,
-  scopesOn,
   type Holder,
   type OrganizationService,
   type RoleService,
@@ -47,14 +46,7 @@ export function createAccessRules({ roles, organizations }: { roles: RoleService
   }
 
   return {
-    async permitted(resource, holder) {
-      if (!resource.rbac) return undefined;
-      const held = await roles.heldBy(holder);
-      return scopesOn(
-        held.flatMap((role) => role.permissions),
-        resource.audience,
-      );
-    },
+    permitted: (resource, holder) => roles.permittedOn(resource, holder),
 
     async rolesOn(resource, holder) {
       const held = await roles.heldBy(holder);

@@ -38,7 +38,40 @@ async function limit(rateLimiter: RateLimiter, key: VerifiedApiKey, ctx: { set(n
  * Introspection of API keys. oidc-provider authenticates the caller and, not knowing the key,
  * answers `active: false`; this step then answers for the key instead.
  */
-export function apiKeyIntrospection(apiKeys: ApiKeyService, rateLimiter: RateLimiter): Middleware {
+/**
+ * A key's scope as its owner's roles stand now: on the APIs it names that decide by roles, only
+ * what the roles give (a key naming several APIs keeps a scope some API it names still gives). A
+ * key naming no API, or without an owner, is as it was made.
+ */
+async function scopeNow(
+  key: VerifiedApiKey,
+  resources: Pick<ResourceService, 'findByAudience'>,
+  access: Pick<AccessRules, 'permitted'>,
+): Promise<string> {
+  if (!key.owner || key.audiences.length === 0) return key.scope;
+  const owner = key.owner;
+  const given = new Set<string>();
+  let narrowed = false;
+  for (const audience of key.audiences) {
+    const resource = await resources.findByAudience(audience);
+    if (!resource) continue;
+    const permitted = await access.permitted(resource, owner);
+    if (permitted) narrowed = true;
+    for (const scope of scopeWords(resource.scope)) if (!permitted || permitted.has(scope)) given.add(scope);
+  }
+  return narrowed
+    ? scopeWords(key.scope)
+        .filter((scope) => given.has(scope))
+        .join(' ')
+    : key.scope;
+}
+
+export function apiKeyIntrospection(
+  apiKeys: ApiKeyService,
+  rateLimiter: RateLimiter,
+  resources: Pick<ResourceService, 'findByAudience'>,
+  access: Pick<AccessRules, 'permitted'>,
+): Middleware {
   return async function introspectApiKey(ctx, next) {
     await next();
     const { oidc } = ctx as unknown as KoaContextWithOIDC;
@@ -62,7 +95,7 @@ export function apiKeyIntrospection(apiKeys: ApiKeyService, rateLimiter: RateLim
     ctx.body = {
       active: true,
       token_type: 'api_key',
-      scope: key.scope,
+      scope: await scopeNow(key, resources, access),
       sub: key.subject,
       ...(key.owner?.type === 'client' ? { client_id: key.owner.id } : {}),
       ...(key.organization_id ? { organization_id: key.organization_id } : {}),

@@ -564,7 +564,7 @@ export function createProvider({
           introspectionLimit(rateLimiter, config.introspectionRateLimit),
           // Outside the two answers below, so that theirs are signed too (RFC 9701).
           signedIntrospection(),
-          apiKeyIntrospection(apiKeys, rateLimiter),
+          apiKeyIntrospection(apiKeys, rateLimiter, resources, access),
           jwtIntrospection(config.issuer, keys.publicJwks as never, jwtIsLive),
           databaseOutage,
         ],

@@ -234,6 +234,34 @@ describe('API keys', () => {
   });
 });
 
+describe('API keys, made and checked', () => {
+  test("a person may not put on a key of their own what their roles do not give; introspection says the key's scope as the roles stand", async () => {
+    const reader = await person(['reader']);
+    const asReader = { type: 'user' as const, id: reader.id };
+    await expect(
+      services().apiKeys.create({ name: 'too wide', scope: 'notes:read notes:write', audiences: [NOTES] }, asReader),
+    ).rejects.toMatchObject({
+      field: 'scope',
+      message: expect.stringContaining('notes:write'),
+    });
+    const made = await services().apiKeys.create({ name: 'reads', scope: 'notes:read', audiences: [NOTES] }, asReader);
+    const introspect = async () => {
+      const response = await oauth.introspectionRequest(
+        as,
+        { client_id: machine.client_id },
+        oauth.ClientSecretBasic(machine.client_secret!),
+        made.key,
+        insecure,
+      );
+      return (await response.json()) as { active: boolean; scope?: string };
+    };
+    expect(await introspect()).toMatchObject({ active: true, scope: 'notes:read' });
+    await services().roles.unassign('reader', { user_id: reader.id }, CLI_ACTOR);
+    // Still a live key (it identifies its owner), with nothing of this API left to carry.
+    expect(await introspect()).toMatchObject({ active: true, scope: '' });
+  });
+});
+
 describe('two instances on one database', () => {
   test('a role taken away on one instance narrows a refresh on the other within a second', async () => {
     const config = loadConfig(running.env);

@@ -86,6 +86,9 @@ export async function createServer({ config, db, logger, worker }: ServerOptions
     factors: services.factors,
     federation: services.federation,
     mfa: config.mfa,
+    roles: services.roles,
+    organizations: services.organizations,
+    organizationOwnerRoles: config.organizations.ownerRoles,
   });
   const adminRoutes = createAdminRoutes({ services, issuer: config.issuer, publicJwks: () => live.current().keys.publicJwks });
   // /metrics and the health checks: on the public port, or on MANAGEMENT_PORT alone when set.
@@ -118,6 +121,8 @@ export async function createServer({ config, db, logger, worker }: ServerOptions
         ['/forgot-password', interactions],
         ['/reset-password', interactions],
         ['/invitation', interactions],
+        // An invitation to join an organization, from its mail (src/pages/organizations.ts).
+        ['/organization-invitation', interactions],
         ['/admin', adminRoutes],
       ],
       routed: providerEndpoints(config),

@@ -8,7 +8,8 @@
 // sign-in or the password again, accountSteps.ts): with an address of their own, whoever finds
 // a session left open could reset the password and keep the account; the export is all of it.
 // Its "Sign-in security" section (second factors and passkeys) is security.ts's, its "Linked
-// sign-ins" (accounts at other identity providers) identities.ts's. A person whose account was
+// sign-ins" (accounts at other identity providers) identities.ts's, its "Organizations" (theirs,
+// leaving one, making one) organizations.ts's. A person whose account was
 // made through a connection has no password: they set one without a current one, in sudo mode's
 // recent sign-in (or through the forgotten-password page).
 import type { RouterContext, RouterMiddleware } from '@koa/router';
@@ -22,7 +23,8 @@ import type { Flash } from './flash.ts';
 import { formField, formText } from './form.ts';
 import { flashStatus, type RefusalFlash } from './identities.ts';
 import { errorPage, html } from './respond.ts';
-import { describeScopes } from './scopes.ts';
+import { describeScopes, resourceRequest } from './scopes.ts';
+import type { OrganizationsSection } from './organizations.ts';
 import type { SecuritySection } from './security.ts';
 import type { PageDependencies, SessionState } from './state.ts';
 
@@ -32,11 +34,15 @@ const EMAIL_CHANGE_LIMIT = '5/1h';
 /** What a person sees when a link is not (or no longer) good. */
 const LINK_RESULTS = new Set(['changed', 'unknown', 'used', 'expired', 'taken']);
 
-/** `security`: the section of second factors (security.ts), undefined when MFA is off; `identities`: the linked sign-ins (identities.ts). */
+/**
+ * `security`: the section of second factors (security.ts), undefined when MFA is off;
+ * `identities`: the linked sign-ins (identities.ts); `organizations`: the person's organizations (organizations.ts).
+ */
 export function createAccountPage(
   dependencies: PageDependencies,
   security: { section(userId: string, mfaRequired: boolean): Promise<SecuritySection | undefined> },
   identities: { section(userId: string): Promise<IdentitySummary[]> },
+  organizations: { section(userId: string): Promise<OrganizationsSection> },
 ) {
   const { provider, views, users, grants, csrfKey, ownAccount, rateLimiter, mailDeliverable } = dependencies;
   const steps = createAccountSteps(dependencies);
@@ -60,12 +66,9 @@ export function createAccountPage(
     }
     return Promise.all(
       [...byClient].map(async ([clientId, entry]) => {
+        // An organization's access is named by the organization (scopes.ts), an API by its name.
         const resources = await Promise.all(
-          [...entry.resources].map(async ([audience, scopes]) => ({
-            audience,
-            name: (await dependencies.resources.findByAudience(audience))?.name ?? null,
-            scopes: [...scopes],
-          })),
+          [...entry.resources].map(([audience, scopes]) => resourceRequest(dependencies, audience, [...scopes])),
         );
         return {
           clientId,
@@ -95,6 +98,7 @@ export function createAccountPage(
         otherSessions: sessions.filter((item) => !item.current).length,
         security: await security.section(user.id, user.mfaRequired),
         identities: await identities.section(user.id),
+        organizations: await organizations.section(user.id),
         hasPassword: Boolean(user.passwordHash),
         mailDeliverable,
         needsPassword: !steps.recentSignIn(ctx),

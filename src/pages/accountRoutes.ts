@@ -1,5 +1,6 @@
 // The signed-in person's own pages below /account: the account page (account.ts), its sign-in
-// security (security.ts: second factors, passkeys), its linked sign-ins (identities.ts), the developer page (keys.ts), the
+// security (security.ts: second factors, passkeys), its linked sign-ins (identities.ts), its
+// organizations and the page of an organization's invitation (organizations.ts), the developer page (keys.ts), the
 // confirmations before destructive actions, and the account page's own sign-in (accountSignIn.ts). A GET page opened signed out starts a sign-in and comes back; a
 // POST without a session is the 401 page (nothing to come back to). The email-change link and
 // the page after a deletion need no session.
@@ -10,6 +11,7 @@ import { createAccountPage } from './account.ts';
 import { createAccountSignIn } from './accountSignIn.ts';
 import { createIdentitiesPage } from './identities.ts';
 import { createKeysPage } from './keys.ts';
+import { createOrganizationsPage, INVITATION_PAGE } from './organizations.ts';
 import { createSecurityPage } from './security.ts';
 import type { PageDependencies, SessionState, SignedInSession } from './state.ts';
 
@@ -27,7 +29,8 @@ const signedIn = (session: ProviderSession): session is SignedInSession => Boole
 export function createAccountRoutes(dependencies: PageDependencies, { errors, forms, loadSession, accountCsrf }: SharedSteps): Router {
   const security = createSecurityPage(dependencies);
   const identities = createIdentitiesPage(dependencies);
-  const account = createAccountPage(dependencies, security, identities);
+  const organizations = createOrganizationsPage(dependencies);
+  const account = createAccountPage(dependencies, security, identities, organizations);
   const keys = createKeysPage(dependencies);
   const signIn = createAccountSignIn(dependencies);
 
@@ -72,6 +75,13 @@ export function createAccountRoutes(dependencies: PageDependencies, { errors, fo
   accounts.post<object, object>('/account/security/passkeys/:id/remove', ...change, security.removePasskey);
   accounts.get<object, object>('/account/identities/:id/unlink', errors, loadOrSignIn, identities.confirmUnlink);
   accounts.post<object, object>('/account/identities/:id/unlink', ...change, identities.unlink);
+  accounts.post<object, object>('/account/organizations', ...change, organizations.create);
+  accounts.get<object, object>('/account/organizations/:id/leave', errors, loadOrSignIn, organizations.confirmLeave);
+  accounts.post<object, object>('/account/organizations/:id/leave', ...change, organizations.leave);
+  // The mailed link shows the invitation; signed out, "Sign in" comes back to INVITATION_PAGE, whose POST accepts.
+  accounts.get<object, object>('/organization-invitation', errors, organizations.show);
+  accounts.get<object, object>(INVITATION_PAGE, errors, loadOrSignIn, organizations.showKept);
+  accounts.post<object, object>(INVITATION_PAGE, ...change, organizations.accept);
   accounts.get<object, object>('/account/keys', errors, loadOrSignIn, keys.show);
   accounts.post<object, object>('/account/keys', ...change, keys.create);
   accounts.get<object, object>('/account/keys/:id/rotate', errors, loadOrSignIn, keys.confirmRotate);

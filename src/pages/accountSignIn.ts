@@ -20,9 +20,12 @@ const CONTEXT = 'account-sign-in';
 /** A sign-in begun more than this long ago does not come back here (the login page's own limit is shorter). */
 const SIGN_IN_SECONDS = 30 * 60;
 
-/** Where a sign-in may come back to: the account pages' own GET paths, nothing else (no open redirect). */
+/**
+ * Where a sign-in may come back to: the account pages' own GET paths, nothing else (no open
+ * redirect). The invitation page is one: an organization's invitation opened signed out.
+ */
 export function safeReturnPath(path: string): string {
-  return /^\/account(\/keys)?$/.test(path) ? path : '/account';
+  return /^\/account(\/keys|\/organization-invitation)?$/.test(path) ? path : '/account';
 }
 
 interface Pending {

@@ -5,8 +5,11 @@
 // it again nor makes another. Which APIs and scopes a person may put on a key, and for how long,
 // are the services' rules (resources.offeredToPeople, apiKeys.personalKeyLifetimes); their
 // refusals are shown in the catalogue's words (the services word theirs in English for the API
-// and CLI), named by the field they are about.
+// and CLI), named by the field they are about. The keys of the organizations whose keys the
+// person's roles there manage (manage_keys) are listed, made, rotated and revoked on the same
+// page with the same forms (an organization_id in the form); the service checks the role again.
 import type { RouterMiddleware } from '@koa/router';
+import type { ApiKeySummary } from '../apikeys/index.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors/index.ts';
 import { createAccountSteps, pageLanguage, type AccountContext } from './accountSteps.ts';
 import { csrfToken } from './csrf.ts';
@@ -25,6 +28,7 @@ function refusalOf(
   if (error.field === 'expires_in_seconds') return { key: 'keys.problems.expires', values: { days: chosen.maxDays ?? 0 } };
   if (error.field === 'audiences') return { key: 'keys.problems.audience' };
   if (error.field === 'id') return { key: 'keys.problems.not_active' };
+  if (error.field === 'organization_id') return { key: 'keys.problems.organization' };
   if (error.field === 'scope') {
     if (chosen.scopes.length === 0) return { key: 'keys.problems.scope_none' };
     const outside = chosen.scopes.find((scope) => !chosen.offered?.includes(scope));
@@ -41,21 +45,57 @@ function fieldOf(serviceField: string, form: string): string | undefined {
   return undefined;
 }
 
+/** A form's id: `N` for the person's own forms, `oM-N` for organization M's (the field ids are made from it). */
+const FORM_ID = /^(o\d{1,3}-)?\d{1,3}$/;
+
+/** A key as the list shows it: its state in words, and whether it can still be rotated or revoked. */
+function listed(key: ApiKeySummary, now: number) {
+  const expired = key.expires_at !== null && Date.parse(key.expires_at) <= now;
+  const status = key.revoked_at ? 'revoked' : expired ? 'expired' : key.expires_at ? 'active_until' : 'active';
+  return { ...key, status, active: !key.revoked_at && !expired };
+}
+
 export function createKeysPage(dependencies: PageDependencies) {
-  const { views, users, resources, apiKeys, csrfKey } = dependencies;
+  const { views, users, resources, apiKeys, csrfKey, organizations, roles } = dependencies;
   const steps = createAccountSteps(dependencies);
   const csrfOf = (ctx: AccountContext) => csrfToken(csrfKey, 'account', ctx.state.session.uid);
+
+  /** The person's organizations whose keys their roles there manage. */
+  const managed = async (userId: string) =>
+    (await organizations.organizationsOf(userId)).filter((organization) => organization.manage_keys);
+
+  /** Every key the person may rotate or revoke here: their own, and those of the organizations they manage the keys of. */
+  async function keysInReach(userId: string): Promise<ApiKeySummary[]> {
+    const ofOrganizations = await Promise.all(
+      (await managed(userId)).map((organization) => apiKeys.list({ organizationId: organization.id })),
+    );
+    return [...(await apiKeys.list({ ownerUserId: userId })), ...ofOrganizations.flat()];
+  }
 
   const show: RouterMiddleware<SessionState> = async function showKeys(ctx) {
     const { session } = ctx.state;
     const user = await users.findById(session.accountId);
     const now = Date.now();
-    const keys = (await apiKeys.list({ ownerUserId: session.accountId })).map((key) => {
-      const expired = key.expires_at !== null && Date.parse(key.expires_at) <= now;
-      const status = key.revoked_at ? 'revoked' : expired ? 'expired' : key.expires_at ? 'active_until' : 'active';
-      return { ...key, status, active: !key.revoked_at && !expired };
-    });
+    const keys = (await apiKeys.list({ ownerUserId: session.accountId })).map((key) => listed(key, now));
+    const organizationKeys = await Promise.all(
+      (await managed(session.accountId)).map(async (organization, index) => ({
+        id: organization.id,
+        name: organization.name,
+        index,
+        keys: (await apiKeys.list({ organizationId: organization.id })).map((key) => listed(key, now)),
+      })),
+    );
     const offered = (await resources.offeredToPeople()).map((resource) => ({ ...resource, personalScopes: resource.personal_scopes }));
+    // A key of one's own on an API that decides by roles carries only what the roles give: offer only that.
+    const holder = { type: 'user' as const, id: session.accountId };
+    const own = (
+      await Promise.all(
+        offered.map(async (resource) => {
+          const permitted = await roles.permittedOn(resource, holder);
+          return permitted ? { ...resource, personalScopes: resource.personalScopes.filter((scope) => permitted.has(scope)) } : resource;
+        }),
+      )
+    ).filter((resource) => resource.personalScopes.length > 0);
     // The form's select sends seconds, as the key's lifetime is given to the service.
     const lifetimes = apiKeys.personalKeyLifetimes().map(({ days, selected }) => ({ days, seconds: days * 86_400, selected }));
     html(
@@ -65,7 +105,9 @@ export function createKeysPage(dependencies: PageDependencies) {
         lang: pageLanguage(ctx),
         email: user?.email ?? '',
         keys,
+        organizations: organizationKeys,
         resources: offered,
+        ownResources: own,
         lifetimes,
         needsPassword: !steps.recentSignIn(ctx),
         csrf: csrfOf(ctx),
@@ -76,20 +118,23 @@ export function createKeysPage(dependencies: PageDependencies) {
   };
 
   const create: RouterMiddleware<SessionState> = async function createKey(ctx) {
-    const form = /^\d{1,3}$/.test(formText(ctx, 'form')) ? formText(ctx, 'form') : '0';
+    const form = FORM_ID.test(formText(ctx, 'form')) ? formText(ctx, 'form') : '0';
     const values = { form, name: formText(ctx, 'name').slice(0, 200) };
     if (!(await steps.confirmRecentSignIn(ctx, { field: `password-${form}`, back: PAGE, purpose: 'confirm_api_key', values }))) return;
     const audience = formText(ctx, 'audience');
     const expires = Number(formText(ctx, 'expires'));
+    const organizationId = formText(ctx, 'organization_id');
     try {
-      // The service makes the key the actor's own, and checks the scopes against what the API
-      // offers to people (its personal_key_scope), as for every surface.
+      // The service makes the key the actor's own (or, with organization_id, the organization's,
+      // when the actor's roles there manage its keys), and checks the scopes against what the API
+      // offers (to people: its personal_key_scope), as for every surface.
       const created = await apiKeys.create(
         {
           name: formText(ctx, 'name'),
           scope: formTexts(ctx, 'scope').join(' '),
           audiences: audience ? [audience] : [],
           ...(expires > 0 ? { expires_in_seconds: expires } : {}),
+          ...(organizationId ? { organization_id: organizationId } : {}),
         },
         ctx.state.actor,
       );
@@ -104,9 +149,9 @@ export function createKeysPage(dependencies: PageDependencies) {
     }
   };
 
-  /** A person's own key that is still in use, or undefined (anyone else's is not found, as in the service). */
+  /** A key in the person's reach that is still in use, or undefined (anyone else's is not found, as in the service). */
   const activeKey = async (ctx: AccountContext) =>
-    (await apiKeys.list({ ownerUserId: ctx.state.session.accountId })).find((item) => item.id === ctx.params.id && !item.revoked_at);
+    (await keysInReach(ctx.state.session.accountId)).find((item) => item.id === ctx.params.id && !item.revoked_at);
 
   /**
    * The page that asks before a key is rotated or revoked: which key, what will happen, a button

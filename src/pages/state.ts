@@ -1,6 +1,7 @@
 // What every page module is given and knows: the pages' dependencies and the typed state of
 // the two kinds of route (a sign-in step, a signed-in account page).
 import type Provider from 'oidc-provider';
+import type { OrganizationService, RoleService } from '../access/index.ts';
 import type { ApiKeyService } from '../apikeys/index.ts';
 import type { Actor, AuditAggregator, AuditLog } from '../audit/index.ts';
 import type { FactorService } from '../factors/index.ts';
@@ -54,6 +55,12 @@ export interface PageDependencies {
   mfa: 'off' | 'optional' | 'required';
   /** Sign-in through other identity providers, and the identities linked to accounts (src/federation). */
   federation: FederationService;
+  /** The roles people hold (src/access): the consent page names the scopes an API's rbac keeps from them. */
+  roles: RoleService;
+  /** Organizations, their members and invitations (src/access): the consent page's pick, the account page, the invitation page. */
+  organizations: OrganizationService;
+  /** The roles a person who makes an organization holds in it (ORGANIZATION_OWNER_ROLES). */
+  organizationOwnerRoles: readonly string[];
 }
 
 /** What a sign-in page knows: the interaction this browser's cookie belongs to. */

@@ -602,3 +602,154 @@ browserTest.each(['#ffeb3b', '#3451b2'])(
   },
   120_000,
 );
+
+/** The 320 px screenshots of a page in both schemes (audit takes 390 and 1280), for the pages of roles and organizations. */
+async function narrowShots(page: Page, name: string): Promise<void> {
+  for (const colorScheme of SCHEMES) {
+    await page.emulateMedia({ colorScheme });
+    await page.setViewportSize({ width: 320, height: 900 });
+    await page.screenshot({ path: path.join(shotsDirectory, `${name}-320-${colorScheme}.png`), fullPage: true });
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+browserTest(
+  "roles and organizations: consent's refused scopes and its pick, the account page's organizations, leaving, an organization's keys, and the invitation pages",
+  async () => {
+    // A server of its own: people may make organizations there (ORGANIZATION_CREATION=people).
+    const orgs = await startServer({
+      SIGNUP: 'open',
+      SMTP_URL: mail.url,
+      ORGANIZATION_CREATION: 'people',
+      ORGANIZATION_OWNER_ROLES: 'owner',
+    });
+    const problems: string[] = [];
+    try {
+      const { resources, roles, organizations, users, clients } = orgs.server.services;
+      const admin = { type: 'admin' } as const;
+      const NOTES = 'https://notes.example.com';
+      const BILLING = 'https://billing.example.com';
+      await resources.create({ audience: NOTES, name: 'Notes API', scope: 'notes:read notes:write notes:admin', rbac: true }, admin);
+      await resources.create(
+        { audience: BILLING, name: 'Billing API', scope: 'invoices:read invoices:write', personal_key_scope: 'invoices:read' },
+        admin,
+      );
+      await roles.create({ name: 'reader', permissions: [`${NOTES}:notes:read`] }, admin);
+      await organizations.createRole(
+        { name: 'owner', description: 'Runs the organization and its keys', permissions: [`${BILLING}:invoices:write`], manage_keys: true },
+        admin,
+      );
+      await organizations.createRole(
+        { name: 'viewer', description: 'Reads the invoices', permissions: [`${BILLING}:invoices:read`] },
+        admin,
+      );
+      const acme = await organizations.create({ name: 'Acme Corporation' }, admin);
+      const globex = await organizations.create({ name: 'Globex' }, admin);
+      const ada = await users.create({ email: EMAIL, password: PASSWORD, name: 'Ada Lovelace' }, admin);
+      await users.create({ email: 'grace@example.com', password: PASSWORD }, admin);
+      await roles.assign('reader', { user_id: ada.id }, admin);
+      await organizations.addMember(acme.id, { user_id: ada.id, roles: ['owner'] }, admin);
+      await organizations.addMember(globex.id, { user_id: ada.id, roles: ['viewer'] }, admin);
+      const ledger = await clients.create(
+        {
+          name: 'Ledger',
+          grant_types: ['authorization_code'],
+          redirect_uris: [REDIRECT],
+          scope: 'notes:read notes:write notes:admin invoices:read invoices:write',
+        },
+        admin,
+      );
+      const config = await client.discovery(new URL(orgs.url), ledger.client_id, ledger.client_secret, undefined, {
+        execute: [client.allowInsecureRequests],
+      });
+      const authorize = async (resource: string[], scope: string) => {
+        const url = new URL((await pkceAuthorization(config, { redirect_uri: REDIRECT, scope, prompt: 'consent' })).url);
+        for (const indicator of resource) url.searchParams.append('resource', indicator);
+        return url.toString();
+      };
+      const check = async (page: Page, name: string) => {
+        problems.push(...(await audit(page, name)).map((line) => `${name}: ${line}`));
+        await narrowShots(page, name);
+      };
+      const invitationLink = async (organizationId: string, email: string) => {
+        const before = mail.to(email).length;
+        await organizations.invite(organizationId, { email, roles: ['viewer'] }, admin);
+        return linkIn(await mail.next(email, { after: before }), `${orgs.url}/organization-invitation?token=`);
+      };
+
+      const { context, page } = await person(problems);
+      // Consent: an rbac API (what the roles do not give, named) and an organization by its name.
+      await page.goto(
+        await authorize([NOTES, `urn:portcullis:organization:${acme.id}`], 'openid notes:read notes:write notes:admin invoices:write'),
+      );
+      await page.locator('#email').fill(EMAIL);
+      await page.locator('#password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Not available to your account' }).waitFor();
+      await check(page, 'consent-roles');
+      await page.getByRole('button', { name: 'Allow' }).click();
+      await page.getByText('app callback').waitFor();
+      // The pick: which organization the app may use.
+      await page.goto(await authorize(['urn:portcullis:organization'], 'openid invoices:read invoices:write'));
+      await page.getByRole('group', { name: 'Which organization may Ledger use?' }).waitFor();
+      await check(page, 'consent-pick');
+      await page.getByLabel(/Globex/).check();
+      await page.getByRole('button', { name: 'Allow' }).click();
+      await page.getByText('app callback').waitFor();
+
+      // The account page's organizations, and leaving one.
+      await page.goto(`${orgs.url}/account`);
+      await page.getByRole('heading', { name: 'Organizations' }).waitFor();
+      await check(page, 'account-organizations');
+      await page.getByRole('button', { name: 'Leave Globex' }).click();
+      await page.getByRole('heading', { name: 'Leave Globex?' }).waitFor();
+      await check(page, 'organization-leave-confirm');
+      await page.getByRole('button', { name: 'Leave the organization' }).click();
+      await page.getByText('You left Globex.').waitFor();
+      await check(page, 'account-organization-left');
+
+      // An organization's keys on the developer page: made, shown once.
+      await page.goto(`${orgs.url}/account/keys`);
+      await page.getByRole('heading', { name: 'Keys of Acme Corporation' }).waitFor();
+      await check(page, 'keys-organization');
+      await page.locator('#name-o0-0').fill('Acme nightly');
+      await page.locator('#scope-o0-0-0').check();
+      await page.getByRole('button', { name: 'Create key for Acme Corporation' }).click();
+      await page.locator('#new-key').waitFor();
+      await check(page, 'keys-organization-created');
+
+      // The invitations: signed in as its person (Accept), as someone else, signed out, used.
+      const mine = await invitationLink(globex.id, EMAIL);
+      await page.goto(mine);
+      await page.getByRole('button', { name: 'Join Globex' }).waitFor();
+      await check(page, 'organization-invitation');
+      await page.getByRole('button', { name: 'Join Globex' }).click();
+      await page.getByText('You joined Globex.').waitFor();
+      const graces = await invitationLink(acme.id, 'grace@example.com');
+      const response = await page.goto(graces);
+      if (response?.status() !== 403) problems.push(`wrong address: status ${response?.status()}`);
+      await check(page, 'organization-invitation-wrong-address');
+      const used = await page.goto(mine);
+      if (used?.status() !== 410) problems.push(`used invitation: status ${used?.status()}`);
+      await check(page, 'organization-invitation-problem');
+      await context.close();
+
+      const { context: signedOut, page: grace } = await person(problems);
+      await grace.goto(graces);
+      await grace.getByRole('link', { name: 'Sign in' }).waitFor();
+      await check(grace, 'organization-invitation-signed-out');
+      await grace.getByRole('link', { name: 'Sign in' }).click();
+      await grace.locator('#email').fill('grace@example.com');
+      await grace.locator('#password').fill(PASSWORD);
+      await grace.getByRole('button', { name: 'Sign in' }).click();
+      await grace.getByRole('button', { name: 'Join Acme Corporation' }).click();
+      await grace.getByText('You joined Acme Corporation.').waitFor();
+      await signedOut.close();
+    } finally {
+      await orgs.stop();
+    }
+    expect(problems).toEqual([]);
+  },
+  400_000,
+);

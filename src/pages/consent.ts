@@ -8,7 +8,7 @@
 // resumes as if the app had named that organization: the code and tokens are for it.
 import type { RouterContext, RouterMiddleware } from '@koa/router';
 import { z } from 'zod';
-import { ORGANIZATION_PICK_RESOURCE, ORGANIZATION_RESOURCE_PREFIX, scopesOn } from '../access/index.ts';
+import { ORGANIZATION_PICK_RESOURCE, ORGANIZATION_RESOURCE_PREFIX } from '../access/index.ts';
 import { openIdClaims } from '../oidc/index.ts';
 import { scopeWords } from '../oauth/index.ts';
 import { csrfToken } from './csrf.ts';
@@ -50,12 +50,9 @@ export function createConsentPage({ provider, views, users, resources, roles, or
     const refused: { api: string; scopes: string[] }[] = [];
     for (const indicator of indicators) {
       const resource = await resources.findByAudience(indicator);
-      if (!resource?.rbac) continue;
+      const held = resource ? await roles.permittedOn(resource, { type: 'user', id: accountId }) : undefined;
+      if (!resource || !held) continue;
       const offered = new Set(scopeWords(resource.scope));
-      const held = scopesOn(
-        (await roles.heldBy({ type: 'user', id: accountId })).flatMap((role) => role.permissions),
-        resource.audience,
-      );
       const missing = asked.filter((word) => offered.has(word) && !held.has(word));
       if (missing.length) refused.push({ api: resource.name ?? resource.audience, scopes: missing });
     }

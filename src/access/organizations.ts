@@ -372,6 +372,12 @@ export function createOrganizationService({
       return rows.map(orgRoleView);
     },
 
+    /** Every scope some role of the template gives, on any API (what an organization token could carry at most). */
+    async templateScopes(): Promise<string[]> {
+      const rows = await prisma.organizationRolePermission.findMany({ select: { scope: true }, distinct: ['scope'] });
+      return rows.map((row) => row.scope);
+    },
+
     async showRole(name: string): Promise<OrganizationRoleView> {
       return orgRoleView(await findRole(name));
     },

@@ -222,9 +222,19 @@ export function createClientRegistration({ prisma, pepper, audit, hashSecret, ne
         'cannot be added by an update: the client was registered without it',
       );
       try {
-        // Whether sign-ins need a second factor, and through which connection alone, are the
-        // administrator's settings, not the client's: RFC 7592's whole replacement keeps them as they are.
-        await clients.replace(clientId, { ...input, require_mfa: current.require_mfa, login_connection: current.login_connection }, actor);
+        // Whether sign-ins need a second factor, through which connection alone, and which
+        // organization the client belongs to are the administrator's settings, not the client's:
+        // RFC 7592's whole replacement keeps them as they are.
+        await clients.replace(
+          clientId,
+          {
+            ...input,
+            require_mfa: current.require_mfa,
+            login_connection: current.login_connection,
+            ...(current.organization_id ? { organization_id: current.organization_id } : {}),
+          },
+          actor,
+        );
       } catch (error) {
         throw inRfcTerms(error);
       }

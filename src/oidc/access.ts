@@ -39,11 +39,8 @@ export function accountOf(ctx: KoaContextWithOIDC | undefined): string | undefin
 }
 
 export function createAccessRules({ roles, organizations }: { roles: RoleService; organizations: OrganizationService }): AccessRules {
-  /** Every scope word the template's roles give (before the person is known, the most anyone could get). */
-  async function templateScopes(): Promise<string[]> {
-    const template = await organizations.listRoles();
-    return template.flatMap((role) => role.permissions.map((permission) => permission.slice(permission.lastIndexOf(':') + 1)));
-  }
+  /** Every scope the template's roles give (before the person is known, the most anyone could get). */
+  const templateScopes = () => organizations.templateScopes();
 
   return {
     permitted: (resource, holder) => roles.permittedOn(resource, holder),
@@ -97,7 +94,9 @@ export function refreshScopeCheck(
   return async function checkedRefresh(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
     const { scope, refresh_token: value, resource: named } = (ctx.oidc.params ?? {}) as Record<string, unknown>;
     if (typeof scope === 'string' && typeof value === 'string') {
-      const token = await ctx.oidc.provider.RefreshToken.find(value, { ignoreExpiration: true });
+      const found = await ctx.oidc.provider.RefreshToken.find(value, { ignoreExpiration: true });
+      // Another client's token is the handler's to refuse (invalid_grant), not this check's.
+      const token = found?.clientId === ctx.oidc.client?.clientId ? found : undefined;
       const own = token?.resource;
       const indicator =
         typeof named === 'string' ? named : typeof own === 'string' ? own : Array.isArray(own) && own.length === 1 ? own[0] : undefined;

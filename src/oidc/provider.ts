@@ -441,7 +441,7 @@ export function createProvider({
             email_verified: user.emailVerified,
             ...(user.name ? { name: user.name } : {}),
             ...(extra ? { acr: extra.acr, amr: extra.amr, auth_time: extra.auth_time } : {}),
-            ...(scope.split(' ').includes(ORGANIZATIONS_SCOPE) ? await organizationClaimsOf(user.id) : {}),
+            ...((scope ?? '').split(' ').includes(ORGANIZATIONS_SCOPE) ? await organizationClaimsOf(user.id) : {}),
           };
         },
       };

@@ -368,6 +368,24 @@ describe('managing a registration (RFC 7592)', () => {
     expect(tokens).not.toMatch(/"token"/);
   });
 
+  test("an update keeps what only an administrator sets: the organization the client belongs to (and its rows' column)", async () => {
+    const app = await registered();
+    const { organizations, clients } = running.server.services;
+    const organization = await organizations.create({ name: 'Registrants' }, { type: 'admin' });
+    await clients.update(app.client_id!, { organization_id: organization.id }, { type: 'admin' });
+    const updated = await call('PUT', path(app.client_id!), app.registration_access_token, {
+      client_id: app.client_id,
+      client_name: 'Grace Notes, renamed',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code'],
+      scope: 'notes:read',
+      organization_id: 'someone-else',
+    });
+    expect(updated.status).toBe(200);
+    expect(await clients.get(app.client_id!)).toMatchObject({ name: 'Grace Notes, renamed', organization_id: organization.id });
+    expect((await running.db.prisma.client.findUniqueOrThrow({ where: { id: app.client_id! } })).organizationId).toBe(organization.id);
+  });
+
   test('update: the whole metadata replaced under the same rules, and the access token rotated', async () => {
     const app = await registered();
     const update = {

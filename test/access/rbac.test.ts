@@ -4,18 +4,12 @@
 // client-credentials client and a key exchange speak oauth4webapi. A role taken away narrows the
 // next token, a refresh included, on this instance at once and on a second instance within a
 // second; an explicit scope the roles do not give is invalid_scope.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
-import pino from 'pino';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { CLI_ACTOR } from '../../src/audit/index.ts';
-import { loadConfig } from '../../src/config/index.ts';
-import { openDatabase } from '../../src/db/index.ts';
-import { createServer } from '../../src/http/index.ts';
 import { logInWithCode } from '../support/browser.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { startSecondInstance, startServer, type RunningServer } from '../support/server.ts';
 
 const REDIRECT = 'http://127.0.0.1:8123/callback';
 const PASSWORD = 'a long and memorable passphrase';
@@ -264,13 +258,8 @@ describe('API keys, made and checked', () => {
 
 describe('two instances on one database', () => {
   test('a role taken away on one instance narrows a refresh on the other within a second', async () => {
-    const config = loadConfig(running.env);
-    const db = openDatabase(config.databaseUrl, config);
-    const second = await createServer({ config, db, logger: pino({ level: 'silent' }) });
-    const httpServer = http.createServer();
-    await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
-    second.attach(httpServer);
-    const secondUrl = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
+    const second = await startSecondInstance(running);
+    const secondUrl = second.url;
     try {
       const both = await person(['reader', 'writer']);
       const { tokens } = await signInFor(both, 'openid offline_access notes:read notes:write');
@@ -289,9 +278,7 @@ describe('two instances on one database', () => {
       const narrowed = await client.refreshTokenGrant(atSecond, first.refresh_token!, { resource: NOTES });
       expect((await verified(narrowed.access_token, NOTES)).scope).toBe('notes:read');
     } finally {
-      await second.close();
-      httpServer.close();
-      await db.close();
+      await second.stop();
     }
   });
 });

@@ -7,19 +7,14 @@
 // that makes no accounts, an OAuth 2.0 connection through the upstream's userinfo, and a sign-in
 // begun on one instance and finished on another.
 import crypto from 'node:crypto';
-import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as client from 'openid-client';
 import * as OTPAuth from 'otpauth';
-import pino from 'pino';
 import { CLI_ACTOR } from '../../src/audit/index.ts';
-import { loadConfig } from '../../src/config/index.ts';
-import { openDatabase } from '../../src/db/index.ts';
-import { createServer } from '../../src/http/index.ts';
 import { adminCaller } from '../support/admin.ts';
 import { csrfFrom, formAction, pkceAuthorization, UserAgent, type Step } from '../support/browser.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { startSecondInstance, startServer, type RunningServer } from '../support/server.ts';
 import { signInUpstream, startUpstream, startWithUpstream, type Upstream } from '../support/upstream.ts';
 
 const UPSTREAM_PASSWORD = 'the upstream passphrase';
@@ -699,13 +694,8 @@ describe('an OAuth 2.0 connection (no discovery): the same upstream through its 
 describe('two instances on one database', () => {
   test('a sign-in begun on one instance is finished by the other', async () => {
     // A second Portcullis on the first one's database, pepper and public issuer, as behind a load balancer.
-    const config = loadConfig(running.env);
-    const db = openDatabase(config.databaseUrl, config);
-    const second = await createServer({ config, db, logger: pino({ level: 'silent' }) });
-    const httpServer = http.createServer();
-    await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
-    second.attach(httpServer);
-    const secondOrigin = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
+    const second = await startSecondInstance(running);
+    const secondOrigin = second.url;
     try {
       const someone = await upstreamPerson();
       const agent = new UserAgent();
@@ -740,9 +730,7 @@ describe('two instances on one database', () => {
       expect(tokens.claims()!.amr).toContain('fed');
       expect(await prisma().user.findUnique({ where: { id: tokens.claims()!.sub } })).toMatchObject({ email: someone.email });
     } finally {
-      await second.close();
-      httpServer.close();
-      await db.close();
+      await second.stop();
     }
   });
 });

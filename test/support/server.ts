@@ -57,3 +57,33 @@ export async function startServer(
     },
   };
 }
+
+export interface SecondInstance {
+  /** Where it listens (127.0.0.1, an ephemeral port); its issuer is the first server's. */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A second Portcullis on a running server's database, pepper and public issuer, as behind a load
+ * balancer: what one instance writes or forgets, the other must see. Stop it before the first.
+ */
+export async function startSecondInstance(first: Pick<RunningServer, 'env'>): Promise<SecondInstance> {
+  const config = loadConfig(first.env);
+  const db = openDatabase(config.databaseUrl, config);
+  const server = await createServer({ config, db, logger: pino({ level: 'silent' }) });
+  const httpServer = http.createServer();
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  server.attach(httpServer);
+  const port = (httpServer.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      await server.close();
+      httpServer.close();
+      await db.close();
+    },
+  };
+}

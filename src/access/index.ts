@@ -21,7 +21,6 @@ export { permissionOf, permissionText, scopesOn, type Permission, type Permissio
 export {
   createRoleService,
   giveDefaultRoles,
-  holderOf,
   type HeldRole,
   type Holder,
   type RoleDefinition,

@@ -535,12 +535,6 @@ export function createOrganizationService({
       return rows.map((row) => ({ id: row.id, name: row.name, roles: held.get(row.id)!.roles, manage_keys: held.get(row.id)!.manageKeys }));
     },
 
-    /** Forgets a person's memberships (their account's deletion). */
-    async forgetPerson(userId: string): Promise<void> {
-      await prisma.organizationMember.deleteMany({ where: { userId } });
-      memberships.delete(userId);
-    },
-
     // --- invitations ---------------------------------------------------------------------------
     /**
      * Mails an invitation to join (the link through the outbox, in this transaction). An

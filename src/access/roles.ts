@@ -280,13 +280,6 @@ export function createRoleService({ prisma, audit }: { prisma: Prisma; audit: Au
       );
     },
 
-    /** Forgets what a person or client held (their deletion). */
-    async forget(holder: Holder): Promise<void> {
-      if (holder.type === 'user') await prisma.userRole.deleteMany({ where: { userId: holder.id } });
-      else await prisma.clientRole.deleteMany({ where: { clientId: holder.id } });
-      held.delete(holderKey(holder));
-    },
-
     /** Every role, described whole: what `portcullis export` writes. */
     async definitions(): Promise<RoleDefinition[]> {
       return (await service.list()).map((role) => ({

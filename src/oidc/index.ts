@@ -1,6 +1,6 @@
 // oidc-provider's configuration: the engine, its grant handlers and fix-ups, and the live instance.
 export { createLiveProvider, type LiveProvider } from './liveProvider.ts';
-export { createProvider, openIdClaims, organizationClaims, routedPath } from './provider.ts';
+export { createProvider, openIdClaims, routedPath } from './provider.ts';
 export {
   ACR,
   acrOf,
